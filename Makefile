@@ -1,0 +1,40 @@
+# Two entry points for a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest system-deps boundaries clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian packages the browser tests and PDF checks need (chromium, poppler-utils).
+system-deps:
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	  else echo "Install Debian packages first: sudo apt-get install chromium poppler-utils"; exit 1; fi; }
+
+run: $(STAMP)
+	$(BIN)/streamlit run app.py --server.headless true
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check iszones tests app.py benchmarks
+	$(BIN)/ruff check iszones tests app.py benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy iszones
+
+pytest: $(STAMP) system-deps
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+boundaries: $(STAMP)
+	$(BIN)/iszones build-boundaries
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,292 @@
+"""All file access for the bundled data: read and validate zones and sites; atomic writes."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from shapely.geometry import mapping, shape
+
+from .errors import CRSError, DataFileError, SchemaError
+from .schema import (
+    SITE_FIELDS,
+    STORAGE_CRS,
+    ZONE_FIELDS,
+    validate_site_properties,
+    validate_zone_properties,
+)
+from .spatial import assign_admin_units, assign_zones
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR_ENV = "ISZONES_DATA_DIR"
+
+# GeoJSON (RFC 7946) is WGS84 longitude/latitude; legacy files may name it in a "crs" member.
+_WGS84_NAMES = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326"}
+
+
+def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The data folder: `override`, else $ISZONES_DATA_DIR, else the bundled `data/`."""
+    chosen = override or os.environ.get(DATA_DIR_ENV) or PACKAGE_ROOT / "data"
+    return Path(chosen)
+
+
+def zones_path(folder: Path) -> Path:
+    return folder / "boundaries" / "zones.geojson"
+
+
+def sites_path(folder: Path) -> Path:
+    return folder / "sites.geojson"
+
+
+def load_json(path: str | os.PathLike[str]) -> Any:
+    """Parse a JSON file, raising DataFileError that names the file, line and column."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return json.load(handle)
+    except FileNotFoundError as err:
+        raise DataFileError(f"{path}: file not found.") from err
+    except UnicodeDecodeError as err:
+        raise DataFileError(f"{path}: not UTF-8 text ({err.reason}). Save it as UTF-8.") from err
+    except json.JSONDecodeError as err:
+        raise DataFileError(
+            f"{path}: broken JSON at line {err.lineno}, column {err.colno}: {err.msg}."
+        ) from err
+    except OSError as err:
+        raise DataFileError(f"{path}: cannot read ({err.strerror}).") from err
+
+
+def _features(doc: Any, path: str) -> list[dict[str, Any]]:
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise SchemaError(f"{path}: expected a GeoJSON FeatureCollection at the top level.")
+    crs_name = (doc.get("crs") or {}).get("properties", {}).get("name")
+    if crs_name is not None and crs_name not in _WGS84_NAMES:
+        raise CRSError(
+            f"{path}: declares CRS {crs_name!r}; iszones stores GeoJSON in WGS84 (EPSG:4326)."
+            " Reproject it, e.g. `ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson`."
+        )
+    features = doc.get("features")
+    if not isinstance(features, list):
+        raise SchemaError(f"{path}: 'features' must be a list.")
+    for index, feature in enumerate(features):
+        if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
+            raise SchemaError(f"{path}: feature {index} is not a GeoJSON Feature with properties.")
+    return features
+
+
+def _geometry(feature: Mapping[str, Any], label: str, allowed: tuple[str, ...]) -> Any:
+    raw = feature.get("geometry")
+    if raw is None:
+        return None
+    try:
+        geom = shape(raw)
+    except Exception as err:  # shapely raises several types for malformed GeoJSON geometry
+        raise SchemaError(f"{label}: geometry cannot be read ({err}).") from err
+    if geom.geom_type not in allowed:
+        raise SchemaError(
+            f"{label}: geometry is a {geom.geom_type}; expected {' or '.join(allowed)}."
+        )
+    if geom.is_empty:
+        raise SchemaError(f"{label}: geometry is empty.")
+    minx, miny, maxx, maxy = geom.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise CRSError(
+            f"{label}: coordinates {geom.bounds!r} are not longitude/latitude in degrees;"
+            " GeoJSON must be WGS84 (EPSG:4326), longitude first."
+        )
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        raise SchemaError(
+            f"{label}: geometry is invalid ({reason}). Repair it, e.g. with shapely.make_valid."
+        )
+    return geom
+
+
+def _frame(
+    path: str | os.PathLike[str],
+    *,
+    id_field: str,
+    allowed: tuple[str, ...],
+    allow_null: bool,
+    columns: Iterable[str],
+) -> gpd.GeoDataFrame:
+    name = str(path)
+    features = _features(load_json(path), name)
+    rows, geoms = [], []
+    for index, feature in enumerate(features):
+        props = feature["properties"]
+        label = f"{name}: feature {index} ({id_field}={props.get(id_field)!r})"
+        geom = _geometry(feature, label, allowed)
+        if geom is None and not allow_null:
+            raise SchemaError(f"{label}: has no geometry.")
+        rows.append(props)
+        geoms.append(geom)
+    if not rows:  # keep the schema's columns so an empty file still joins and filters
+        return gpd.GeoDataFrame(
+            columns=[*columns, "geometry"], geometry="geometry", crs=STORAGE_CRS
+        )
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)
+
+
+def read_zones(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+    """Read and validate a zones GeoJSON file (polygons, WGS84, see schema.ZONE_FIELDS)."""
+    frame = _frame(
+        path,
+        id_field="zone_id",
+        allowed=("Polygon", "MultiPolygon"),
+        allow_null=False,
+        columns=ZONE_FIELDS,
+    )
+    validate_zone_properties(frame.drop(columns="geometry").to_dict("records"), path=str(path))
+    return frame.sort_values("zone_id", ignore_index=True)
+
+
+def read_sites(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+    """Read and validate a sites GeoJSON file (points or polygons; null for region-wide records)."""
+    frame = _frame(
+        path,
+        id_field="site_id",
+        allowed=("Point", "Polygon", "MultiPolygon"),
+        allow_null=True,
+        columns=SITE_FIELDS,
+    )
+    validate_site_properties(frame.drop(columns="geometry").to_dict("records"), path=str(path))
+    return frame
+
+
+def _round_coords(geom: Any, digits: int) -> Any:
+    return shapely.transform(geom, lambda coords: np.round(coords, digits))
+
+
+def _plain(value: Any) -> Any:
+    """Make pandas/numpy values JSON-serialisable; NaN becomes null."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def to_feature_collection(
+    frame: gpd.GeoDataFrame, *, name: str | None = None, digits: int = 6
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (WGS84) of a frame, property values kept as lists and objects."""
+    if frame.crs is None:
+        raise CRSError("Cannot write GeoJSON from data with no CRS. Set one first with set_crs().")
+    wgs84 = frame.to_crs(STORAGE_CRS) if not frame.crs.equals(STORAGE_CRS) else frame
+    columns = [c for c in wgs84.columns if c != wgs84.geometry.name]
+    features = []
+    for record, geom in zip(wgs84[columns].to_dict("records"), wgs84.geometry.array, strict=True):
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {k: _plain(v) for k, v in record.items()},
+                "geometry": None
+                if geom is None or geom.is_empty
+                else mapping(_round_coords(geom, digits)),
+            }
+        )
+    doc: dict[str, Any] = {"type": "FeatureCollection"}
+    if name:
+        doc["name"] = name
+    doc["features"] = features
+    return doc
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write text to a temporary file beside `path`, then rename it over `path`."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], payload: bytes) -> None:
+    """Write bytes so that `path` is either the old file or the complete new one, never half."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as err:
+        raise DataFileError(f"{target}: cannot write ({err.strerror}).") from err
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
+        os.replace(tmp, target)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise DataFileError(f"{target}: cannot write ({err.strerror}).") from err
+
+
+def geojson_text(doc: Mapping[str, Any]) -> str:
+    """GeoJSON text with one feature per line: compact, yet diffs show which feature changed."""
+    head = {k: v for k, v in doc.items() if k != "features"}
+    lines = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in doc["features"]]
+    opening = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [\n'
+    return opening + ",\n".join(lines) + "\n]}\n"
+
+
+def write_geojson(
+    frame: gpd.GeoDataFrame, path: str | os.PathLike[str], *, name: str | None = None
+) -> None:
+    """Write a frame as WGS84 GeoJSON, atomically."""
+    write_text_atomic(path, geojson_text(to_feature_collection(frame, name=name)))
+
+
+def records(frame: gpd.GeoDataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
+    """Plain dict rows of the given columns (for tables and CSV)."""
+    return [
+        {k: _plain(v) for k, v in row.items()} for row in frame[list(columns)].to_dict("records")
+    ]
+
+
+def admin_units_path(folder: Path) -> Path:
+    return folder / "boundaries" / "uk_admin_units.geojson"
+
+
+def read_admin_units(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+    """Read the bundled admin units (unit_id, name, nation, ...)."""
+    frame = _frame(
+        path,
+        id_field="unit_id",
+        allowed=("Polygon", "MultiPolygon"),
+        allow_null=False,
+        columns=("unit_id", "name", "nation"),
+    )
+    for column in ("unit_id", "name", "nation"):
+        if column not in frame.columns:
+            raise SchemaError(f"{path}: admin units need a {column!r} property.")
+    return frame
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Everything the app, CLI and exports show: zones, sites joined to zones and admin units."""
+
+    zones: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    admin_units: gpd.GeoDataFrame
+    folder: Path
+
+
+def load_catalogue(folder: str | os.PathLike[str] | None = None) -> Catalogue:
+    """Read and validate the data folder, then join every site to its zones and admin unit."""
+    root = data_dir(folder)
+    zones = read_zones(zones_path(root))
+    units = read_admin_units(admin_units_path(root))
+    sites = assign_admin_units(assign_zones(read_sites(sites_path(root)), zones), units)
+    return Catalogue(zones=zones, sites=sites, admin_units=units, folder=root)

@@ -1,0 +1,259 @@
+"""Field specs, vocabularies and CRS constants for zones and sites, and their validation.
+
+Validation is pure: it takes feature properties and the file name for messages, and raises
+SchemaError naming the file, the feature, the field, the bad value and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .errors import SchemaError
+
+STORAGE_CRS = "EPSG:4326"
+MEASURE_CRS = "EPSG:27700"
+
+# The Industrial Strategy's eight growth-driving sectors, spelt as the Action Plan spells them.
+SECTORS: tuple[str, ...] = (
+    "Advanced Manufacturing",
+    "Clean Energy Industries",
+    "Creative Industries",
+    "Defence",
+    "Digital and Technologies",
+    "Financial Services",
+    "Life Sciences",
+    "Professional and Business Services",
+)
+PROGRAMMES: tuple[str, ...] = ("freeport", "investment_zone", "both")
+PROGRAMME_LABELS = {
+    "freeport": "Freeport",
+    "investment_zone": "Investment Zone",
+    "both": "Freeport and Investment Zone",
+}
+NATIONS: tuple[str, ...] = ("England", "Scotland", "Wales", "Northern Ireland")
+STATUSES: tuple[str, ...] = ("operational", "in development")
+SITE_KINDS: tuple[str, ...] = (
+    "tax_site",
+    "customs_site",
+    "port",
+    "asset",
+    "investment",
+    "project",
+    "place",
+    "programme",
+)
+SITE_KIND_LABELS = {
+    "tax_site": "Tax site",
+    "customs_site": "Customs site",
+    "port": "Port or airport",
+    "asset": "Innovation asset",
+    "investment": "Investment",
+    "project": "Project",
+    "place": "Place",
+    "programme": "Region-wide programme",
+}
+FUNDING_KINDS: tuple[str, ...] = (
+    "public_funding",  # seed capital, Investment Zone envelopes, grants
+    "retained_rates",  # business rates kept locally
+    "private_investment",  # investment made or promised by companies
+    "investment_target",  # investment a zone aims to attract
+    "project_cost",  # the total cost of a project
+)
+GEOMETRY_PRECISIONS: tuple[str, ...] = ("admin_area", "indicative", "official")
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+Check = Callable[[Any], str | None]  # returns what was expected, or None when the value is fine
+
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) and value.strip() else "a non-empty string"
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None or isinstance(value, str) else "a string or null"
+
+
+def _one_of(choices: Iterable[str]) -> Check:
+    allowed = tuple(choices)
+    return lambda value: None if value in allowed else f"one of {', '.join(allowed)}"
+
+
+def _date(value: Any) -> str | None:
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            dt.date.fromisoformat(value)
+            return None
+        except ValueError:
+            pass
+    return "a date as YYYY-MM-DD"
+
+
+def _optional_number(value: Any) -> str | None:
+    ok = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+    return None if ok and (value is None or value >= 0) else "a number >= 0 or null"
+
+
+def _sectors(value: Any) -> str | None:
+    expected = f"a list of sectors from: {', '.join(SECTORS)}"
+    if not isinstance(value, list) or any(s not in SECTORS for s in value):
+        return expected
+    return "a list without repeats" if len(set(value)) != len(value) else None
+
+
+def _sector_qualifiers(value: Any) -> str | None:
+    expected = "a list of {label, sectors} with sectors from the vocabulary"
+    if not isinstance(value, list):
+        return expected
+    for item in value:
+        if not isinstance(item, dict) or _text(item.get("label")) or _sectors(item.get("sectors")):
+            return expected
+    return None
+
+
+def _sources(value: Any) -> str | None:
+    expected = "a non-empty list of {document, section, url, date} with a document named"
+    if not isinstance(value, list) or not value:
+        return expected
+    for item in value:
+        if not isinstance(item, dict) or _text(item.get("document")):
+            return expected
+        if item.get("date") is not None and _date(item["date"]):
+            return "source dates as YYYY-MM-DD"
+    return None
+
+
+def _funding(value: Any) -> str | None:
+    expected = (
+        "a list of {amount_gbp (number or null), kind, what, period, source}"
+        f" with kind one of {', '.join(FUNDING_KINDS)}"
+    )
+    if not isinstance(value, list):
+        return expected
+    for line in value:
+        if not isinstance(line, dict) or line.get("kind") not in FUNDING_KINDS:
+            return expected
+        if _optional_number(line.get("amount_gbp")) or _text(line.get("what")):
+            return expected
+        if _text(line.get("source")) or _optional_text(line.get("period")):
+            return expected
+    return None
+
+
+def _jobs(value: Any) -> str | None:
+    expected = "null or a list of {number, meaning, source}"
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        return expected
+    for line in value:
+        if (
+            not isinstance(line, dict)
+            or _optional_number(line.get("number"))
+            or line["number"] is None
+        ):
+            return expected
+        if _text(line.get("meaning")) or _text(line.get("source")):
+            return expected
+    return None
+
+
+def _text_list(value: Any) -> str | None:
+    ok = isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+    return None if ok else "a list of names"
+
+
+def _bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
+def _zone_id(value: Any) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return None if ok else "a whole number >= 1"
+
+
+def _optional_zone_id(value: Any) -> str | None:
+    return None if value is None else _zone_id(value)
+
+
+def _slug(value: Any) -> str | None:
+    ok = isinstance(value, str) and _SLUG.match(value)
+    return None if ok else "a lower-case slug such as 'infinity-park-derby'"
+
+
+ZONE_FIELDS: dict[str, Check] = {
+    "zone_id": _zone_id,
+    "name": _text,
+    "programme": _one_of(PROGRAMMES),
+    "nation": _one_of(NATIONS),
+    "status": _one_of(STATUSES),
+    "lead_body": _text,
+    "sectors": _sectors,
+    "sector_qualifiers": _sector_qualifiers,
+    "funding": _funding,
+    "jobs": _jobs,
+    "tax_sites": _text_list,
+    "sources": _sources,
+    "geometry_method": _text,
+    "geometry_precision": _one_of(GEOMETRY_PRECISIONS),
+    "last_checked": _date,
+}
+
+SITE_FIELDS: dict[str, Check] = {
+    "site_id": _slug,
+    "name": _text,
+    "kind": _one_of(SITE_KINDS),
+    "sectors": _sectors,
+    "d2n2_asset": _bool,
+    "designation": _optional_text,
+    "designated_zone_id": _optional_zone_id,
+    "funding": _funding,
+    "jobs": _jobs,
+    "description": _text,
+    "sources": _sources,
+    "location_precision": _text,
+    "location_precision_m": _optional_number,
+    "last_checked": _date,
+}
+
+
+def validate_properties(
+    rows: Iterable[Mapping[str, Any]],
+    fields: Mapping[str, Check],
+    *,
+    path: str,
+    id_field: str,
+) -> None:
+    """Check every row against the field specs and that ids are unique; raise SchemaError."""
+    seen: set[Any] = set()
+    for index, row in enumerate(rows):
+        label = f"feature {index} ({id_field}={row.get(id_field)!r})"
+        for field, check in fields.items():
+            if field not in row:
+                raise SchemaError(
+                    f"{path}: {label} has no field {field!r}. Add it (null if unknown)."
+                )
+            expected = check(row[field])
+            if expected:
+                raise SchemaError(
+                    f"{path}: {label}, field {field!r} is {row[field]!r}; expected {expected}."
+                )
+        if row[id_field] in seen:
+            raise SchemaError(
+                f"{path}: {label} repeats {id_field} {row[id_field]!r}; ids must be unique."
+            )
+        seen.add(row[id_field])
+
+
+def validate_zone_properties(rows: Iterable[Mapping[str, Any]], *, path: str) -> None:
+    """Validate zone feature properties (see ZONE_FIELDS)."""
+    validate_properties(rows, ZONE_FIELDS, path=path, id_field="zone_id")
+
+
+def validate_site_properties(rows: Iterable[Mapping[str, Any]], *, path: str) -> None:
+    """Validate site feature properties (see SITE_FIELDS)."""
+    validate_properties(rows, SITE_FIELDS, path=path, id_field="site_id")
