@@ -25,6 +25,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .errors import SchemaError
 from .schema import MEASURE_CRS, STORAGE_CRS, validate_zone_properties
+from .spatial import make_valid_keeping_type
 
 FREEPORT_MAX_WIDTH_KM = 45.0
 ANCHOR_KEEP_KM = 1.0  # disc kept around each anchor after clipping to the coastline
@@ -205,12 +206,7 @@ def build_footprint(
         raise SchemaError(
             f"membership: zone {zone_id} has no members, so no footprint can be drawn."
         )
-    footprint = shapely.make_valid(shapely.union_all(parts))
-    if footprint.geom_type == "GeometryCollection":
-        footprint = shapely.union_all(
-            [g for g in footprint.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
-        )
-    return footprint, "; ".join(method) + "."
+    return make_valid_keeping_type(shapely.union_all(parts)), "; ".join(method) + "."
 
 
 def build_zones(
@@ -242,7 +238,7 @@ def build_zones(
             places_bng,
             attrs["programme"],
         )
-        geom = shapely.make_valid(geom.simplify(simplify_m, preserve_topology=True))
+        geom = make_valid_keeping_type(geom.simplify(simplify_m, preserve_topology=True))
         row = dict(attrs)
         row["geometry_method"] = method + " " + attrs.get("geometry_note", "")
         row["geometry_method"] = row["geometry_method"].strip()
@@ -256,7 +252,7 @@ def build_zones(
         rows.append(row)
         geoms.append(geom)
     frame = gpd.GeoDataFrame(rows, geometry=geoms, crs=MEASURE_CRS).to_crs(STORAGE_CRS)
-    frame[frame.geometry.name] = frame.geometry.make_valid()
+    frame[frame.geometry.name] = [make_valid_keeping_type(g) for g in frame.geometry.array]
     validate_zone_properties(frame.drop(columns="geometry").to_dict("records"), path="built zones")
     return frame
 

@@ -6,13 +6,14 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from shapely.geometry import mapping, shape
 
@@ -24,7 +25,7 @@ from .schema import (
     validate_site_properties,
     validate_zone_properties,
 )
-from .spatial import assign_admin_units, assign_zones
+from .spatial import assign_admin_units, assign_zones, make_valid_keeping_type
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR_ENV = "ISZONES_DATA_DIR"
@@ -117,7 +118,9 @@ def _frame(
     allowed: tuple[str, ...],
     allow_null: bool,
     columns: Iterable[str],
+    validate: Callable[..., None] | None = None,
 ) -> gpd.GeoDataFrame:
+    """Parse, validate the raw properties (before pandas retypes them), then build the frame."""
     name = str(path)
     features = _features(load_json(path), name)
     rows, geoms = [], []
@@ -129,11 +132,20 @@ def _frame(
             raise SchemaError(f"{label}: has no geometry.")
         rows.append(props)
         geoms.append(geom)
+    if validate is not None:
+        validate(rows, path=name)
     if not rows:  # keep the schema's columns so an empty file still joins and filters
         return gpd.GeoDataFrame(
             columns=[*columns, "geometry"], geometry="geometry", crs=STORAGE_CRS
         )
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)
+    frame = gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)
+    for column in frame.columns:  # whole numbers with gaps stay whole numbers, not floats
+        values = [r.get(column) for r in rows]
+        if any(isinstance(v, int) and not isinstance(v, bool) for v in values) and all(
+            v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values
+        ):
+            frame[column] = pd.array(values, dtype="Int64")
+    return frame
 
 
 def read_zones(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
@@ -144,8 +156,8 @@ def read_zones(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
         allowed=("Polygon", "MultiPolygon"),
         allow_null=False,
         columns=ZONE_FIELDS,
+        validate=validate_zone_properties,
     )
-    validate_zone_properties(frame.drop(columns="geometry").to_dict("records"), path=str(path))
     return frame.sort_values("zone_id", ignore_index=True)
 
 
@@ -157,17 +169,20 @@ def read_sites(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
         allowed=("Point", "Polygon", "MultiPolygon"),
         allow_null=True,
         columns=SITE_FIELDS,
+        validate=validate_site_properties,
     )
-    validate_site_properties(frame.drop(columns="geometry").to_dict("records"), path=str(path))
     return frame
 
 
 def _round_coords(geom: Any, digits: int) -> Any:
-    return shapely.transform(geom, lambda coords: np.round(coords, digits))
+    """Round coordinates; rounding can fold a thin sliver, so repair what it breaks."""
+    return make_valid_keeping_type(shapely.transform(geom, lambda coords: np.round(coords, digits)))
 
 
 def _plain(value: Any) -> Any:
     """Make pandas/numpy values JSON-serialisable; NaN becomes null."""
+    if value is pd.NA or value is pd.NaT:
+        return None
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):

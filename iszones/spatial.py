@@ -110,6 +110,18 @@ def areas_km2(frame: gpd.GeoDataFrame) -> pd.Series:
     return to_measure_crs(frame, "The geometries").geometry.area / 1e6
 
 
+def make_valid_keeping_type(geom: shapely.Geometry) -> shapely.Geometry:
+    """shapely.make_valid, dropping the stray points or lines it can leave beside polygons."""
+    if geom is None or geom.is_valid:
+        return geom
+    fixed = shapely.make_valid(geom)
+    if geom.geom_type in ("Polygon", "MultiPolygon") and fixed.geom_type == "GeometryCollection":
+        fixed = shapely.union_all(
+            [g for g in fixed.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
+        )
+    return fixed
+
+
 def repair_geometries(frame: gpd.GeoDataFrame, label: str) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Make every geometry valid with shapely.make_valid; return the copy and what was repaired."""
     notes: list[str] = []
@@ -117,12 +129,7 @@ def repair_geometries(frame: gpd.GeoDataFrame, label: str) -> tuple[gpd.GeoDataF
     for pos, geom in enumerate(geoms):
         if geom is not None and not geom.is_valid:
             notes.append(f"{label} row {pos}: {shapely.is_valid_reason(geom)}; repaired")
-            fixed = shapely.make_valid(geom)
-            if fixed.geom_type == "GeometryCollection":  # keep the polygonal parts only
-                fixed = shapely.union_all(
-                    [g for g in fixed.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
-                )
-            geoms[pos] = fixed
+            geoms[pos] = make_valid_keeping_type(geom)
     out = frame.copy()
     out[frame.geometry.name] = geoms
     return out, notes
