@@ -28,7 +28,12 @@ st.title("Industrial Strategy Zones")
 fmap = folium.Map(location=[54.0, -2.5], zoom_start=6, tiles=None)
 folium.GeoJson(
     cat.zones[["zone_id", "name", "programme", "geometry"]],
-    style_function=lambda f: {"fillColor": PROGRAMME_COLOURS[f["properties"]["programme"]], "color": "#333", "weight": 1, "fillOpacity": 0.5},
+    style_function=lambda f: {
+        "fillColor": PROGRAMME_COLOURS[f["properties"]["programme"]],
+        "color": "#333",
+        "weight": 1,
+        "fillOpacity": 0.5,
+    },
     tooltip=folium.GeoJsonTooltip(["name"]),
 ).add_to(fmap)
 located = cat.sites[cat.sites.geometry.notna()]

@@ -180,25 +180,29 @@ def build_footprint(
         )
         method.append(f"union of {len(unit_names)} admin unit(s): {', '.join(sorted(unit_names))}")
     anchors = _anchor_points(mine, sites_bng, places_bng)
-    if anchors:
-        buffers = shapely.union_all([pt.buffer(km * 1000) for pt, km in anchors if km > 0])
-        if programme in ("freeport", "both") and not buffers.is_empty:
-            hull = buffers.convex_hull
-            if _width_km(hull) <= FREEPORT_MAX_WIDTH_KM:
-                outer, how = hull, "convex hull of"
-            else:
-                outer, how = (
-                    buffers,
-                    f"(hull wider than {FREEPORT_MAX_WIDTH_KM:.0f} km, so kept apart)",
-                )
-            parts.append(outer.intersection(land_bng))
+    buffered = [pt.buffer(km * 1000) for pt, km in anchors if km > 0]
+    if buffered:
+        buffers = shapely.union_all(buffered)
+        hull = buffers.convex_hull
+        width = _width_km(hull)
+        n = len(buffered)
+        if programme == "investment_zone":
+            parts.append(buffers.intersection(land_bng))
+            method.append(f"{n} buffered anchor site(s), clipped to land")
+        elif width <= FREEPORT_MAX_WIDTH_KM:
+            parts.append(hull.intersection(land_bng))
             method.append(
-                f"indicative Freeport outer boundary: {how} {len(anchors)} buffered anchor site(s),"
+                f"indicative Freeport outer boundary: convex hull of {n} buffered anchor site(s)"
+                f" ({width:.0f} km across), clipped to land"
+            )
+        else:
+            parts.append(buffers.intersection(land_bng))
+            method.append(
+                f"indicative Freeport area: {n} buffered anchor site(s) kept apart, as their hull"
+                f" would be {width:.0f} km across (policy maximum {FREEPORT_MAX_WIDTH_KM:.0f} km);"
                 " clipped to land"
             )
-        elif not buffers.is_empty:
-            parts.append(buffers.intersection(land_bng))
-            method.append(f"{len(anchors)} buffered anchor site(s), clipped to land")
+    if anchors:
         keep = shapely.union_all([pt.buffer(ANCHOR_KEEP_KM * 1000) for pt, _ in anchors])
         parts.append(keep)
         method.append(f"plus a {ANCHOR_KEEP_KM:g} km disc around every anchor so none is cut off")

@@ -43,7 +43,7 @@ def test_zone_geometries_are_valid_polygons_in_wgs84(catalogue):
     assert zones.geom_type.isin(["Polygon", "MultiPolygon"]).all()
     assert zones.is_valid.all() and not zones.is_empty.any()
     minx, miny, maxx, maxy = zones.total_bounds
-    assert -8.7 < minx and maxx < 1.9 and 49.8 < miny and maxy < 61
+    assert minx > -8.7 and maxx < 1.9 and miny > 49.8 and maxy < 61
 
 
 def test_every_feature_has_sources_and_precision(catalogue):

@@ -1,10 +1,9 @@
 import geopandas as gpd
 import pytest
-from shapely.geometry import Point
+from shapely.geometry import Point, Polygon
 
 from iszones import CRSError, assign_zones, nearest_zones, sites_near_zone
 from iszones.spatial import areas_km2, repair_geometries
-from shapely.geometry import Polygon
 
 from .conftest import X0, Y0
 
@@ -43,7 +42,7 @@ def test_assign_zones_keeps_input_and_names(tiny_sites, tiny_zones):
 
 def test_missing_crs_is_a_clear_error(tiny_sites, tiny_zones):
     naive = tiny_sites.set_crs(None, allow_override=True)
-    with pytest.raises(CRSError, match="The sites has no coordinate reference system.*set_crs"):
+    with pytest.raises(CRSError, match=r"The sites has no coordinate reference system.*set_crs"):
         assign_zones(naive, tiny_zones)
 
 
