@@ -159,3 +159,23 @@ def test_bundled_zones_are_what_the_builder_makes(tmp_path):
     assert result.exit_code == 0, result.output
     built = (folder / "boundaries" / "zones.geojson").read_text()
     assert built == (DATA / "boundaries" / "zones.geojson").read_text()
+
+
+def test_zones_overlap_only_where_documented(catalogue):
+    """Only the CEMC disc (zone 22) reaches over the generalised Rotherham outline (zone 13)."""
+    zones = catalogue.zones.to_crs(MEASURE_CRS).set_index("zone_id").geometry
+    overlaps = {}
+    for a in zones.index:
+        for b in zones.index[zones.index > a]:
+            area = zones[a].intersection(zones[b]).area / 1e6
+            if area > 0.01:
+                overlaps[(a, b)] = area
+    assert set(overlaps) <= {(13, 22)}
+    assert all(area < 3.2 for area in overlaps.values())  # at most one 1 km disc
+
+
+def test_programme_regions_have_no_geometry_and_say_so(catalogue):
+    regional = catalogue.sites[catalogue.sites.geometry.isna()]
+    assert (regional["kind"] == "programme").all()
+    assert regional["location_precision"].str.contains("region-wide").all()
+    assert regional["zone_ids"].map(len).eq(0).all()
