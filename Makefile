@@ -21,9 +21,11 @@ system-deps:
 run: $(STAMP)
 	$(BIN)/streamlit run app.py --server.headless true
 
+LINTED := iszones tests app.py $(wildcard pages benchmarks)
+
 lint: $(STAMP)
-	$(BIN)/ruff format --check iszones tests app.py benchmarks
-	$(BIN)/ruff check iszones tests app.py benchmarks
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/ruff check $(LINTED)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy iszones
