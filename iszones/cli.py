@@ -111,3 +111,76 @@ def build_boundaries(folder: Path | None, dry_run: bool) -> None:
 
 def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=1, ensure_ascii=False))
+
+
+@main.command("refresh")
+@click.option(
+    "--source-url",
+    metavar="URL",
+    default=None,
+    help="ArcGIS REST layer of local authority districts (default: the ONS Local Authority"
+    " Districts December 2024 BGC layer).",
+)
+@click.option(
+    "--from-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Use a LAD boundary file downloaded by hand (GeoJSON, GeoPackage or zipped Shapefile,"
+    " any CRS) instead of the network.",
+)
+@click.option("--dry-run", is_flag=True, help="Fetch, rebuild and report, but write nothing.")
+@click.option(
+    "--data-dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data folder to read and write (default: bundled data or $ISZONES_DATA_DIR).",
+)
+@click.option(
+    "--min-features",
+    type=click.IntRange(min=1),
+    default=300,
+    show_default=True,
+    help="Refuse a layer with fewer districts (a truncated download or the wrong layer).",
+)
+@clean_errors
+def refresh_command(
+    source_url: str | None,
+    from_file: Path | None,
+    dry_run: bool,
+    folder: Path | None,
+    min_features: int,
+) -> None:
+    """Rebuild the zone footprints from official local authority district (LAD) boundaries.
+
+    Downloads the ONS Open Geography Portal LAD layer (or reads --from-file), then redraws each
+    zone from boundaries/lad_membership.csv: Investment Zones as the union of their councils,
+    Freeports by the indicative outer-boundary method clipped to the LAD land. Checks
+    everything first (district count, every council found, valid geometries, CRS, every tax
+    site still inside its zone); on any problem nothing is written. Then keeps the old file as
+    boundaries/zones.previous.geojson, replaces boundaries/zones.geojson atomically and records
+    source, date, district count and sha256 in boundaries/boundaries_manifest.json.
+
+    Examples: iszones refresh --dry-run;
+    iszones refresh --from-file Local_Authority_Districts_December_2024_Boundaries_UK_BGC.zip
+    """
+    # Imported here so that requests loads only for this command, not for every `iszones` call.
+    from .refresh import DEFAULT_SOURCE_URL, RefreshError, format_report, refresh_boundaries
+
+    if source_url and from_file:
+        raise click.UsageError("Give --source-url or --from-file, not both.")
+    try:
+        report = refresh_boundaries(
+            data_dir(folder),
+            source_url=source_url or DEFAULT_SOURCE_URL,
+            from_file=from_file,
+            dry_run=dry_run,
+            min_features=min_features,
+            progress=lambda message: click.echo(message, err=True),
+        )
+    except RefreshError as err:
+        for line in format_report(err.report) if err.report else []:
+            click.echo(line)
+        raise
+    for line in format_report(report):
+        click.echo(line)
