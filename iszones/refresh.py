@@ -192,6 +192,13 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
+def _cause(err: Exception) -> str:
+    """The innermost reason requests/urllib3 give (e.g. the DNS failure), not the whole chain."""
+    inner = err.args[0] if err.args else err
+    reason = getattr(inner, "reason", None) or inner
+    return f"{type(err).__name__}: {reason}"
+
+
 def _decode(body: bytes, response: requests.Response, what: str) -> Any:
     try:
         return json.loads(body)
@@ -228,7 +235,7 @@ def get_json(
         except requests.Timeout as err:  # before ConnectionError: ConnectTimeout is both
             problem = f"no answer within the time limit ({type(err).__name__})"
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as err:
-            problem = f"connection failed or the answer was cut short ({type(err).__name__}: {err})"
+            problem = f"connection failed or the answer was cut short ({_cause(err)})"
         else:
             status = response.status_code
             if status in RETRY_STATUSES:
@@ -560,7 +567,7 @@ def refresh_boundaries(
     manifest: dict[str, Any] = {
         "about": "Written by `iszones refresh`: where zones.geojson came from. Do not edit.",
         "kind": "refresh",
-        "source": source,
+        "source": Path(source).name if from_file is not None else source,  # no local paths
         "source_kind": "file" if from_file is not None else "arcgis",
         "layer": layer,
         "vintage": fields.vintage,

@@ -535,7 +535,7 @@ def test_from_file_geopackage_in_british_national_grid(data, tmp_path):
     report = refresh.refresh_boundaries(data, from_file=path, min_features=10)
     manifest = json.loads((data / "boundaries/boundaries_manifest.json").read_text("utf-8"))
     assert report.pages is None and manifest["source_kind"] == "file"
-    assert manifest["layer"] == "lads.gpkg"
+    assert manifest["layer"] == "lads.gpkg" and manifest["source"] == "lads.gpkg"
     assert manifest["source_sha256"] == refresh._sha256_file(path)
 
 
