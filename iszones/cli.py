@@ -109,6 +109,298 @@ def build_boundaries(folder: Path | None, dry_run: bool) -> None:
     click.echo(f"Wrote {len(zones)} zones to {zones_path(root)}")
 
 
+# Site checks and listings (check, zones, sites). Their imports sit inside the commands so that
+# `iszones --help` stays quick and this block stays separate from the other commands' edits.
+
+_DATA_DIR_HELP = "Data folder to read (default: bundled data or $ISZONES_DATA_DIR)."
+_MAX_SHOWN_PROBLEMS = 5
+
+
+@main.command("check")
+@click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Results file; the format follows its extension: .csv, .xlsx, .geojson or .gpkg.",
+)
+@click.option(
+    "--boundaries",
+    "replace_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Check against these boundaries instead of the bundled zone footprints (GeoJSON,"
+    " GeoPackage, zipped Shapefile or KML polygons with a name or zone_id column).",
+)
+@click.option(
+    "--add-boundaries",
+    "add_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Check against the bundled zones plus these boundaries; a boundary whose zone_id is a"
+    " bundled zone's replaces that zone's footprint.",
+)
+@click.option(
+    "--crs",
+    default=None,
+    help="CRS of INPUT's coordinates, e.g. EPSG:27700 (British National Grid) or EPSG:4326;"
+    " overrides any CRS in the file.",
+)
+@click.option(
+    "--within-km",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Add a within_km column: true when the nearest zone is at most this many km away.",
+)
+@click.option(
+    "--layer",
+    default=None,
+    help="The GeoPackage layer, shapefile (in a zip of several) or Excel sheet to read.",
+)
+@click.option(
+    "--max-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=100.0,
+    show_default=True,
+    help="Refuse input files (or zips unpacking to) more than this many megabytes.",
+)
+@click.option(
+    "--data-dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=_DATA_DIR_HELP,
+)
+@clean_errors
+def check_command(
+    input_file: Path,
+    output: Path,
+    replace_file: Path | None,
+    add_file: Path | None,
+    crs: str | None,
+    within_km: float | None,
+    layer: str | None,
+    max_mb: float,
+    folder: Path | None,
+) -> None:
+    """Check which Industrial Strategy Zone each site in INPUT is in.
+
+    INPUT is a CSV or Excel file with longitude/latitude (lon, lng, longitude / lat, latitude)
+    or British National Grid (easting, northing) columns, or GeoJSON, GeoPackage, zipped
+    Shapefile, KML or KMZ with points or polygons. --out gets every row with all its columns,
+    then zone_id (';' between overlapping zones), zone_name, programme, in_zone,
+    nearest_zone_id, nearest_zone_name, nearest_zone_distance_m (EPSG:27700; 0 inside),
+    local_authority, boundary_source and problem (why a row could not be checked). Polygon
+    sites also get area_share_in_zone. Nothing is written if the file cannot be read.
+
+    Example: iszones check sites.csv --out checked.xlsx --within-km 2
+    """
+    import sys
+
+    from .check import bundled_boundaries, check_sites, combine_boundaries, summarise
+    from .io import admin_units_path, read_admin_units, read_zones
+    from .readers import output_format, read_boundary_file, read_site_file, write_result
+
+    if replace_file and add_file:
+        raise click.UsageError("Give --boundaries or --add-boundaries, not both.")
+    output_format(output)  # refuse a bad output name before any work
+    sites = read_site_file(input_file, crs=crs, layer=layer, max_mb=max_mb)
+    root = data_dir(folder)
+    units = read_admin_units(admin_units_path(root))
+    notes = [f"{sites.name}: {sites.crs_note}", *sites.notes]
+    bundled = bundled_boundaries(read_zones(zones_path(root)))
+    zones = bundled
+    extra = replace_file or add_file
+    if extra is not None:
+        upload = read_boundary_file(extra, max_mb=max_mb)
+        zones, replaced = combine_boundaries(
+            bundled, upload.frame, replace=bool(replace_file), linked=upload.linked_by_zone_id
+        )
+        notes.extend([*upload.notes, *replaced])
+    for note in notes:
+        click.echo(note, err=True)
+    with click.progressbar(length=len(sites.frame), label="Checking sites", file=sys.stderr) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.update(done - bar.pos)
+
+        result = check_sites(
+            sites.frame,
+            zones,
+            units,
+            problems=sites.problems,
+            within_km=within_km,
+            progress=advance,
+        )
+        bar.update(len(sites.frame) - bar.pos)
+    write_result(result, output, include_wkt=not sites.tabular)
+    word = "row" if sites.tabular else "feature"
+    bad = [(pos, text) for pos, text in enumerate(result["problem"], start=1) if text]
+    for pos, text in bad[:_MAX_SHOWN_PROBLEMS]:
+        click.echo(f"{sites.name}: {word} {pos}: {text}", err=True)
+    if len(bad) > _MAX_SHOWN_PROBLEMS:
+        click.echo(
+            f"... and {len(bad) - _MAX_SHOWN_PROBLEMS} more (see the problem column)", err=True
+        )
+    click.echo(str(summarise(result, within_km)))
+    click.echo(f"Wrote {output}")
+
+
+def _selection_options(*, kinds: bool) -> Callable[[F], F]:
+    """The dashboard's filters as options, shared by `zones` and (with --kind) `sites`."""
+    from .schema import NATIONS, PROGRAMMES, SECTORS, SITE_KINDS
+
+    options = [
+        click.option(
+            "--sector",
+            "sectors",
+            multiple=True,
+            type=click.Choice(SECTORS),
+            help="Keep zones and sites in this sector (repeat for several).",
+        ),
+        click.option(
+            "--programme",
+            type=click.Choice(PROGRAMMES),
+            default=None,
+            help="freeport and investment_zone include zones that are both; both means only those.",
+        ),
+        click.option("--nation", type=click.Choice(NATIONS), default=None, help="Keep one nation."),
+        click.option("--zone", "zone_id", type=int, default=None, help="Keep one zone, by id."),
+        click.option("--q", "query", default="", help="Free text in names and descriptions."),
+        click.option(
+            "--min-funding",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="Keep those with a funding line of at least this many pounds.",
+        ),
+        click.option(
+            "--out",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Write to this file (.csv or .geojson; also .xlsx, .gpkg) instead of a table.",
+        ),
+        click.option(
+            "--data-dir",
+            "folder",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help=_DATA_DIR_HELP,
+        ),
+    ]
+    if kinds:
+        options.insert(
+            4,
+            click.option(
+                "--kind",
+                "kinds",
+                multiple=True,
+                type=click.Choice(SITE_KINDS),
+                help="Keep sites of this kind (repeat for several).",
+            ),
+        )
+
+    def decorate(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def _list_frame(frame: gpd.GeoDataFrame, columns: list[str], out: Path | None, what: str) -> None:
+    from .io import write_bytes_atomic
+    from .readers import listing_bytes, listing_table, output_format
+
+    if out is None:
+        click.echo(listing_table(frame, columns))
+        click.echo(f"{len(frame)} {what if len(frame) != 1 else what[:-1]}")
+        return
+    suffix = output_format(out)
+    write_bytes_atomic(
+        out, listing_bytes(frame, suffix, columns=None if suffix == ".geojson" else columns)
+    )
+    click.echo(f"Wrote {len(frame)} {what if len(frame) != 1 else what[:-1]} to {out}")
+
+
+def _selected(
+    folder: Path | None,
+    sectors: tuple[str, ...],
+    programme: str | None,
+    nation: str | None,
+    zone_id: int | None,
+    query: str,
+    min_funding: float | None,
+    kinds: tuple[str, ...] = (),
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    from .filters import Selection, apply_selection, check_selection
+    from .io import load_catalogue
+
+    catalogue = load_catalogue(folder)
+    selection = Selection(
+        sectors=sectors,
+        programme=programme,
+        nation=nation,
+        zone_id=zone_id,
+        kinds=kinds,
+        query=query,
+        min_funding_gbp=min_funding,
+    )
+    check_selection(selection, catalogue.zones["zone_id"])
+    return apply_selection(catalogue.zones, catalogue.sites, selection)
+
+
+@main.command("zones")
+@_selection_options(kinds=False)
+@clean_errors
+def zones_command(
+    sectors: tuple[str, ...],
+    programme: str | None,
+    nation: str | None,
+    zone_id: int | None,
+    query: str,
+    min_funding: float | None,
+    out: Path | None,
+    folder: Path | None,
+) -> None:
+    """List the Industrial Strategy Zones, with the dashboard's filters.
+
+    Prints a table, or writes every field to --out (CSV or GeoJSON by its extension; the
+    GeoJSON has the footprints).
+
+    Example: iszones zones --programme investment_zone --sector "Life Sciences" --out iz.csv
+    """
+    zones, _ = _selected(folder, sectors, programme, nation, zone_id, query, min_funding)
+    columns = ["zone_id", "name", "programme", "nation", "status", "sectors", "geometry_precision"]
+    _list_frame(zones, columns, out, "zones")
+
+
+@main.command("sites")
+@_selection_options(kinds=True)
+@clean_errors
+def sites_command(
+    sectors: tuple[str, ...],
+    programme: str | None,
+    nation: str | None,
+    zone_id: int | None,
+    kinds: tuple[str, ...],
+    query: str,
+    min_funding: float | None,
+    out: Path | None,
+    folder: Path | None,
+) -> None:
+    """List the bundled sites (tax sites, ports, assets, projects), with the dashboard's filters.
+
+    Each site shows the zones it lies in (computed, not typed in) and its local authority.
+    Prints a table, or writes every field to --out (CSV or GeoJSON by its extension).
+
+    Example: iszones sites --zone 22 --kind tax_site --out em_tax_sites.geojson
+    """
+    _, sites = _selected(folder, sectors, programme, nation, zone_id, query, min_funding, kinds)
+    columns = ["site_id", "name", "kind", "zone_ids", "local_authority", "nation"]
+    _list_frame(sites, columns, out, "sites")
+
+
 def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=1, ensure_ascii=False))
 

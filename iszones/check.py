@@ -1,0 +1,365 @@
+"""The site check: which zones each of a user's sites is in, how far the nearest zone is, and
+which local authority it lies in. Pure: frames in, a frame out; files are readers.py's business.
+
+Everything is measured in British National Grid (EPSG:27700), in chunks of rows, so long lists
+report progress. Points and lines follow spatial.py's boundary rule (touching counts); a polygon
+site is in a zone when part of its area is (more than a 1 cm strip along its edge), so a site
+that only shares an edge with a zone is outside it, at distance 0.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import IszonesError, SchemaError
+from .schema import MEASURE_CRS, PROGRAMME_LABELS
+from .spatial import (
+    BOUNDARY_TOLERANCE_M,
+    assign_admin_units,
+    assign_zones,
+    nearest_zones,
+    require_crs,
+    to_measure_crs,
+)
+
+CHUNK_ROWS = 20_000
+RESULT_COLUMNS = (
+    "zone_id",
+    "zone_name",
+    "programme",
+    "in_zone",
+    "area_share_in_zone",  # only when some sites are polygons
+    "nearest_zone_id",
+    "nearest_zone_name",
+    "nearest_zone_distance_m",
+    "within_km",  # only when within_km is given
+    "local_authority",
+    "boundary_source",
+    "problem",
+)
+BOUNDARY_COLUMNS = ("zone_id", "name", "programme", "boundary_source")
+NO_GEOMETRY = "no geometry: the row has no location"
+_POLYGON_TYPES = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    """The counts behind the summary line."""
+
+    rows: int
+    inside: int
+    outside: int
+    problems: int
+    within_km: float | None = None
+    outside_within: int = 0  # sites outside every zone but within `within_km` of one
+
+    def __str__(self) -> str:
+        near = (
+            f" ({self.outside_within} of them within {self.within_km:g} km of a zone)"
+            if self.within_km is not None
+            else ""
+        )
+        return (
+            f"{self.rows} rows checked: {self.inside} inside a zone, {self.outside} outside{near},"
+            f" {self.problems} with problems"
+        )
+
+
+def bundled_boundaries(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The bundled zones as check boundaries: zone_id, name, programme label, boundary_source."""
+    precision = (
+        zones["geometry_precision"]
+        if "geometry_precision" in zones
+        else pd.Series("indicative", index=zones.index)
+    )
+    return gpd.GeoDataFrame(
+        {
+            "zone_id": zones["zone_id"].to_numpy(),
+            "name": zones["name"].to_numpy(),
+            "programme": [PROGRAMME_LABELS.get(p, p) for p in zones.get("programme", [""])],
+            "boundary_source": [f"bundled footprint ({p})" for p in precision],
+        },
+        geometry=zones.geometry.to_numpy(),
+        crs=zones.crs,
+    )
+
+
+def combine_boundaries(
+    bundled: gpd.GeoDataFrame,
+    uploaded: gpd.GeoDataFrame,
+    *,
+    replace: bool,
+    linked: bool = False,
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Boundaries for a check from the bundled ones and a user's (both as BOUNDARY_COLUMNS).
+
+    `replace` keeps only the uploaded ones; otherwise they are added. When `linked` (the upload
+    has a zone_id column), an uploaded boundary whose zone_id is a bundled zone's takes that
+    zone's name and programme where it has none, and when adding it replaces that zone's footprint.
+    Returns the boundaries in EPSG:27700 and notes on what was replaced.
+    """
+    bundled_bng = to_measure_crs(bundled, "The bundled zones")
+    uploaded_bng = to_measure_crs(uploaded, "The uploaded boundaries").copy()
+    notes: list[str] = []
+    if linked:
+        by_id = bundled_bng.set_index("zone_id")
+        known = uploaded_bng["zone_id"].isin(by_id.index)
+        for column in ("name", "programme"):
+            empty = uploaded_bng[column].fillna("").astype(str).str.strip() == ""
+            fill = known & empty
+            uploaded_bng.loc[fill, column] = by_id.loc[
+                uploaded_bng.loc[fill, "zone_id"], column
+            ].to_numpy()
+        if not replace:
+            swapped = sorted(set(uploaded_bng.loc[known, "zone_id"]))
+            notes.extend(
+                f"zone {z}: the bundled footprint is replaced by the uploaded boundary"
+                for z in swapped
+            )
+            bundled_bng = bundled_bng[~bundled_bng["zone_id"].isin(swapped)]
+    if replace:
+        combined = uploaded_bng
+    else:
+        combined = pd.concat([bundled_bng, uploaded_bng], ignore_index=True)
+    frame = gpd.GeoDataFrame(combined, geometry="geometry", crs=MEASURE_CRS)
+    return frame[[*BOUNDARY_COLUMNS, "geometry"]].reset_index(drop=True), notes
+
+
+def _require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"{what} need column(s) {', '.join(map(repr, missing))}; they have"
+            f" {', '.join(map(repr, frame.columns))}."
+        )
+
+
+def _joined(site: np.ndarray, values: np.ndarray, n: int, sep: str) -> np.ndarray:
+    """Per site 0..n-1, the values of its pairs joined by `sep` (first-seen order, no repeats)."""
+    out = np.full(n, None, dtype=object)
+    if len(site):
+        pairs = pd.DataFrame({"site": site, "value": values}).drop_duplicates()
+        joined = pairs.groupby("site", sort=True)["value"].agg(sep.join)
+        out[joined.index.to_numpy()] = joined.to_numpy()
+    return out
+
+
+def _check_chunk(
+    geoms: np.ndarray,
+    zones_bng: gpd.GeoDataFrame,
+    units_bng: gpd.GeoDataFrame | None,
+) -> dict[str, np.ndarray]:
+    """The result columns for sites already in EPSG:27700 (all with geometry)."""
+    n = len(geoms)
+    keyed = gpd.GeoDataFrame(
+        {"zone_id": np.arange(1, len(zones_bng) + 1), "name": zones_bng["name"].to_numpy()},
+        geometry=zones_bng.geometry.to_numpy(),
+        crs=MEASURE_CRS,
+    )
+    sites = gpd.GeoDataFrame(geometry=geoms, crs=MEASURE_CRS)
+    lists = assign_zones(sites, keyed)["zone_ids"]
+    site = np.repeat(np.arange(n), lists.str.len().to_numpy())
+    key = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=len(site))
+    zone_geoms = keyed.geometry.to_numpy()
+
+    polygonal = np.isin(shapely.get_type_id(geoms), _POLYGON_TYPES)
+    if polygonal[site].any():  # keep a polygon's pair only when it shares more than an edge
+        on_poly = polygonal[site]
+        overlap = shapely.area(
+            shapely.intersection(geoms[site[on_poly]], zone_geoms[key[on_poly] - 1])
+        )
+        edge_strip = BOUNDARY_TOLERANCE_M * shapely.length(geoms[site[on_poly]])
+        keep = np.ones(len(site), dtype=bool)
+        keep[on_poly] = overlap > edge_strip
+        site, key = site[keep], key[keep]
+
+    pos = key - 1
+    ids = zones_bng["zone_id"].to_numpy(dtype=object)
+    names = zones_bng["name"].to_numpy(dtype=object)
+    programmes = zones_bng["programme"].fillna("").to_numpy(dtype=object)
+    sources = zones_bng["boundary_source"].fillna("").to_numpy(dtype=object)
+    inside = np.zeros(n, dtype=bool)
+    inside[site] = True
+
+    nearest = nearest_zones(sites, keyed)
+    near_key = nearest["nearest_zone_id"].to_numpy(dtype="float64", na_value=np.nan)
+    distance = nearest["nearest_zone_distance_m"].to_numpy(dtype=float).copy()
+    first_key = pd.Series(key).groupby(site).min()
+    near_key[first_key.index.to_numpy()] = first_key.to_numpy()  # inside: its own zone
+    distance[inside] = 0.0
+    near_pos = near_key.astype(np.int64) - 1  # every site has a nearest zone: there are zones
+
+    share = np.where(polygonal, 0.0, np.nan)  # points and lines have no area to share
+    poly_in = polygonal & inside
+    if poly_in.any():  # each distinct set of zones is unioned once, then all sites at once
+        combos = pd.Series(pos).groupby(site).agg(tuple)
+        combos = combos[poly_in[combos.index.to_numpy()]]
+        for combo, rows in combos.groupby(combos).groups.items():
+            members = combos.index.to_numpy()[combos.index.isin(rows)]
+            covered = shapely.union_all(zone_geoms[list(combo)])
+            share[members] = shapely.area(
+                shapely.intersection(geoms[members], covered)
+            ) / shapely.area(geoms[members])
+
+    authority = np.full(n, None, dtype=object)
+    if units_bng is not None:
+        reps = geoms.copy()
+        reps[polygonal] = shapely.point_on_surface(geoms[polygonal])
+        located = assign_admin_units(gpd.GeoDataFrame(geometry=reps, crs=MEASURE_CRS), units_bng)
+        authority = located["local_authority"].to_numpy(dtype=object)
+
+    source = _joined(site, sources[pos], n, "; ")
+    source[~inside] = sources[near_pos[~inside]]
+    return {
+        "zone_id": _joined(site, np.array([str(v) for v in ids[pos]], dtype=object), n, ";"),
+        "zone_name": _joined(site, names[pos], n, "; "),
+        "programme": _joined(site, programmes[pos], n, "; "),
+        "in_zone": inside,
+        "area_share_in_zone": np.round(share, 4),
+        "nearest_zone_id": ids[near_pos],
+        "nearest_zone_name": names[near_pos],
+        "nearest_zone_distance_m": np.round(distance, 2),
+        "local_authority": authority,
+        "boundary_source": source,
+        "polygonal": polygonal,
+    }
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    candidate = f"{name}_input"
+    while candidate in taken:
+        candidate += "_"
+    return candidate
+
+
+def check_sites(
+    sites: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    admin_units: gpd.GeoDataFrame | None = None,
+    *,
+    problems: Sequence[str] | pd.Series | None = None,
+    within_km: float | None = None,
+    progress: Progress | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> gpd.GeoDataFrame:
+    """Check every site against the zones; a copy of `sites` with the RESULT_COLUMNS added.
+
+    Parameters
+    ----------
+    sites: any CRS; rows without geometry, or with a problem, are kept and not checked.
+    zones: `zone_id` and `name`, optionally `programme` and `boundary_source` (see
+        bundled_boundaries and combine_boundaries); any CRS.
+    admin_units: `name` per unit, for `local_authority` (left empty without them).
+    problems: per row, "" or why the row cannot be checked (from readers.read_site_bytes).
+    within_km: adds `within_km`, true when the nearest zone is at most this far.
+    progress: called with (rows done, rows in all) after each chunk.
+
+    Input columns whose names clash with a result column are kept, renamed `<name>_input`.
+    """
+    _require_columns(zones, ("zone_id", "name"), "The zones")
+    if zones.empty:
+        raise IszonesError("There are no zones to check against. Supply at least one boundary.")
+    if within_km is not None and not (math.isfinite(within_km) and within_km >= 0):
+        raise IszonesError(f"within_km must be a distance of 0 km or more, not {within_km!r}.")
+    n = len(sites)
+    problem = np.full(n, "", dtype=object)
+    if problems is not None:
+        given = np.asarray(pd.Series(problems).fillna(""), dtype=object)
+        if len(given) != n:
+            raise IszonesError(
+                f"problems has {len(given)} entries for {n} sites; give one per site."
+            )
+        problem[:] = given
+    geoms = sites.geometry.array
+    missing = np.asarray(pd.isna(geoms) | shapely.is_empty(geoms))
+    problem[missing & (problem == "")] = NO_GEOMETRY
+    todo = np.flatnonzero(problem == "")
+    if len(todo):
+        require_crs(sites, "The sites")
+
+    boundaries = zones.copy()
+    for column in ("programme", "boundary_source"):
+        if column not in boundaries:
+            boundaries[column] = ""
+    zones_bng = to_measure_crs(boundaries, "The zones").reset_index(drop=True)
+    units_bng = (
+        to_measure_crs(admin_units, "The admin units").reset_index(drop=True)
+        if admin_units is not None
+        else None
+    )
+
+    columns: dict[str, np.ndarray] = {
+        "zone_id": np.full(n, None, dtype=object),
+        "zone_name": np.full(n, None, dtype=object),
+        "programme": np.full(n, None, dtype=object),
+        "in_zone": np.full(n, None, dtype=object),
+        "area_share_in_zone": np.full(n, np.nan),
+        "nearest_zone_id": np.full(n, None, dtype=object),
+        "nearest_zone_name": np.full(n, None, dtype=object),
+        "nearest_zone_distance_m": np.full(n, np.nan),
+        "local_authority": np.full(n, None, dtype=object),
+        "boundary_source": np.full(n, None, dtype=object),
+    }
+    any_polygon = False
+    for start in range(0, len(todo), max(1, chunk_rows)):
+        rows = todo[start : start + chunk_rows]
+        part = gpd.GeoSeries(geoms[rows], crs=sites.crs)
+        part_bng = part if part.crs.equals(MEASURE_CRS) else part.to_crs(MEASURE_CRS)
+        found = _check_chunk(part_bng.to_numpy(), zones_bng, units_bng)
+        any_polygon |= bool(found.pop("polygonal").any())
+        for name, values in found.items():
+            columns[name][rows] = values
+        if progress is not None:
+            progress(min(start + chunk_rows, len(todo)), len(todo))
+    if not len(todo) and progress is not None:
+        progress(0, 0)
+
+    in_zone = columns["in_zone"]
+    columns["in_zone"] = np.array([None if v is None else bool(v) for v in in_zone], dtype=object)
+    if within_km is not None:
+        distance = columns["nearest_zone_distance_m"]
+        near = np.full(n, None, dtype=object)
+        checked = ~np.isnan(distance)
+        near[checked] = distance[checked] <= within_km * 1000
+        columns["within_km"] = near
+    if not any_polygon:
+        del columns["area_share_in_zone"]
+    columns["problem"] = problem
+
+    out = sites.copy()
+    taken = set(map(str, out.columns)) | set(columns)
+    clashes = {c: _free_name(str(c), taken) for c in out.columns if c in columns}
+    out = out.rename(columns=clashes)
+    ordered = [name for name in RESULT_COLUMNS if name in columns]
+    for name in ordered:  # object columns keep None for "not checked" (pandas 3 would make NaN)
+        values = columns[name]
+        out[name] = pd.Series(values, index=out.index, dtype=values.dtype)
+    return out
+
+
+def summarise(result: pd.DataFrame, within_km: float | None = None) -> CheckSummary:
+    """Rows, inside, outside and with problems in a check_sites result."""
+    in_zone = result["in_zone"]
+    inside = int((in_zone == True).sum())  # noqa: E712 -- an object column of True/False/None
+    outside_mask = in_zone == False  # noqa: E712
+    outside_within = 0
+    if within_km is not None and "within_km" in result:
+        outside_within = int((outside_mask & (result["within_km"] == True)).sum())  # noqa: E712
+    return CheckSummary(
+        rows=len(result),
+        inside=inside,
+        outside=int(outside_mask.sum()),
+        problems=int((result["problem"].fillna("") != "").sum()),
+        within_km=within_km,
+        outside_within=outside_within,
+    )

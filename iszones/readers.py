@@ -1,0 +1,1264 @@
+"""Reading the files users bring to a site check, and writing the check's results.
+
+Sites come as CSV or XLSX (coordinate columns) or as GeoJSON, GeoPackage, zipped Shapefile,
+KML or KMZ; boundaries in the spatial formats. Files are size-limited, zips are checked member by
+member before anything is unpacked, and XML is screened with defusedxml. Rows that cannot be
+located keep their place with a `problem` note; only whole-file problems raise.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import stat
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError
+from defusedxml.ElementTree import fromstring as parse_xml_safely
+from pyproj import CRS
+from pyproj.exceptions import CRSError as ProjCRSError
+
+from .errors import CRSError, DataFileError
+from .io import geojson_text, to_feature_collection, write_bytes_atomic
+from .schema import MEASURE_CRS, PROGRAMME_LABELS, PROGRAMMES, STORAGE_CRS
+from .spatial import repair_geometries
+
+MAX_INPUT_MB = 100.0
+MAX_ZIP_MEMBERS = 1000
+
+# Generous boxes: a point outside them cannot be a UK site (or is in another CRS).
+UK_LON = (-11.0, 3.0)
+UK_LAT = (49.0, 61.5)
+BNG_EASTING = (0.0, 700_000.0)
+BNG_NORTHING = (0.0, 1_300_000.0)
+# Where UK sites lie in BNG (Scilly is at about 88000, 7800): values below are not site metres.
+BNG_LIKE_MIN = (10_000.0, 5_000.0)
+
+SITE_FORMATS = {
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".zip": "shapefile",
+    ".kml": "kml",
+    ".kmz": "kmz",
+}
+BOUNDARY_FORMATS = {k: v for k, v in SITE_FORMATS.items() if v not in ("csv", "xlsx")}
+OUTPUT_FORMATS = (".csv", ".geojson", ".gpkg", ".xlsx")
+FORMAT_NAMES = (
+    "CSV (.csv), Excel (.xlsx), GeoJSON (.geojson/.json), GeoPackage (.gpkg),"
+    " zipped Shapefile (.zip), KML (.kml/.kmz)"
+)
+CRS_FIX = "say which CRS they are in (--crs on the command line, the CRS box in the app)"
+CRS_FIX_SENTENCE = CRS_FIX[0].upper() + CRS_FIX[1:] + "."
+
+# Column names (lower case, spaces, dots, hyphens and underscores removed) for each role.
+LATITUDE_NAMES = ("lat", "latitude", "wgs84lat", "latwgs84")
+LONGITUDE_NAMES = ("lon", "lng", "long", "longitude", "wgs84lon", "lonwgs84")
+EASTING_NAMES = ("easting", "eastings", "east", "bngeasting", "osgbeasting", "xbng")
+NORTHING_NAMES = ("northing", "northings", "north", "bngnorthing", "osgbnorthing", "ybng")
+X_NAMES = ("x", "xcoord", "xcoordinate", "pointx")
+Y_NAMES = ("y", "ycoord", "ycoordinate", "pointy")
+BOUNDARY_ZONE_ID_NAMES = ("zoneid",)
+BOUNDARY_NAME_NAMES = ("name", "zonename", "sitename", "taxsitename", "title", "label")
+BOUNDARY_ID_NAMES = ("id", "siteid", "code", "ref", "reference", "taxsiteid")
+
+# Structural columns GDAL's LIBKML driver adds to every KML layer; dropped when they say nothing.
+_KML_STRUCTURE = (
+    "id",
+    "timestamp",
+    "begin",
+    "end",
+    "altitudeMode",
+    "tessellate",
+    "extrude",
+    "visibility",
+    "drawOrder",
+    "icon",
+)
+_SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+@dataclass(frozen=True)
+class SiteTable:
+    """Sites read from a user's file: every row, located or not, and how it was read."""
+
+    frame: gpd.GeoDataFrame  # original columns, then geometry (None where not located)
+    problems: pd.Series  # per row: "" or why the row cannot be checked
+    name: str  # the file name, for messages and boundary_source
+    crs_note: str  # how the coordinates were read, for the report
+    tabular: bool  # True for CSV/XLSX (coordinates are in the columns already)
+    notes: tuple[str, ...] = ()  # anything repaired or assumed on the way
+
+
+@dataclass(frozen=True)
+class BoundaryFile:
+    """Official (or any) boundaries a user supplies: zone_id, name, programme, boundary_source."""
+
+    frame: gpd.GeoDataFrame
+    name: str
+    notes: tuple[str, ...] = ()
+    linked_by_zone_id: bool = False  # a `zone_id` column ties features to bundled zones
+
+
+@dataclass
+class _Coordinates:
+    x: str
+    y: str
+    kind: str  # "lonlat", "en" (easting/northing) or "xy" (decided by value ranges)
+    others: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def read_site_file(
+    path: str | os.PathLike[str],
+    *,
+    crs: str | None = None,
+    layer: str | None = None,
+    max_mb: float = MAX_INPUT_MB,
+) -> SiteTable:
+    """Read a sites file from disk (any of SITE_FORMATS); see read_site_bytes."""
+    return read_site_bytes(
+        _read_limited(path, max_mb), Path(path).name, crs=crs, layer=layer, max_mb=max_mb
+    )
+
+
+def read_site_bytes(
+    data: bytes,
+    name: str,
+    *,
+    crs: str | None = None,
+    layer: str | None = None,
+    max_mb: float = MAX_INPUT_MB,
+) -> SiteTable:
+    """Read sites from the bytes of an uploaded file whose format is given by `name`'s extension.
+
+    Every row is kept. Rows that cannot be located get a problem note and no geometry; a file
+    that cannot be read at all, or in which no row can be located, raises DataFileError or
+    CRSError naming the file, the row, what is wrong and how to fix it.
+    `crs` overrides any CRS in the file; `layer` picks a GeoPackage layer, a shapefile in a zip
+    with several, or an XLSX sheet.
+    """
+    _check_size(data, name, max_mb)
+    fmt = _format(name, SITE_FORMATS, "sites")
+    user_crs = parse_crs(crs) if crs else None
+    if fmt in ("csv", "xlsx"):
+        table = _read_csv(data, name) if fmt == "csv" else _read_xlsx(data, name, layer, max_mb)
+        sites = _locate_table(table, name, user_crs, decimal_comma=table.attrs.get("sep") == ";")
+    else:
+        frame, declared, notes = _read_spatial(data, name, fmt, layer, max_mb)
+        sites = _locate_features(frame, name, declared, user_crs, notes)
+    _require_some_located(sites)
+    return sites
+
+
+def read_boundary_file(
+    path: str | os.PathLike[str], *, max_mb: float = MAX_INPUT_MB
+) -> BoundaryFile:
+    """Read a boundaries file from disk; see read_boundary_bytes."""
+    return read_boundary_bytes(_read_limited(path, max_mb), Path(path).name, max_mb=max_mb)
+
+
+def read_boundary_bytes(data: bytes, name: str, *, max_mb: float = MAX_INPUT_MB) -> BoundaryFile:
+    """Read, validate and repair boundary polygons with a name or id for each.
+
+    Returns zone_id (the `zone_id` column, else the name, else the id), name, programme (from a
+    `programme` column when there is one), boundary_source and the geometry in its own CRS.
+    Features sharing an id are merged. Invalid polygons are repaired with make_valid and said so.
+    """
+    _check_size(data, name, max_mb)
+    fmt = _format(name, BOUNDARY_FORMATS, "boundaries")
+    frame, declared, notes = _read_spatial(data, name, fmt, None, max_mb)
+    return _boundaries(frame, name, declared, list(notes))
+
+
+def parse_crs(text: str | int) -> CRS:
+    """A pyproj CRS from an EPSG code (27700, 'EPSG:27700') or any string pyproj knows."""
+    raw = str(text).strip()
+    try:
+        return CRS.from_user_input(int(raw) if raw.isdigit() else raw)
+    except ProjCRSError as err:
+        raise CRSError(
+            f"CRS {raw!r} is not one pyproj knows. Give an EPSG code such as EPSG:27700"
+            " (British National Grid) or EPSG:4326 (longitude/latitude)."
+        ) from err
+
+
+def crs_label(crs: CRS) -> str:
+    """'EPSG:27700 (OSGB36 / British National Grid)' or the CRS's name."""
+    code = crs.to_epsg()
+    return f"EPSG:{code} ({crs.name})" if code else crs.name
+
+
+# ---------------------------------------------------------------- bytes, sizes, formats
+
+
+def _read_limited(path: str | os.PathLike[str], max_mb: float) -> bytes:
+    name = str(path)
+    try:
+        size = os.stat(path).st_size
+        if size > max_mb * 1e6:
+            raise DataFileError(_too_big(name, size, max_mb))
+        if not Path(path).is_file():
+            raise DataFileError(f"{name}: is not a file. Give the path of a file.")
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError as err:
+        raise DataFileError(f"{name}: file not found. Check the path.") from err
+    except OSError as err:
+        raise DataFileError(f"{name}: cannot read ({err.strerror}).") from err
+
+
+def _too_big(name: str, size: int, max_mb: float) -> str:
+    return (
+        f"{name}: the file is {size / 1e6:.1f} MB, over the {max_mb:g} MB limit."
+        " Split it into smaller files, or raise the limit (--max-mb on the command line)."
+    )
+
+
+def _check_size(data: bytes, name: str, max_mb: float) -> None:
+    if len(data) > max_mb * 1e6:
+        raise DataFileError(_too_big(name, len(data), max_mb))
+    if not data.strip():
+        raise DataFileError(f"{name}: the file is empty. Choose the file with your sites in it.")
+
+
+def _format(name: str, formats: dict[str, str], what: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix not in formats:
+        accepted = ", ".join(sorted(formats))
+        raise DataFileError(
+            f"{name}: cannot read {what} from a {suffix or 'extensionless'!r} file."
+            f" Save them as one of: {accepted}."
+        )
+    return formats[suffix]
+
+
+def output_format(path: str | os.PathLike[str]) -> str:
+    """The output suffix of `path` ('.csv', '.geojson', '.gpkg' or '.xlsx'), or DataFileError."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".json":
+        suffix = ".geojson"
+    if suffix not in OUTPUT_FORMATS:
+        raise DataFileError(
+            f"{path}: cannot write a {suffix or 'extensionless'!r} file."
+            f" End the output name in one of: {', '.join(OUTPUT_FORMATS)}."
+        )
+    return suffix
+
+
+# ---------------------------------------------------------------- tables (CSV, XLSX)
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataFileError(
+            f"{name}: line {line} is not UTF-8 text (byte 0x{data[err.start]:02x})."
+            " Save the file as UTF-8: in Excel, 'Save as' > 'CSV UTF-8 (Comma delimited)'."
+        ) from err
+
+
+def _unique_names(raw: Sequence[Any]) -> list[str]:
+    names: list[str] = []
+    for pos, value in enumerate(raw, start=1):
+        base = str(value).strip() if value is not None and str(value).strip() else f"column_{pos}"
+        candidate, n = base, 1
+        while candidate in names:
+            candidate = f"{base}.{n}"
+            n += 1
+        names.append(candidate)
+    return names
+
+
+def _read_csv(data: bytes, name: str) -> pd.DataFrame:
+    text = _decode(data, name)
+    first = text.lstrip().split("\n", 1)[0]
+    sep = max((",", ";", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        rows = [row for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as err:
+        raise DataFileError(
+            f"{name}: line {reader.line_num} cannot be read as CSV ({err})."
+            " Check its quotes: a field that contains the separator must be in double quotes."
+        ) from err
+    if not rows:
+        raise DataFileError(f"{name}: the file is empty. Choose the file with your sites in it.")
+    header, body = _unique_names(rows[0]), rows[1:]
+    if not body:
+        raise DataFileError(f"{name}: has a header but no rows of sites under it.")
+    width = len(header)
+    ragged = [len(row) for row in body]
+    cells = [row[:width] + [""] * (width - len(row)) for row in body]
+    table = pd.DataFrame(cells, columns=header, dtype=object)
+    table.attrs["sep"] = sep
+    table.attrs["ragged"] = [
+        f"has {n} fields where the header has {width}" if n != width else "" for n in ragged
+    ]
+    return table
+
+
+def _read_xlsx(data: bytes, name: str, sheet: str | None, max_mb: float) -> pd.DataFrame:
+    _safe_zip(data, name, max_mb)  # an XLSX is a zip: refuse bombs before openpyxl sees it
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about styles it does not know
+            book = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype=object, header=None)
+    except Exception as err:  # openpyxl raises many types for damaged workbooks
+        raise DataFileError(
+            f"{name}: cannot be read as an Excel workbook ({err}). Save it again as .xlsx."
+        ) from err
+    if sheet is not None and sheet not in book:
+        raise DataFileError(
+            f"{name}: has no sheet {sheet!r}; its sheets are {', '.join(map(repr, book))}."
+        )
+    chosen = sheet if sheet is not None else next(iter(book))
+    raw = book[chosen].dropna(how="all")
+    if raw.empty:
+        raise DataFileError(f"{name}: sheet {chosen!r} is empty.")
+    header = _unique_names(list(raw.iloc[0]))
+    table = pd.DataFrame(raw.iloc[1:].to_numpy(), columns=header, dtype=object)
+    if table.empty:
+        raise DataFileError(f"{name}: sheet {chosen!r} has a header but no rows of sites.")
+    table = table.astype(object).where(table.notna(), None)
+    table.attrs["sep"] = ","
+    table.attrs["ragged"] = [""] * len(table)
+    if len(book) > 1 and sheet is None:
+        table.attrs["note"] = (
+            f"read sheet {chosen!r}, the first of {len(book)}; choose another with --layer"
+        )
+    return table
+
+
+def _normalise(column: str) -> str:
+    return re.sub(r"[\s._\-]", "", str(column).lower())
+
+
+def _find(columns: Sequence[str], names: Iterable[str]) -> list[str]:
+    wanted = set(names)
+    return [c for c in columns if _normalise(c) in wanted]
+
+
+def find_coordinate_columns(
+    columns: Sequence[str], name: str, user_crs: CRS | None = None
+) -> tuple[str, str, str]:
+    """(x column, y column, kind) where kind is 'lonlat', 'en' or 'xy'; DataFileError otherwise.
+
+    Longitude/latitude and easting/northing names are recognised in any case; x/y are used only
+    when neither is present, and their CRS is then decided by the values. A file with both
+    lon/lat and easting/northing needs `user_crs` to say which pair to use.
+    """
+    roles = {
+        "latitude": _find(columns, LATITUDE_NAMES),
+        "longitude": _find(columns, LONGITUDE_NAMES),
+        "easting": _find(columns, EASTING_NAMES),
+        "northing": _find(columns, NORTHING_NAMES),
+        "x": _find(columns, X_NAMES),
+        "y": _find(columns, Y_NAMES),
+    }
+    for role, found in roles.items():
+        if len(found) > 1:
+            raise DataFileError(
+                f"{name}: columns {' and '.join(map(repr, found))} could each be the {role}."
+                " Rename or remove all but one."
+            )
+    pairs = {
+        "lonlat": ("longitude", "latitude"),
+        "en": ("easting", "northing"),
+        "xy": ("x", "y"),
+    }
+    complete = {}
+    for kind, (xr, yr) in pairs.items():
+        if roles[xr] and roles[yr]:
+            complete[kind] = (roles[xr][0], roles[yr][0])
+        elif roles[xr] or roles[yr]:
+            have, need = (xr, yr) if roles[xr] else (yr, xr)
+            if kind != "xy" or not ({"lonlat", "en"} & complete.keys()):
+                names_for = {
+                    "longitude": LONGITUDE_NAMES,
+                    "latitude": LATITUDE_NAMES,
+                    "easting": EASTING_NAMES,
+                    "northing": NORTHING_NAMES,
+                    "x": X_NAMES,
+                    "y": Y_NAMES,
+                }[need]
+                raise DataFileError(
+                    f"{name}: found a {have} column {roles[have][0]!r} but no {need} column."
+                    f" Name the {need} column one of: {', '.join(names_for)}."
+                )
+    if "lonlat" in complete and "en" in complete:
+        if user_crs is None:
+            (lon, lat), (east, north) = complete["lonlat"], complete["en"]
+            raise CRSError(
+                f"{name}: has both longitude/latitude ({lon!r}, {lat!r}) and easting/northing"
+                f" ({east!r}, {north!r}) columns. Say which to use: --crs EPSG:4326 for"
+                " longitude/latitude or --crs EPSG:27700 for easting/northing."
+            )
+        kind = "lonlat" if user_crs.is_geographic else "en"
+        return (*complete[kind], kind)
+    for kind in ("lonlat", "en", "xy"):
+        if kind in complete:
+            return (*complete[kind], kind)
+    raise DataFileError(
+        f"{name}: no coordinate columns. Its columns are {', '.join(map(repr, columns))}."
+        " Add longitude and latitude columns (lon/lng/longitude, lat/latitude) or British"
+        " National Grid ones (easting, northing), or x/y."
+    )
+
+
+def _numbers(raw: pd.Series, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(values, empty mask); values are NaN where the cell is empty or not a number."""
+    text = raw.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).to_numpy()
+    if decimal_comma:  # 52,91 in a semicolon-separated file
+        text = text.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
+    else:  # 435,100 written with a thousands separator
+        grouped = text.str.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?").fillna(False).to_numpy()
+        text = text.where(~grouped, text.str.replace(",", "", regex=False))
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values[~np.isfinite(values)] = np.nan
+    return values, empty
+
+
+def _classify(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Masks of values that look like UK degrees, swapped UK degrees, or BNG metres."""
+    deg = (x >= UK_LON[0]) & (x <= UK_LON[1]) & (y >= UK_LAT[0]) & (y <= UK_LAT[1])
+    swap = (y >= UK_LON[0]) & (y <= UK_LON[1]) & (x >= UK_LAT[0]) & (x <= UK_LAT[1])
+    bng = (
+        (x >= BNG_LIKE_MIN[0])
+        & (x <= BNG_EASTING[1])
+        & (y >= BNG_LIKE_MIN[1])
+        & (y <= BNG_NORTHING[1])
+        & ~deg
+        & ~swap
+    )
+    return {"deg": deg, "swap": swap, "bng": bng}
+
+
+def _rows_text(mask: np.ndarray, word: str = "row", limit: int = 3) -> str:
+    rows = np.flatnonzero(mask)[:limit] + 1
+    more = " ..." if mask.sum() > limit else ""
+    return ", ".join(f"{word} {r}" for r in rows) + more
+
+
+def _example(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> str:
+    first = np.flatnonzero(mask)[0]
+    return f"({_num(x[first])}, {_num(y[first])})"
+
+
+def _table_crs(
+    x: np.ndarray,
+    y: np.ndarray,
+    cols: tuple[str, str, str],
+    name: str,
+    user_crs: CRS | None,
+) -> tuple[CRS, str]:
+    xcol, ycol, kind = cols
+    where = f"from columns {xcol!r}/{ycol!r}"
+    if user_crs is not None:
+        return user_crs, f"coordinates read as {crs_label(user_crs)} (as given) {where}"
+    found = _classify(x, y)
+    degrees, swapped, metres = (found[k].any() for k in ("deg", "swap", "bng"))
+    pair = f"{xcol!r}/{ycol!r}"
+    if kind == "lonlat":
+        if metres and not (degrees or swapped):
+            raise CRSError(
+                f"{name}: columns {pair} hold values like {_example(x, y, found['bng'])},"
+                " which look like British National Grid metres, not degrees. Rename them"
+                " easting/northing, or " + CRS_FIX + "."
+            )
+        chosen = CRS.from_user_input(STORAGE_CRS)
+    elif kind == "en":
+        if (degrees or swapped) and not metres:
+            raise CRSError(
+                f"{name}: columns {pair} hold values like"
+                f" {_example(x, y, found['deg'] | found['swap'])}, which look like degrees,"
+                " not British National Grid metres. Rename them longitude/latitude, or "
+                + CRS_FIX
+                + "."
+            )
+        chosen = CRS.from_user_input(MEASURE_CRS)
+    else:
+        if (degrees or swapped) and metres:
+            raise CRSError(
+                f"{name}: columns {pair} mix degrees ({_rows_text(found['deg'] | found['swap'])})"
+                f" and British National Grid metres ({_rows_text(found['bng'])}); a file must use"
+                " one CRS. Fix those rows, or " + CRS_FIX + "."
+            )
+        if not (degrees or swapped or metres):
+            raise CRSError(
+                f"{name}: the values in {pair} fit neither UK longitude/latitude nor British"
+                " National Grid eastings/northings, so their CRS cannot be told. "
+                + CRS_FIX_SENTENCE
+            )
+        chosen = CRS.from_user_input(STORAGE_CRS if (degrees or swapped) else MEASURE_CRS)
+        return chosen, f"coordinates read as {crs_label(chosen)} {where}, judged by their values"
+    return chosen, f"coordinates read as {crs_label(chosen)} {where}"
+
+
+def _first_problem(
+    problems: np.ndarray, mask: np.ndarray, text: str | Callable[[np.ndarray], list[str]]
+) -> None:
+    """Write a problem where `mask` holds and no earlier problem was found (in place).
+
+    `text` is a string, or a function from the row positions to one string per row (so the
+    words are built only for the rows that need them).
+    """
+    rows = np.flatnonzero(mask & (problems == ""))
+    if len(rows):
+        problems[rows] = text if isinstance(text, str) else np.array(text(rows), dtype=object)
+
+
+def _locate_table(
+    table: pd.DataFrame, name: str, user_crs: CRS | None, *, decimal_comma: bool
+) -> SiteTable:
+    xcol, ycol, kind = find_coordinate_columns(list(table.columns), name, user_crs)
+    x, x_empty = _numbers(table[xcol], decimal_comma)
+    y, y_empty = _numbers(table[ycol], decimal_comma)
+    crs, note = _table_crs(x, y, (xcol, ycol, kind), name, user_crs)
+
+    n = len(table)
+    problems = np.array(table.attrs.get("ragged", [""] * n), dtype=object)
+    _first_problem(problems, x_empty & y_empty, f"no coordinates: {xcol!r} and {ycol!r} are empty")
+    for col, empty in ((xcol, x_empty), (ycol, y_empty)):
+        _first_problem(problems, empty, f"{col!r} is empty")
+    for col, values in ((xcol, x), (ycol, y)):
+        _first_problem(problems, np.isnan(values), _not_number(col, table[col].to_numpy()))
+
+    with np.errstate(invalid="ignore"):
+        if crs.is_geographic:
+            _first_problem(problems, np.abs(y) > 90, _ranged(ycol, y, "latitude", "-90 to 90"))
+            _first_problem(problems, np.abs(x) > 180, _ranged(xcol, x, "longitude", "-180 to 180"))
+        elif crs.equals(CRS.from_user_input(MEASURE_CRS)):
+            swapped = (x > BNG_EASTING[1]) & (x <= BNG_NORTHING[1]) & (y >= 0)
+            swapped &= y <= BNG_EASTING[1]
+            _first_problem(problems, swapped, _swapped_text(xcol, ycol, x, y))
+            e_bad = (x < BNG_EASTING[0]) | (x > BNG_EASTING[1])
+            _first_problem(problems, e_bad, _ranged(xcol, x, "easting", "0 to 700000 m"))
+            n_bad = (y < BNG_NORTHING[0]) | (y > BNG_NORTHING[1])
+            _first_problem(problems, n_bad, _ranged(ycol, y, "northing", "0 to 1300000 m"))
+
+    points = np.full(n, None, dtype=object)
+    ok = problems == ""
+    points[ok] = shapely.points(x[ok], y[ok])
+    problems = _outside_uk(points, crs, problems, (xcol, ycol), kind)
+    points[problems != ""] = None
+
+    kept = table.drop(columns=[c for c in ("geometry",) if c in table.columns])
+    if "geometry" in table.columns:
+        kept["geometry_input"] = table["geometry"]
+    frame = gpd.GeoDataFrame(kept.reset_index(drop=True), geometry=list(points), crs=crs)
+    notes = tuple(t for t in (table.attrs.get("note"),) if t)
+    return SiteTable(
+        frame=frame,
+        problems=pd.Series(problems, dtype=object, name="problem"),
+        name=name,
+        crs_note=note,
+        tabular=True,
+        notes=notes,
+    )
+
+
+def _num(value: float) -> str:
+    """A number as people write it: 1400000, 52.912186231 (no exponent, no trailing zeros)."""
+    return np.format_float_positional(value, trim="-")
+
+
+def _not_number(col: str, raw: np.ndarray) -> Callable[[np.ndarray], list[str]]:
+    return lambda rows: [f"{col!r} {str(raw[r]).strip()!r} is not a number" for r in rows]
+
+
+def _ranged(
+    col: str, values: np.ndarray, what: str, expected: str
+) -> Callable[[np.ndarray], list[str]]:
+    return lambda rows: [
+        f"{col!r} {_num(values[r])} is out of range (a {what} must be {expected})" for r in rows
+    ]
+
+
+def _swapped_text(
+    xcol: str, ycol: str, x: np.ndarray, y: np.ndarray
+) -> Callable[[np.ndarray], list[str]]:
+    return lambda rows: [
+        f"easting and northing look swapped: {xcol!r} {_num(x[r])} and {ycol!r} {_num(y[r])}"
+        " are not in the UK, but swapped they would be. Swap the two values"
+        for r in rows
+    ]
+
+
+def _outside_uk(
+    geoms: np.ndarray,
+    crs: CRS,
+    problems: np.ndarray,
+    names: tuple[str, str],
+    kind: str,
+) -> np.ndarray:
+    """Mark located rows that fall outside the UK once converted to longitude/latitude."""
+    problems = problems.copy()
+    located = ~pd.isna(geoms) & (problems == "")
+    if not located.any():
+        return problems
+    series = gpd.GeoSeries(list(geoms[located]), crs=crs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyproj warns on points it cannot convert
+        wgs84 = series.to_crs(STORAGE_CRS) if not crs.equals(STORAGE_CRS) else series
+    bounds = shapely.bounds(wgs84.array)
+    lon = (bounds[:, 0] + bounds[:, 2]) / 2
+    lat = (bounds[:, 1] + bounds[:, 3]) / 2
+    finite = np.isfinite(bounds).all(axis=1)
+    inside = (
+        finite
+        & (bounds[:, 0] >= UK_LON[0])
+        & (bounds[:, 2] <= UK_LON[1])
+        & (bounds[:, 1] >= UK_LAT[0])
+        & (bounds[:, 3] <= UK_LAT[1])
+    )
+    swapped = finite & ~inside & _classify(lon, lat)["swap"]
+    texts = np.full(len(lon), "", dtype=object)
+    via = "" if crs.equals(STORAGE_CRS) else f" (converted from {crs_label(crs)})"
+    for pos in np.flatnonzero(~inside):  # only the bad rows: few, and each needs its own words
+        if not finite[pos]:
+            texts[pos] = f"coordinates cannot be converted from {crs_label(crs)}"
+        elif swapped[pos] and kind == "lonlat":
+            texts[pos] = (
+                f"latitude and longitude look swapped: latitude {_num(lat[pos])} and longitude"
+                f" {_num(lon[pos])} are not in the UK, but swapped they would be."
+                f" Swap the values of {names[1]!r} and {names[0]!r}"
+            )
+        elif swapped[pos]:
+            texts[pos] = (
+                f"coordinates look swapped (longitude {_num(lon[pos])}, latitude {_num(lat[pos])}"
+                f"{via} is not in the UK, but swapped it would be). Put longitude (x) first"
+            )
+        else:
+            texts[pos] = (
+                f"outside the UK: longitude {lon[pos]:.5f}, latitude {lat[pos]:.5f}{via}."
+                " Check the coordinates and their CRS"
+            )
+    idx = np.flatnonzero(located)
+    problems[idx] = np.where(inside, problems[idx], texts)
+    return problems
+
+
+def _require_some_located(sites: SiteTable) -> None:
+    bad = (sites.problems != "").to_numpy()
+    if len(bad) and bad.all():
+        word = "row" if sites.tabular else "feature"
+        first = "; ".join(
+            f"{word} {pos + 1}: {sites.problems.iloc[pos]}" for pos in range(min(3, len(bad)))
+        )
+        swapped = sites.problems.str.contains("look swapped").all()
+        fix = (
+            "Swap the two coordinate columns (their names or their values)."
+            if swapped
+            else "Fix the coordinates, or " + CRS_FIX + "."
+        )
+        raise DataFileError(
+            f"{sites.name}: no {word} could be located ({len(bad)} in all). {first}. {fix}"
+        )
+
+
+# ---------------------------------------------------------------- spatial formats
+
+
+def _safe_zip(data: bytes, name: str, max_mb: float) -> zipfile.ZipFile:
+    """Open a zip after checking every member: no escaping paths, links, encryption or bombs."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as err:
+        raise DataFileError(f"{name}: is not a readable zip file ({err}).") from err
+    members = archive.infolist()
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise DataFileError(f"{name}: holds {len(members)} files; the limit is {MAX_ZIP_MEMBERS}.")
+    total = 0
+    for info in members:
+        path = PurePosixPath(info.filename.replace("\\", "/"))
+        if path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", info.filename):
+            raise DataFileError(
+                f"{name}: member {info.filename!r} has a path outside the zip's folder;"
+                " refusing to unpack it. Zip the files again from their own folder."
+            )
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise DataFileError(
+                f"{name}: member {info.filename!r} is a symbolic link; zip the real files."
+            )
+        if info.flag_bits & 0x1:
+            raise DataFileError(
+                f"{name}: member {info.filename!r} is encrypted; zip it without a password."
+            )
+        total += info.file_size
+    if total > max_mb * 1e6:
+        raise DataFileError(
+            f"{name}: unpacks to {total / 1e6:.1f} MB, over the {max_mb:g} MB limit."
+            " Split it, or raise the limit (--max-mb on the command line)."
+        )
+    return archive
+
+
+def _member_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
+    with archive.open(info) as handle:
+        payload = handle.read(info.file_size + 1)  # never more than the header declared
+    if len(payload) > info.file_size:
+        raise DataFileError(f"{name}: member {info.filename!r} is larger than it says.")
+    return payload
+
+
+def _visible(info: zipfile.ZipInfo) -> bool:
+    parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+    return not info.is_dir() and "__MACOSX" not in parts and not parts[-1].startswith("._")
+
+
+def _shapefile(data: bytes, name: str, layer: str | None, max_mb: float) -> gpd.GeoDataFrame:
+    archive = _safe_zip(data, name, max_mb)
+    members = [i for i in archive.infolist() if _visible(i)]
+    shps = [i for i in members if i.filename.lower().endswith(".shp")]
+    if not shps:
+        listed = ", ".join(i.filename for i in members[:10]) or "nothing"
+        raise DataFileError(
+            f"{name}: has no .shp file inside (it holds {listed}). Zip the shapefile's .shp,"
+            " .shx, .dbf and .prj files together."
+        )
+    if layer is not None:
+        shps = [
+            i
+            for i in shps
+            if layer in (i.filename, PurePosixPath(i.filename).stem, Path(i.filename).name)
+        ]
+        if not shps:
+            raise DataFileError(f"{name}: has no shapefile named {layer!r}.")
+    if len(shps) > 1:
+        names = ", ".join(PurePosixPath(i.filename).stem for i in shps)
+        raise DataFileError(
+            f"{name}: holds several shapefiles ({names}). Choose one with --layer NAME."
+        )
+    stem = shps[0].filename[:-4]
+    parts = {
+        i.filename[len(stem) :].lower(): i
+        for i in members
+        if i.filename[: len(stem)] == stem and i.filename[len(stem) :].lower() in _SHAPEFILE_PARTS
+    }
+    for needed in (".shx", ".dbf"):
+        if needed not in parts:
+            raise DataFileError(
+                f"{name}: {PurePosixPath(stem).name}.shp has no {needed} beside it."
+                " Zip all of the shapefile's files (.shp, .shx, .dbf, .prj) together."
+            )
+    with tempfile.TemporaryDirectory(prefix="iszones-") as tmp:
+        for suffix, info in parts.items():  # fixed names: nothing from the zip names a path
+            Path(tmp, "layer" + suffix).write_bytes(_member_bytes(archive, info, name))
+        frame = _ogr_read(Path(tmp, "layer.shp"), name, None)
+    if ".prj" not in parts:
+        frame = frame.set_crs(None, allow_override=True)
+    return frame
+
+
+def _screen_xml(data: bytes, name: str) -> None:
+    """Refuse XML with DTDs or entities (XXE, billion laughs) and say where broken XML breaks."""
+    try:
+        parse_xml_safely(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as err:
+        raise DataFileError(
+            f"{name}: contains an XML document type or entity declaration ({type(err).__name__}),"
+            " which KML never needs; refusing it for safety. Export the KML again."
+        ) from err
+    except ParseError as err:
+        line, column = err.position
+        raise DataFileError(
+            f"{name}: broken XML at line {line}, column {column + 1} ({err.msg})."
+            " Export the KML again, or open it in a text editor at that line."
+        ) from err
+
+
+def _kml(data: bytes, name: str) -> gpd.GeoDataFrame:
+    _screen_xml(data, name)
+    buffer = io.BytesIO(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            layers = [str(row[0]) for row in pyogrio.list_layers(buffer)]
+        except Exception as err:  # GDAL errors for unreadable KML
+            raise DataFileError(f"{name}: cannot be read as KML ({err}).") from err
+    frames = [_ogr_read(io.BytesIO(data), name, layer) for layer in layers]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        raise DataFileError(f"{name}: has no placemarks. Add the sites as placemarks.")
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    dull = [c for c in _KML_STRUCTURE if c in frame.columns and _says_nothing(frame[c])]
+    frame = frame.drop(columns=dull)
+    out = gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS)
+    out["geometry"] = shapely.force_2d(out.geometry.array)
+    return out
+
+
+def _says_nothing(column: pd.Series) -> bool:
+    return bool(column.isna().all() or column.isin([-1, 0, ""]).all())
+
+
+def _kmz(data: bytes, name: str, max_mb: float) -> gpd.GeoDataFrame:
+    archive = _safe_zip(data, name, max_mb)
+    kmls = [i for i in archive.infolist() if _visible(i) and i.filename.lower().endswith(".kml")]
+    if not kmls:
+        raise DataFileError(f"{name}: has no .kml file inside; a KMZ must hold doc.kml.")
+    main = next((i for i in kmls if i.filename.lower() == "doc.kml"), kmls[0])
+    return _kml(_member_bytes(archive, main, name), name)
+
+
+def _ogr_read(source: Path | io.BytesIO, name: str, layer: str | None) -> gpd.GeoDataFrame:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # GDAL's notes on in-memory file names
+            frame = pyogrio.read_dataframe(source, layer=layer)
+    except Exception as err:  # pyogrio raises DataSourceError, DataLayerError, FieldError ...
+        raise DataFileError(f"{name}: cannot be read ({err}).") from err
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=frame.crs)
+
+
+def _gpkg(data: bytes, name: str, layer: str | None) -> gpd.GeoDataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            listed = pyogrio.list_layers(io.BytesIO(data))
+        except Exception as err:  # GDAL errors for files that are not GeoPackages
+            raise DataFileError(f"{name}: cannot be read as a GeoPackage ({err}).") from err
+    spatial = [str(row[0]) for row in listed if row[1] is not None]
+    if layer is None:
+        if not spatial:
+            raise DataFileError(f"{name}: has no layer with geometry.")
+        if len(spatial) > 1:
+            raise DataFileError(
+                f"{name}: has several layers ({', '.join(spatial)}). Choose one with --layer NAME."
+            )
+        layer = spatial[0]
+    elif layer not in spatial:
+        raise DataFileError(
+            f"{name}: has no layer {layer!r} with geometry; its layers are {', '.join(spatial)}."
+        )
+    return _ogr_read(io.BytesIO(data), name, layer)
+
+
+def _geojson(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, bool, list[str]]:
+    """Parse GeoJSON ourselves: exact error positions, and one bad feature does not sink all."""
+    try:
+        doc = json.loads(_decode(data, name))
+    except json.JSONDecodeError as err:
+        raise DataFileError(
+            f"{name}: broken JSON at line {err.lineno}, column {err.colno}: {err.msg}."
+            " Fix it there, or export the file again."
+        ) from err
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        doc = {"type": "FeatureCollection", "features": [doc]}
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise DataFileError(
+            f"{name}: is JSON but not a GeoJSON FeatureCollection (its top level is"
+            f" {type(doc).__name__} {str(doc.get('type') if isinstance(doc, dict) else '')!r})."
+        )
+    features = doc.get("features")
+    if not isinstance(features, list) or not features:
+        raise DataFileError(f"{name}: has no features. Add the sites as GeoJSON Features.")
+    props: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    bad: dict[int, str] = {}  # position -> why the feature cannot be used
+    for pos, feature in enumerate(features):
+        if not isinstance(feature, dict):
+            feature = {}
+            bad[pos] = "not a GeoJSON Feature"
+        props.append(feature.get("properties") or {})
+        raw = feature.get("geometry")
+        try:
+            geoms.append(None if raw is None else shapely.from_geojson(json.dumps(raw)))
+        except Exception:  # shapely raises GEOSException or ValueError on malformed geometry
+            geoms.append(None)
+            bad[pos] = f"geometry cannot be read: {json.dumps(raw)[:80]}"
+    crs_name = ((doc.get("crs") or {}).get("properties") or {}).get("name")
+    declared = parse_crs(crs_name) if crs_name else None
+    frame = gpd.GeoDataFrame(pd.DataFrame(props), geometry=geoms, crs=declared)
+    frame.attrs["bad"] = bad
+    return frame, declared is not None, []
+
+
+def _read_spatial(
+    data: bytes, name: str, fmt: str, layer: str | None, max_mb: float
+) -> tuple[gpd.GeoDataFrame, bool, list[str]]:
+    """(frame in its own CRS, whether the file declared a CRS, notes)."""
+    if fmt == "geojson":
+        return _geojson(data, name)
+    if fmt == "gpkg":
+        frame = _gpkg(data, name, layer)
+    elif fmt == "shapefile":
+        frame = _shapefile(data, name, layer, max_mb)
+    elif fmt == "kml":
+        frame = _kml(data, name)
+    else:
+        frame = _kmz(data, name, max_mb)
+    if frame.empty:
+        raise DataFileError(f"{name}: has no features.")
+    return frame, frame.crs is not None, []
+
+
+def _feature_crs(
+    frame: gpd.GeoDataFrame, name: str, declared: bool, user_crs: CRS | None
+) -> tuple[CRS, str]:
+    geoms = frame.geometry.array
+    has = ~(pd.isna(geoms) | shapely.is_empty(geoms))
+    bounds = shapely.bounds(geoms[has]) if has.any() else np.empty((0, 4))
+    cx, cy = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
+    found = _classify(cx, cy)
+    degrees = bool((found["deg"] | found["swap"]).any())
+    metres = bool(found["bng"].any())
+    if user_crs is not None:
+        note = f"coordinates read as {crs_label(user_crs)} (as given)"
+        if (
+            declared
+            and frame.crs is not None
+            and not CRS.from_user_input(frame.crs).equals(user_crs)
+        ):
+            note += f", overriding the file's {crs_label(CRS.from_user_input(frame.crs))}"
+        return user_crs, note
+    if declared and frame.crs is not None:
+        crs = CRS.from_user_input(frame.crs)
+        if crs.is_geographic and metres and not degrees:
+            raise CRSError(
+                f"{name}: says its CRS is {crs_label(crs)}, but its coordinates (e.g."
+                f" {_example(cx, cy, found['bng'])}) look like British National Grid metres."
+                " Fix the file's CRS, or " + CRS_FIX + " (EPSG:27700)."
+            )
+        return crs, f"coordinates read as {crs_label(crs)}, as the file says"
+    if degrees and metres:
+        raise CRSError(
+            f"{name}: names no CRS, and its features mix degrees"
+            f" ({_rows_text(found['deg'] | found['swap'], 'feature')}) and British National Grid"
+            f" metres ({_rows_text(found['bng'], 'feature')}). " + CRS_FIX_SENTENCE
+        )
+    if metres:
+        crs = CRS.from_user_input(MEASURE_CRS)
+        return (
+            crs,
+            f"the file names no CRS; coordinates read as {crs_label(crs)}, judged by their values",
+        )
+    if degrees:
+        crs = CRS.from_user_input(STORAGE_CRS)
+        return (
+            crs,
+            f"the file names no CRS; coordinates read as {crs_label(crs)}, judged by their values",
+        )
+    raise CRSError(
+        f"{name}: names no CRS, and its coordinates fit neither UK longitude/latitude nor British"
+        " National Grid, so their CRS cannot be told. " + CRS_FIX_SENTENCE
+    )
+
+
+def _locate_features(
+    frame: gpd.GeoDataFrame,
+    name: str,
+    declared: bool,
+    user_crs: CRS | None,
+    notes: list[str],
+) -> SiteTable:
+    crs, crs_note = _feature_crs(frame, name, declared, user_crs)
+    frame = frame.set_crs(crs, allow_override=True)
+    geoms = frame.geometry.array
+    n = len(frame)
+    problems = np.full(n, "", dtype=object)
+    for pos, text in frame.attrs.get("bad", {}).items():
+        problems[pos] = text
+    missing = pd.isna(geoms) | shapely.is_empty(geoms)
+    _first_problem(problems, np.asarray(missing), "no geometry: the feature has no location")
+    repairs: list[str] = []
+    invalid = np.asarray(~missing) & ~shapely.is_valid(geoms)
+    if invalid.any():
+        fixed, reasons = repair_geometries(frame[invalid], name)
+        frame = frame.copy()
+        frame.loc[invalid, frame.geometry.name] = fixed.geometry.to_numpy()
+        rows = np.flatnonzero(invalid) + 1
+        repairs = [
+            f"{name}: feature {row}: {why.split(': ', 1)[-1]}"
+            for row, why in zip(rows, reasons, strict=True)
+        ]
+    kept = np.array(frame.geometry.array, dtype=object)
+    kept[problems != ""] = None
+    problems = _outside_uk(kept, crs, problems, ("longitude", "latitude"), "features")
+    kept[problems != ""] = None
+    out = frame.copy()
+    out[frame.geometry.name] = kept
+    out = out.set_geometry(frame.geometry.name).set_crs(crs, allow_override=True)
+    if out.geometry.name != "geometry":
+        out = out.rename_geometry("geometry")
+    return SiteTable(
+        frame=out.reset_index(drop=True),
+        problems=pd.Series(problems, dtype=object, name="problem"),
+        name=name,
+        crs_note=crs_note,
+        tabular=False,
+        notes=tuple(notes + repairs),
+    )
+
+
+# ---------------------------------------------------------------- boundaries
+
+
+def _boundaries(
+    frame: gpd.GeoDataFrame, name: str, declared: bool, notes: list[str]
+) -> BoundaryFile:
+    for pos, text in frame.attrs.get("bad", {}).items():
+        raise DataFileError(f"{name}: feature {pos + 1}: {text}. Fix or remove it.")
+    geoms = frame.geometry.array
+    empty = np.flatnonzero(pd.isna(geoms) | shapely.is_empty(geoms))
+    if len(empty):
+        raise DataFileError(f"{name}: feature {empty[0] + 1} has no geometry. Fix or remove it.")
+    crs, crs_note = _feature_crs(frame, name, declared, None)
+    frame = frame.set_crs(crs, allow_override=True)
+    notes.append(f"{name}: {crs_note}")
+    kinds = shapely.get_type_id(geoms)
+    not_polygon = ~np.isin(kinds, (3, 6))
+    if not_polygon.any():
+        pos = int(np.flatnonzero(not_polygon)[0])
+        raise DataFileError(
+            f"{name}: feature {pos + 1} is a {geoms[pos].geom_type}; boundaries must be"
+            " polygons. Remove the other shapes, or supply the polygon layer."
+        )
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    zone_col = next(iter(_find(columns, BOUNDARY_ZONE_ID_NAMES)), None)
+    name_col = next(iter(_find(columns, BOUNDARY_NAME_NAMES)), None)
+    id_col = next(iter(_find(columns, BOUNDARY_ID_NAMES)), None)
+    if not (zone_col or name_col or id_col):
+        raise DataFileError(
+            f"{name}: no name or id column for the boundaries (its columns are"
+            f" {', '.join(map(repr, columns)) or 'none'}). Add a column named 'name'"
+            " (or 'zone_id' to tie each boundary to a bundled zone)."
+        )
+    key_col = zone_col or name_col or id_col
+    assert key_col is not None
+    ids = [_id_value(v) for v in frame[key_col]]
+    for pos, value in enumerate(ids, start=1):
+        if value in (None, ""):
+            raise DataFileError(
+                f"{name}: feature {pos} has no {key_col!r}. Give every boundary a value there."
+            )
+    label_col = name_col or key_col
+    labels = [str(v).strip() if v is not None else "" for v in frame[label_col]]
+    programmes = [""] * len(frame)
+    prog_col = next(iter(_find(columns, ("programme", "program"))), None)
+    if prog_col:
+        programmes = [_programme(v) for v in frame[prog_col]]
+    fixed, repaired = repair_geometries(frame, name)
+    was_repaired = ~shapely.is_valid(geoms)
+    notes.extend(
+        f"{name}: feature {int(pos) + 1}: {text.split(': ', 1)[-1]}"
+        for pos, text in zip(np.flatnonzero(was_repaired), repaired, strict=True)
+    )
+    source = f"uploaded {name} (as supplied)"
+    table = gpd.GeoDataFrame(
+        {
+            "zone_id": ids,
+            "name": labels,
+            "programme": programmes,
+            "boundary_source": [
+                source[:-1] + "; geometry repaired)" if r else source for r in was_repaired
+            ],
+        },
+        geometry=fixed.geometry.to_numpy(),
+        crs=crs,
+    )
+    keys = pd.Series([str(v) for v in ids])
+    if keys.duplicated().any():
+        dupes = sorted(set(keys[keys.duplicated()]))
+        notes.append(
+            f"{name}: features sharing {key_col!r} {', '.join(map(repr, dupes))} were merged"
+        )
+        table["_key"] = keys.to_numpy()
+        table = table.dissolve(
+            by="_key",
+            aggfunc={
+                "zone_id": "first",
+                "name": "first",
+                "programme": "first",
+                "boundary_source": "first",
+            },
+            sort=False,
+        ).reset_index(drop=True)
+    return BoundaryFile(
+        frame=table[["zone_id", "name", "programme", "boundary_source", "geometry"]],
+        name=name,
+        notes=tuple(notes),
+        linked_by_zone_id=zone_col is not None,
+    )
+
+
+def _id_value(value: Any) -> Any:
+    """Whole numbers as int (1.0 -> 1, '22' -> 22), other text stripped, NaN as None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    text = str(value).strip()
+    return int(text) if text.isdigit() else text
+
+
+def _programme(value: Any) -> str:
+    text = str(value or "").strip()
+    key = text.lower().replace(" ", "_")
+    if key in PROGRAMMES:
+        return PROGRAMME_LABELS[key]
+    return text
+
+
+# ---------------------------------------------------------------- writing results
+
+
+def _cell(value: Any) -> Any:
+    """A plain value for tables: lists and dicts as JSON, NaN/NA as None, numpy as Python."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, list | tuple | dict | np.ndarray):
+        listed = value.tolist() if isinstance(value, np.ndarray) else value
+        return json.dumps(listed, ensure_ascii=False, default=str)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _plain_table(result: gpd.GeoDataFrame, *, bool_text: bool) -> pd.DataFrame:
+    table = pd.DataFrame(result.drop(columns=result.geometry.name))
+    for column in table.columns:
+        values = [_cell(v) for v in table[column]]
+        if bool_text:
+            values = [("true" if v else "false") if isinstance(v, bool) else v for v in values]
+        table[column] = pd.Series(values, index=table.index, dtype=object)
+    return table
+
+
+def result_bytes(result: gpd.GeoDataFrame, suffix: str, *, include_wkt: bool = False) -> bytes:
+    """The check results as a file's bytes; format by suffix (see OUTPUT_FORMATS).
+
+    CSV is UTF-8 with a byte-order mark (so Excel reads it right) and true/false; XLSX keeps
+    booleans and numbers as such and never turns text into formulas. Neither carries geometry
+    unless `include_wkt` (CSV only: a `wkt` column, for inputs that were shapes, not coordinates).
+    GeoJSON is WGS84; GeoPackage keeps the input's CRS.
+    """
+    suffix = output_format(f"out{suffix}")
+    if suffix == ".csv":
+        table = _plain_table(result, bool_text=True)
+        if include_wkt:
+            table["wkt"] = shapely.to_wkt(result.geometry.array, rounding_precision=-1)
+        return table.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+    if suffix == ".xlsx":
+        return _xlsx(_plain_table(result, bool_text=False))
+    if suffix == ".geojson":
+        frame = gpd.GeoDataFrame(
+            _plain_table(result, bool_text=False), geometry=result.geometry.array, crs=result.crs
+        )
+        return geojson_text(to_feature_collection(frame, name="checked_sites", digits=7)).encode()
+    frame = gpd.GeoDataFrame(
+        _plain_table(result, bool_text=True), geometry=result.geometry.array, crs=result.crs
+    )
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pyogrio.write_dataframe(frame, buffer, driver="GPKG", layer="checked_sites")
+    return buffer.getvalue()
+
+
+def _xlsx(table: pd.DataFrame) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("checked_sites")
+    sheet.append([str(c) for c in table.columns])
+    for row in table.itertuples(index=False):
+        cells = []
+        for value in row:
+            if isinstance(value, str):
+                cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value)[:32767])
+                cell.data_type = "s"  # text stays text: '=1+1' must not become a formula
+            else:
+                cell = WriteOnlyCell(sheet, value=value)
+            cells.append(cell)
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _flat_lists(frame: gpd.GeoDataFrame, columns: Sequence[str] | None) -> gpd.GeoDataFrame:
+    """Lists of names or ids as 'a; b' text (lists of records stay JSON, in _cell)."""
+    chosen = list(columns) if columns is not None else [c for c in frame if c != "geometry"]
+    out = gpd.GeoDataFrame(frame[chosen], geometry=frame.geometry.array, crs=frame.crs)
+    for column in chosen:
+        values = out[column]
+        scalar_lists = values.map(
+            lambda v: isinstance(v, list | tuple) and all(not isinstance(i, dict) for i in v)
+        )
+        if scalar_lists.any():
+            out[column] = values.where(
+                ~scalar_lists, values.map(lambda v: "; ".join(map(str, v)) if v else "")
+            )
+    return out
+
+
+def listing_table(frame: pd.DataFrame, columns: Sequence[str], width: int = 48) -> str:
+    """A left-aligned plain-text table of `columns`; values longer than `width` end in '...'."""
+    flat = _flat_lists(gpd.GeoDataFrame(frame), columns)
+    rows = [[str(c) for c in columns]]
+    for record in flat[list(columns)].itertuples(index=False):
+        cells = ["" if _cell(v) is None else str(_cell(v)) for v in record]
+        rows.append([c if len(c) <= width else c[: width - 3] + "..." for c in cells])
+    if len(rows) == 1:
+        return "(none)"
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def listing_bytes(
+    frame: gpd.GeoDataFrame, suffix: str, *, columns: Sequence[str] | None = None
+) -> bytes:
+    """Zones or sites as a file (format by suffix), lists of names joined with '; '.
+
+    GeoJSON keeps every property as it is (lists stay lists); tables take `columns` (all when
+    None) and carry no geometry.
+    """
+    suffix = output_format(f"out{suffix}")
+    if suffix == ".geojson":
+        return geojson_text(to_feature_collection(frame, digits=6)).encode()
+    return result_bytes(_flat_lists(frame, columns), suffix)
+
+
+def write_result(
+    result: gpd.GeoDataFrame, path: str | os.PathLike[str], *, include_wkt: bool = False
+) -> None:
+    """Write the check results to `path` (format by extension), atomically."""
+    write_bytes_atomic(path, result_bytes(result, output_format(path), include_wkt=include_wkt))

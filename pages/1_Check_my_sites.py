@@ -1,0 +1,293 @@
+"""Check my sites: upload a list of sites and see which Industrial Strategy Zone each is in.
+
+A thin shell over iszones.readers and iszones.check (the same calls as `iszones check`). Every
+piece of user text that reaches HTML (the map's tooltips, messages) is escaped first.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import PurePath
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+import streamlit as st
+from streamlit_folium import st_folium
+
+from iszones.check import (
+    bundled_boundaries,
+    check_sites,
+    combine_boundaries,
+    summarise,
+)
+from iszones.errors import IszonesError
+from iszones.io import admin_units_path, data_dir, read_admin_units, read_zones, zones_path
+from iszones.readers import (
+    BOUNDARY_FORMATS,
+    SITE_FORMATS,
+    read_boundary_bytes,
+    read_site_bytes,
+    result_bytes,
+)
+from iszones.schema import MEASURE_CRS, STORAGE_CRS
+
+MAX_UPLOAD_MB = 50
+MAP_MAX_SITES = 5000  # beyond this the browser slows down; the table and downloads have all
+INSIDE_COLOUR = "#1b7837"  # ColorBrewer PRGn ends: apart for colour-blind readers too
+OUTSIDE_COLOUR = "#762a83"
+BOUNDARY_COLOUR = "#555555"
+DOWNLOADS = (
+    (".csv", "CSV", "text/csv"),
+    (".xlsx", "Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (".geojson", "GeoJSON", "application/geo+json"),
+    (".gpkg", "GeoPackage", "application/geopackage+sqlite3"),
+)
+REPLACE, ADD = "instead of the bundled footprints", "as well as the bundled footprints"
+
+
+def md(text: object) -> str:
+    """User text made inert for st.markdown and friends: HTML escaped, Markdown escaped."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|~>-])", r"\\\1", html.escape(str(text), quote=False))
+
+
+@st.cache_resource
+def bundled(folder: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The zone footprints (as check boundaries) and admin units of a data folder."""
+    root = data_dir(folder)
+    zones = bundled_boundaries(read_zones(zones_path(root)))
+    return zones, read_admin_units(admin_units_path(root))
+
+
+def run_check(
+    sites_file: Any, boundary_file: Any, crs: str, layer: str, within_km: float, mode: str
+) -> dict[str, Any]:
+    """Read, check and serialise; the result is kept in the session until an input changes."""
+    sites = read_site_bytes(
+        sites_file.getvalue(),
+        sites_file.name,
+        crs=crs.strip() or None,
+        layer=layer.strip() or None,
+        max_mb=MAX_UPLOAD_MB,
+    )
+    zones, units = bundled(str(data_dir()))
+    notes = [f"{sites.name}: {sites.crs_note}", *sites.notes]
+    if boundary_file is not None:
+        upload = read_boundary_bytes(
+            boundary_file.getvalue(), boundary_file.name, max_mb=MAX_UPLOAD_MB
+        )
+        zones, replaced = combine_boundaries(
+            zones, upload.frame, replace=mode == REPLACE, linked=upload.linked_by_zone_id
+        )
+        notes.extend([*upload.notes, *replaced])
+    bar = st.progress(0.0, text="Checking sites")
+    result = check_sites(
+        sites.frame,
+        zones,
+        units,
+        problems=sites.problems,
+        within_km=within_km,
+        progress=lambda done, total: bar.progress(
+            done / total if total else 1.0, text=f"Checked {done} of {total} sites"
+        ),
+    )
+    bar.empty()
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", PurePath(sites.name).stem) or "sites"
+    files = {
+        suffix: result_bytes(result, suffix, include_wkt=not sites.tabular)
+        for suffix, _, _ in DOWNLOADS
+    }
+    return {
+        "result": result,
+        "zones": zones,
+        "notes": notes,
+        "summary": summarise(result, within_km),
+        "files": files,
+        "stem": stem,
+    }
+
+
+def _label(result: gpd.GeoDataFrame) -> np.ndarray:
+    """A name for each site: the first text column that looks like a name, else the row number."""
+    for column in result.columns:
+        if str(column).strip().lower() in ("name", "site name", "site_name", "sitename", "title"):
+            return result[column].fillna("").astype(str).to_numpy()
+    return np.array([f"row {i}" for i in range(1, len(result) + 1)], dtype=object)
+
+
+def build_map(result: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> folium.Map:
+    """Sites coloured inside/outside over the zones they are in or nearest to; all text escaped."""
+    located = result[result["in_zone"].notna()]
+    shown = located.head(MAP_MAX_SITES)
+    labels = _label(result)[np.flatnonzero(result["in_zone"].notna())][:MAP_MAX_SITES]
+    points = shown.geometry.to_crs(STORAGE_CRS)
+    points = gpd.GeoSeries(shapely.point_on_surface(points.array), crs=STORAGE_CRS)
+    inside = shown["in_zone"].to_numpy(dtype=bool)
+    sites = gpd.GeoDataFrame(
+        {
+            "site": [html.escape(str(v)) for v in labels],
+            "status": np.where(inside, "inside", "outside"),
+            "zone": [
+                html.escape(str(z if inside_ else f"nearest: {n} ({d:,.0f} m)"))
+                for z, n, d, inside_ in zip(
+                    shown["zone_name"],
+                    shown["nearest_zone_name"],
+                    shown["nearest_zone_distance_m"],
+                    inside,
+                    strict=True,
+                )
+            ],
+            "colour": np.where(inside, INSIDE_COLOUR, OUTSIDE_COLOUR),
+        },
+        geometry=points.array,
+        crs=STORAGE_CRS,
+    )
+    wanted = set(located["nearest_zone_id"].astype(str))
+    for ids in located["zone_id"].dropna():
+        wanted.update(ids.split(";"))
+    near = zones[zones["zone_id"].astype(str).isin(wanted)]
+    outlines = gpd.GeoDataFrame(
+        {
+            "zone": [
+                html.escape(f"{i}: {n}") for i, n in zip(near["zone_id"], near["name"], strict=True)
+            ],
+            "source": [html.escape(str(s)) for s in near["boundary_source"]],
+        },
+        geometry=near.geometry.to_crs(MEASURE_CRS).simplify(25).to_crs(STORAGE_CRS).array,
+        crs=STORAGE_CRS,
+    )
+    fmap = folium.Map(tiles=None, control_scale=True)
+    if len(outlines):
+        folium.GeoJson(
+            outlines,
+            name="Zones",
+            style_function=lambda _: {
+                "color": BOUNDARY_COLOUR,
+                "weight": 1,
+                "fillColor": "#999999",
+                "fillOpacity": 0.25,
+            },
+            tooltip=folium.GeoJsonTooltip(["zone", "source"], aliases=["Zone", "Boundary"]),
+        ).add_to(fmap)
+    if len(sites):
+        folium.GeoJson(
+            sites,
+            name="Sites",
+            marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
+            style_function=lambda f: {
+                "color": "#000000",
+                "fillColor": f["properties"]["colour"],
+            },
+            tooltip=folium.GeoJsonTooltip(
+                ["site", "status", "zone"], aliases=["Site", "Status", "Zone"]
+            ),
+        ).add_to(fmap)
+        minx, miny, maxx, maxy = sites.total_bounds
+        fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
+    return fmap
+
+
+st.set_page_config(page_title="Check my sites · iszones", layout="wide")
+st.title("Check my sites")
+st.markdown(
+    "Upload your sites to see which Industrial Strategy Zone each is in, how far the nearest"
+    " zone is, and which local authority it lies in. Every row comes back with all its"
+    " columns; rows that cannot be checked say why in the **problem** column.\n\n"
+    "Accepted: CSV or Excel with longitude/latitude or easting/northing (British National"
+    " Grid) columns, GeoJSON, GeoPackage, zipped Shapefile, KML or KMZ, up to"
+    f" {MAX_UPLOAD_MB} MB. The bundled zone footprints are **indicative**, not the statutory"
+    " tax-site boundaries: upload official boundaries below to check against those."
+)
+
+sites_file = st.file_uploader(
+    "Your sites",
+    type=sorted({s.lstrip(".") for s in SITE_FORMATS}),
+    key="sites_file",
+    max_upload_size=MAX_UPLOAD_MB,
+)
+with st.expander("Options: CRS, distance, official boundaries"):
+    crs_text = st.text_input(
+        "CRS of the coordinates (leave empty to read it from the file)",
+        key="crs",
+        placeholder="e.g. EPSG:27700 or EPSG:4326",
+    )
+    layer_text = st.text_input(
+        "Layer or sheet (GeoPackage layer, shapefile in a zip, Excel sheet)", key="layer"
+    )
+    within_km = st.number_input(
+        "Also flag sites within this many km of a zone", min_value=0.0, value=2.0, step=0.5
+    )
+    boundary_file = st.file_uploader(
+        "Official boundaries (polygons with a name or zone_id column)",
+        type=sorted({s.lstrip(".") for s in BOUNDARY_FORMATS}),
+        key="boundaries_file",
+        max_upload_size=MAX_UPLOAD_MB,
+    )
+    mode = st.radio("Use the uploaded boundaries", (REPLACE, ADD), key="boundary_mode")
+
+if sites_file is None:
+    st.info("Choose a file of sites to start.")
+    st.stop()
+
+inputs = (
+    sites_file.file_id,
+    getattr(boundary_file, "file_id", None),
+    crs_text,
+    layer_text,
+    within_km,
+    mode,
+)
+if st.session_state.get("check_inputs") != inputs:
+    try:
+        st.session_state["check"] = run_check(
+            sites_file, boundary_file, crs_text, layer_text, within_km, mode
+        )
+        st.session_state["check_inputs"] = inputs
+    except IszonesError as err:
+        st.session_state.pop("check_inputs", None)
+        st.error(md(err))
+        st.stop()
+
+done = st.session_state["check"]
+result: gpd.GeoDataFrame = done["result"]
+summary = done["summary"]
+st.subheader(str(summary))
+cols = st.columns(4)
+for column, (label, value) in zip(
+    cols,
+    (
+        ("Rows", summary.rows),
+        ("Inside a zone", summary.inside),
+        ("Outside", summary.outside),
+        ("With problems", summary.problems),
+    ),
+    strict=True,
+):
+    column.metric(label, value)
+for note in done["notes"]:
+    st.caption(md(note))
+
+st_folium(
+    build_map(result, done["zones"]),
+    height=520,
+    use_container_width=True,
+    returned_objects=[],
+    key="check_map",
+)
+if summary.inside + summary.outside > MAP_MAX_SITES:
+    st.caption(f"The map shows the first {MAP_MAX_SITES} sites; the table and downloads have all.")
+
+st.dataframe(result.drop(columns=result.geometry.name), width="stretch", hide_index=True)
+
+buttons = st.columns(len(DOWNLOADS))
+for button, (suffix, label, mime) in zip(buttons, DOWNLOADS, strict=True):
+    button.download_button(
+        f"Download {label}",
+        data=done["files"][suffix],
+        file_name=f"{done['stem']}_checked{suffix}",
+        mime=mime,
+        key=f"download{suffix}",
+    )

@@ -1,0 +1,262 @@
+"""`iszones check`, `iszones zones` and `iszones sites` through the real command line."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from iszones.cli import main
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE / "data" / "check"
+REPO = HERE.parent
+ISZONES = Path(sys.executable).parent / "iszones"
+
+
+@pytest.fixture(scope="module")
+def data_folder(tmp_path_factory) -> Path:
+    """A data folder with the fixture zones and the bundled admin units."""
+    folder = tmp_path_factory.mktemp("data")
+    (folder / "boundaries").mkdir()
+    shutil.copy(FIXTURES / "zones.geojson", folder / "boundaries" / "zones.geojson")
+    shutil.copy(
+        REPO / "data" / "boundaries" / "uk_admin_units.geojson",
+        folder / "boundaries" / "uk_admin_units.geojson",
+    )
+    return folder
+
+
+def check(*args: str | Path, folder: Path) -> tuple[int, str, str]:
+    runner = CliRunner()
+    outcome = runner.invoke(main, ["check", *map(str, args), "--data-dir", str(folder)])
+    return outcome.exit_code, outcome.stdout, outcome.stderr
+
+
+def test_check_through_the_installed_command(data_folder, tmp_path):
+    out = tmp_path / "checked.csv"
+    done = subprocess.run(
+        [
+            ISZONES,
+            "check",
+            FIXTURES / "sites_bng.csv",
+            "--out",
+            out,
+            "--within-km",
+            "1",
+            "--data-dir",
+            data_folder,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "11 rows checked: 5 inside a zone, 3 outside (2 of them within 1 km of a zone),"
+        " 3 with problems",
+        f"Wrote {out}",
+    ]
+    assert "Checking sites" in done.stderr  # the progress bar goes to stderr
+    assert "sites_bng.csv: row 9: 'Easting' '4351OO' is not a number" in done.stderr
+    table = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert len(table) == 11
+    assert table.columns[:4].tolist() == ["ref", "name", "Easting", "Northing"]
+    assert table.loc[2, "zone_id"] == "1;2" and table.loc[2, "in_zone"] == "true"
+
+
+def test_a_bad_file_through_the_installed_command(data_folder, tmp_path):
+    out = tmp_path / "checked.csv"
+    done = subprocess.run(
+        [ISZONES, "check", tmp_path / "missing.csv", "--out", out, "--data-dir", data_folder],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr == f"Error: {tmp_path / 'missing.csv'}: file not found. Check the path.\n"
+    assert "Traceback" not in done.stderr and not out.exists()
+
+
+def zipped(member: str, payload: bytes = b"x") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(member, payload)
+    return buffer.getvalue()
+
+
+BAD_INPUTS = {
+    "empty.csv": (b"", "empty.csv: the file is empty"),
+    "latin1.csv": ("name,lat,lon\n£,52.9,-1.4\n".encode("cp1252"), "line 2 is not UTF-8 text"),
+    "nocoords.csv": (b"name,postcode\nA,DE1 1AA\n", "no coordinate columns"),
+    "ambiguous.csv": (b"lat,latitude,lon\n1,1,1\n", "could each be the latitude"),
+    "both.csv": (b"lat,lon,easting,northing\n52.9,-1.4,435000,335000\n", "Say which to use"),
+    "range.csv": (b"name,lat,lon\nA,95,-1.4\n", "no row could be located"),
+    "negative.csv": (b"name,easting,northing\nA,-5,335000\n", "'easting' -5 is out of range"),
+    "notnumbers.csv": (b"name,lat,lon\nA,north,west\n", "'lon' 'west' is not a number"),
+    "swapped.csv": (b"name,lat,lon\nA,-1.48,52.91\n", "look swapped"),
+    "broken.geojson": (b'{"type": "FeatureCollection", "features": [', "broken JSON at line 1"),
+    "noshp.zip": (zipped("readme.txt"), "has no .shp file inside"),
+    "escape.zip": (zipped("../../etc/evil.shp"), "has a path outside the zip's folder"),
+    "entity.kml": (b'<!DOCTYPE k [<!ENTITY e "x">]><kml>&e;</kml>', "entity declaration"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_inputs_give_one_line_exit_1_and_write_nothing(name, data_folder, tmp_path):
+    payload, message = BAD_INPUTS[name]
+    source = tmp_path / name
+    source.write_bytes(payload)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, stdout, stderr = check(source, "--out", out_dir / "checked.csv", folder=data_folder)
+    assert code == 1
+    assert stderr.startswith(f"Error: {name}: ") and message in stderr
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert stdout == ""
+    assert list(out_dir.iterdir()) == []  # no output, no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--max-mb", "0.0001"], "over the 0.0001 MB limit"),
+        (["--crs", "EPSG:0"], "CRS 'EPSG:0' is not one pyproj knows"),
+        (["--out", "checked.txt"], "cannot write a '.txt' file"),
+        (["--boundaries", str(FIXTURES / "sites_bng.csv")], "cannot read boundaries from a '.csv'"),
+    ],
+)
+def test_bad_options_are_clean_errors(extra, message, data_folder, tmp_path):
+    args = [FIXTURES / "sites_bng.csv", *extra]
+    if "--out" not in extra:
+        args += ["--out", tmp_path / "checked.csv"]
+    code, _, stderr = check(*args, folder=data_folder)
+    assert code == 1 and message in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "checked.csv").exists()
+
+
+def test_a_failed_check_leaves_an_older_output_untouched(data_folder, tmp_path):
+    out = tmp_path / "checked.csv"
+    out.write_text("last week's results\n")
+    source = tmp_path / "bad.csv"
+    source.write_text("name,postcode\nA,DE1\n")
+    code, _, _ = check(source, "--out", out, folder=data_folder)
+    assert code == 1 and out.read_text() == "last week's results\n"
+
+
+def test_boundaries_options_are_exclusive(data_folder, tmp_path):
+    official = FIXTURES / "official_boundary.geojson"
+    code, _, stderr = check(
+        FIXTURES / "sites_bng.csv",
+        "--out",
+        tmp_path / "o.csv",
+        "--boundaries",
+        official,
+        "--add-boundaries",
+        official,
+        folder=data_folder,
+    )
+    assert code == 2 and "Give --boundaries or --add-boundaries, not both" in stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "p8_zone", "p5_zone"), [("--boundaries", "", ""), ("--add-boundaries", "", "3")]
+)
+def test_uploaded_boundaries(option, p8_zone, p5_zone, data_folder, tmp_path):
+    out = tmp_path / "checked.csv"
+    code, _, stderr = check(
+        FIXTURES / "sites_bng.csv",
+        "--out",
+        out,
+        option,
+        FIXTURES / "official_boundary.geojson",
+        folder=data_folder,
+    )
+    assert code == 0, stderr
+    table = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig").set_index(
+        "ref"
+    )
+    assert table.loc["P1", "zone_name"] == "Official tax site"
+    assert table.loc["P1", "boundary_source"] == "uploaded official_boundary.geojson (as supplied)"
+    assert table.loc["P8", "zone_id"] == p8_zone
+    assert table.loc["P5", "zone_id"] == p5_zone
+    if option == "--add-boundaries":
+        assert "zone 1: the bundled footprint is replaced by the uploaded boundary" in stderr
+
+
+def test_output_formats_follow_the_extension(data_folder, tmp_path):
+    for suffix in (".xlsx", ".geojson", ".gpkg"):
+        out = tmp_path / f"checked{suffix}"
+        code, _, stderr = check(FIXTURES / "polygons.geojson", "--out", out, folder=data_folder)
+        assert code == 0, stderr
+    rows = list(load_workbook(tmp_path / "checked.xlsx").active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("site", "expect", "zone_id") and len(rows) == 7
+    doc = json.loads((tmp_path / "checked.geojson").read_text())
+    assert doc["features"][0]["properties"]["area_share_in_zone"] == 0.5
+    back = gpd.read_file(tmp_path / "checked.gpkg")
+    assert back.crs.to_epsg() == 4326 and len(back) == 6
+    assert "feature 4: Self-intersection" in stderr  # the repaired bow tie is reported
+
+
+@pytest.mark.parametrize("command", ["check", "zones", "sites"])
+def test_help_says_what_and_gives_an_example(command):
+    outcome = CliRunner().invoke(main, [command, "--help"])
+    assert outcome.exit_code == 0 and "Example: iszones " + command in outcome.output
+
+
+# ---------------------------------------------------------------- zones and sites (bundled data)
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    outcome = CliRunner().invoke(main, list(args))
+    return outcome.exit_code, outcome.stdout, outcome.stderr
+
+
+def test_zones_table_and_filters():
+    code, stdout, _ = run("zones")
+    assert code == 0 and stdout.splitlines()[-1] == "22 zones"
+    code, stdout, _ = run("zones", "--programme", "both")
+    assert stdout.splitlines()[-1] == "3 zones" and "East Midlands Freeport" in stdout
+    code, stdout, _ = run("zones", "--nation", "Wales", "--sector", "Clean Energy Industries")
+    assert "Celtic Freeport" in stdout and "Thames" not in stdout
+
+
+def test_zones_to_csv_and_geojson(tmp_path):
+    code, stdout, _ = run(
+        "zones", "--programme", "investment_zone", "--out", str(tmp_path / "z.csv")
+    )
+    assert code == 0 and stdout.startswith("Wrote ")
+    table = pd.read_csv(tmp_path / "z.csv", encoding="utf-8-sig")
+    assert table.columns.tolist()[:3] == ["zone_id", "name", "programme"]
+    assert set(table["programme"]) == {"investment_zone", "both"}
+    run("zones", "--zone", "22", "--out", str(tmp_path / "z.geojson"))
+    doc = json.loads((tmp_path / "z.geojson").read_text())
+    assert [f["properties"]["zone_id"] for f in doc["features"]] == [22]
+    assert doc["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+
+
+def test_sites_table_filters_and_output(tmp_path):
+    code, stdout, _ = run("sites", "--zone", "22", "--kind", "tax_site")
+    assert code == 0 and "ratcliffe-on-soar" in stdout and "millbrook" not in stdout
+    code, stdout, _ = run("sites", "--q", "Millbrook")
+    assert stdout.splitlines()[-1] == "1 site" and "Central Bedfordshire" in stdout
+    run("sites", "--zone", "22", "--out", str(tmp_path / "s.geojson"))
+    doc = json.loads((tmp_path / "s.geojson").read_text())
+    assert all(22 in f["properties"]["zone_ids"] for f in doc["features"])
+
+
+def test_listing_errors_are_clean():
+    code, _, stderr = run("zones", "--zone", "99")
+    assert code == 1 and stderr.startswith("Error: unknown zone 99")
+    code, _, stderr = run("sites", "--kind", "castle")
+    assert code == 2 and "Invalid value for '--kind'" in stderr

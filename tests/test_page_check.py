@@ -1,0 +1,105 @@
+"""The "Check my sites" page through Streamlit's AppTest, on the fixture zones."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE / "data" / "check"
+PAGE = HERE.parent / "pages" / "1_Check_my_sites.py"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def page(tmp_path_factory, monkeypatch) -> AppTest:
+    folder = tmp_path_factory.mktemp("data")
+    (folder / "boundaries").mkdir()
+    shutil.copy(FIXTURES / "zones.geojson", folder / "boundaries" / "zones.geojson")
+    shutil.copy(
+        HERE.parent / "data" / "boundaries" / "uk_admin_units.geojson",
+        folder / "boundaries" / "uk_admin_units.geojson",
+    )
+    monkeypatch.setenv("ISZONES_DATA_DIR", str(folder))
+    app = AppTest.from_file(str(PAGE), default_timeout=60)
+    return app.run()
+
+
+def upload(app: AppTest, name: str, payload: bytes, key: str = "sites_file") -> AppTest:
+    app.file_uploader(key=key).upload(name, payload, "application/octet-stream")
+    return app.run()
+
+
+def component_text(app: AppTest) -> str:
+    """The map component's arguments (its HTML and script), as the browser would get them."""
+    return " ".join(str(e.proto) for e in app.main if type(e).__name__ == "UnknownElement")
+
+
+def visible_text(app: AppTest) -> str:
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "error", "info", "subheader")
+        for e in getattr(app, kind)
+    ]
+    return " ".join(str(p) for p in parts)
+
+
+def test_page_waits_for_a_file(page):
+    assert not page.exception
+    assert page.title[0].value == "Check my sites"
+    assert page.info[0].value == "Choose a file of sites to start."
+
+
+def test_page_checks_an_upload(page):
+    app = upload(page, "sites_bng.csv", (FIXTURES / "sites_bng.csv").read_bytes())
+    assert not app.exception
+    assert app.subheader[0].value == (
+        "11 rows checked: 5 inside a zone, 3 outside (2 of them within 2 km of a zone),"
+        " 3 with problems"
+    )
+    assert [m.value for m in app.metric] == ["11", "5", "3", "3"]
+    table = app.dataframe[0].value
+    assert len(table) == 11 and table.columns[:4].tolist() == ["ref", "name", "Easting", "Northing"]
+    assert table["problem"].tolist()[-3:][0] == "'Easting' '4351OO' is not a number"
+    labels = [b.proto.label for b in app.get("download_button")]
+    assert labels == ["Download CSV", "Download Excel", "Download GeoJSON", "Download GeoPackage"]
+    assert "#1b7837" in component_text(app) and "#762a83" in component_text(app)
+
+
+def test_page_escapes_a_hostile_site_name(page):
+    app = upload(page, "sites_bng.csv", (FIXTURES / "sites_bng.csv").read_bytes())
+    html_sent = component_text(app)
+    # the name is on the map as &lt;img ...&gt; (its "&" JSON-escaped as \u0026): text, not a tag
+    assert "lt;img src=x onerror=alert(1)" in html_sent
+    assert "<img" not in html_sent and "u003cimg" not in html_sent
+    assert XSS not in visible_text(app)
+
+
+def test_page_shows_a_bad_file_as_a_message(page):
+    app = upload(page, f"{XSS}.csv", b"name,postcode\nA,DE1 1AA\n")
+    assert not app.exception
+    message = app.error[0].value
+    assert "no coordinate columns" in message and "Add longitude and latitude" in message
+    assert XSS not in message and "&lt;img" in message
+    assert not app.dataframe
+
+
+def test_page_checks_against_uploaded_boundaries(page):
+    app = upload(page, "sites_bng.csv", (FIXTURES / "sites_bng.csv").read_bytes())
+    app = upload(
+        app,
+        "official.geojson",
+        (FIXTURES / "official_boundary.geojson").read_bytes(),
+        "boundaries_file",
+    )
+    assert not app.exception
+    table = app.dataframe[0].value.set_index("ref")
+    assert table.loc["P1", "zone_name"] == "Official tax site"
+    assert table.loc["P5", "in_zone"] is False  # bundled zone 3 replaced
+    app.radio(key="boundary_mode").set_value("as well as the bundled footprints").run()
+    table = app.dataframe[0].value.set_index("ref")
+    assert table.loc["P5", "zone_id"] == "3"
+    assert any("zone 1: the bundled footprint is replaced" in c.value for c in app.caption)

@@ -1,0 +1,651 @@
+"""Reading users' site and boundary files, and writing results: every bad-input case says
+which file, which row, what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook, load_workbook
+from shapely.geometry import Point, Polygon, box
+
+from iszones.errors import CRSError, DataFileError
+from iszones.readers import (
+    find_coordinate_columns,
+    output_format,
+    parse_crs,
+    read_boundary_bytes,
+    read_site_bytes,
+    read_site_file,
+    result_bytes,
+    write_result,
+)
+
+from .conftest import X0, Y0
+
+FIXTURES = Path(__file__).resolve().parent / "data" / "check"
+
+
+def csv_sites(text: str, name: str = "sites.csv", **kwargs):
+    return read_site_bytes(text.encode("utf-8"), name, **kwargs)
+
+
+def xy(table) -> list[tuple[float, float]]:
+    return [(round(g.x, 6), round(g.y, 6)) for g in table.frame.geometry if g is not None]
+
+
+# ---------------------------------------------------------------- CSV: columns and CRS
+
+
+@pytest.mark.parametrize(
+    ("header", "kind"),
+    [
+        (["lat", "lon"], "lonlat"),
+        (["Latitude", "Longitude"], "lonlat"),
+        (["LAT", "LNG"], "lonlat"),
+        (["latitude", "long"], "lonlat"),
+        (["Easting", "Northing"], "en"),
+        (["EASTINGS", "northings"], "en"),
+        (["X", "Y"], "xy"),
+        (["x_coord", "y_coord"], "xy"),
+        (["lat", "lon", "x", "y"], "lonlat"),  # named pairs win over x/y
+    ],
+)
+def test_coordinate_columns_found_by_common_names(header, kind):
+    assert find_coordinate_columns(["name", *header], "f.csv")[2] == kind
+
+
+def test_bng_csv_read_as_british_national_grid():
+    table = csv_sites("name,Easting,Northing\nA,435100,335100\n")
+    assert table.frame.crs.to_epsg() == 27700
+    assert xy(table) == [(435100, 335100)]
+    assert "EPSG:27700" in table.crs_note and "'Easting'/'Northing'" in table.crs_note
+
+
+def test_utf8_bom_semicolons_and_decimal_commas():
+    table = read_site_bytes(
+        "\ufeffnom;lat;lon\nCafé;52,91;-1,48\n".encode(), "sites.csv"
+    )  # Excel's "CSV UTF-8" in a comma-decimal locale
+    assert list(table.frame.columns) == ["nom", "lat", "lon", "geometry"]
+    assert table.frame.loc[0, "nom"] == "Café"
+    assert xy(table) == [(-1.48, 52.91)]
+
+
+def test_tabs_and_thousands_separators():
+    table = csv_sites('name,easting,northing\nA,"435,100","335,100"\n')
+    assert xy(table) == [(435100, 335100)]
+    table = csv_sites("name\teasting\tnorthing\nA\t435100\t335100\n")
+    assert xy(table) == [(435100, 335100)]
+
+
+@pytest.mark.parametrize(
+    ("rows", "epsg"),
+    [("-1.48,52.91\n-1.2,53.1", 4326), ("435100,335100\n436000,336000", 27700)],
+)
+def test_xy_columns_resolved_by_their_values(rows, epsg):
+    table = csv_sites(f"x,y\n{rows}\n")
+    assert table.frame.crs.to_epsg() == epsg
+    assert "judged by their values" in table.crs_note
+
+
+def test_crs_option_overrides_and_picks_the_pair():
+    text = "lat,lon,easting,northing\n52.91,-1.48,435100,335100\n"
+    with pytest.raises(CRSError, match=r"both longitude/latitude .* Say which to use: --crs EPSG"):
+        csv_sites(text)
+    assert xy(csv_sites(text, crs="EPSG:27700")) == [(435100, 335100)]
+    assert xy(csv_sites(text, crs="4326")) == [(-1.48, 52.91)]
+    irish = csv_sites("x,y\n333000,374000\n", crs="EPSG:29903")  # Irish Grid: Belfast
+    assert irish.frame.crs.to_epsg() == 29903 and irish.problems[0] == ""
+
+
+# ---------------------------------------------------------------- CSV: bad rows, kept
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ("B,95,-1.4", "'lat' 95 is out of range (a latitude must be -90 to 90)"),
+        ("B,52.9,-190", "'lon' -190 is out of range (a longitude must be -180 to 180)"),
+        ("B,abc,-1.4", "'lat' 'abc' is not a number"),
+        ("B,,", "no coordinates: 'lon' and 'lat' are empty"),
+        ("B,52.9,", "'lon' is empty"),
+        ("B,0,0", "outside the UK: longitude 0.00000, latitude 0.00000"),
+        ("B,-1.48,52.91", "latitude and longitude look swapped"),
+        ("B,52.9,-1.4,extra", "has 4 fields where the header has 3"),
+    ],
+)
+def test_bad_rows_get_a_problem_and_are_kept(row, problem):
+    table = csv_sites(f"name,lat,lon\nA,52.91,-1.48\n{row}\n")
+    assert len(table.frame) == 2
+    assert table.problems.tolist()[0] == ""
+    assert table.problems[1].startswith(problem)
+    assert table.frame.geometry.iloc[1] is None
+    assert table.frame.loc[1, "name"] == "B"
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ("B,-5,335000", "'easting' -5 is out of range (a easting must be 0 to 700000 m)"),
+        ("B,435000,1400000", "'northing' 1400000 is out of range"),
+        ("B,1100000,435000", "easting and northing look swapped"),
+    ],
+)
+def test_bad_bng_rows(row, problem):
+    table = csv_sites(f"name,easting,northing\nA,435100,335100\n{row}\n")
+    assert table.problems[1].startswith(problem)
+
+
+# ---------------------------------------------------------------- CSV: whole-file problems
+
+
+@pytest.mark.parametrize(
+    ("payload", "error", "match"),
+    [
+        (b"", DataFileError, r"sites\.csv: the file is empty"),
+        (b"name,lat,lon\n", DataFileError, "has a header but no rows"),
+        (
+            "name,lat,lon\nPoundland £,52.9,-1.4\n".encode("cp1252"),
+            DataFileError,
+            r"line 2 is not UTF-8 text \(byte 0xa3\)\. Save the file as UTF-8",
+        ),
+        (
+            b"name,postcode\nA,DE1 1AA\n",
+            DataFileError,
+            "no coordinate columns. Its columns are 'name', 'postcode'. Add longitude",
+        ),
+        (
+            b"name,lat\nA,52.9\n",
+            DataFileError,
+            "found a latitude column 'lat' but no longitude column. Name the longitude column",
+        ),
+        (
+            b"lat,Latitude,lon\n1,1,1\n",
+            DataFileError,
+            "columns 'lat' and 'Latitude' could each be the latitude. Rename or remove",
+        ),
+        (
+            b"name,lat,lon\nA,335100,435100\n",
+            CRSError,
+            "columns 'lon'/'lat' hold values like .* British National Grid metres, not degrees",
+        ),
+        (
+            b"name,easting,northing\nA,-1.48,52.91\n",
+            CRSError,
+            "look like degrees, not British National Grid metres",
+        ),
+        (
+            b"x,y\n-1.48,52.91\n435100,335100\n",
+            CRSError,
+            r"mix degrees \(row 1\) and British National Grid metres \(row 2\)",
+        ),
+        (b"x,y\n5000000,5000000\n", CRSError, "fit neither UK longitude/latitude nor British"),
+        (
+            b"name,lat,lon\nA,-1.48,52.91\nB,-1.2,53.1\n",
+            DataFileError,
+            "no row could be located .* look swapped.* Swap the two coordinate columns",
+        ),
+        (
+            b"name,lat,lon\nA,95,1\nB,,\n",
+            DataFileError,
+            r"no row could be located \(2 in all\)\. row 1: 'lat' 95 is out of range.*row 2: no",
+        ),
+        (b'name,lat,lon\n"A,52.9,-1.4\n', DataFileError, "no row could be located"),
+    ],
+)
+def test_whole_file_problems_raise_with_the_fix(payload, error, match):
+    with pytest.raises(error, match=match):
+        read_site_bytes(payload, "sites.csv")
+
+
+def test_unknown_crs_is_refused():
+    with pytest.raises(CRSError, match="CRS 'EPSG:99999999' is not one pyproj knows"):
+        csv_sites("x,y\n1,2\n", crs="EPSG:99999999")
+    assert parse_crs("27700").to_epsg() == 27700
+
+
+def test_size_limit_extension_and_missing_file(tmp_path):
+    with pytest.raises(DataFileError, match=r"big\.csv: the file is 2\.0 MB, over the 1 MB limit"):
+        read_site_bytes(b"x" * 2_000_000, "big.csv", max_mb=1)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"x" * 2_000_000)
+    with pytest.raises(DataFileError, match=r"over the 1 MB limit.*--max-mb"):
+        read_site_file(big, max_mb=1)
+    with pytest.raises(DataFileError, match=r"sites\.txt.*'\.txt' file. Save them as one of"):
+        read_site_bytes(b"a", "sites.txt")
+    with pytest.raises(DataFileError, match=r"nope\.csv: file not found"):
+        read_site_file(tmp_path / "nope.csv")
+
+
+# ---------------------------------------------------------------- XLSX
+
+
+def xlsx_bytes(sheets: dict[str, list[list]]) -> bytes:
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_xlsx_with_numbers_and_sheets():
+    data = xlsx_bytes(
+        {
+            "Sites": [["Ref", "Easting", "Northing"], ["S1", 435100, 335100], ["S2", None, None]],
+            "Other": [["Name", "lat", "lon"], ["A", 52.91, -1.48]],
+        }
+    )
+    table = read_site_bytes(data, "sites.xlsx")
+    assert xy(table)[0] == (435100, 335100)
+    assert table.problems.tolist() == ["", "no coordinates: 'Easting' and 'Northing' are empty"]
+    assert table.notes == ("read sheet 'Sites', the first of 2; choose another with --layer",)
+    assert xy(read_site_bytes(data, "sites.xlsx", layer="Other")) == [(-1.48, 52.91)]
+    with pytest.raises(DataFileError, match="has no sheet 'Nope'; its sheets are 'Sites', 'Other'"):
+        read_site_bytes(data, "sites.xlsx", layer="Nope")
+
+
+def test_damaged_xlsx():
+    with pytest.raises(DataFileError, match=r"sites\.xlsx: is not a readable zip file"):
+        read_site_bytes(b"not a workbook", "sites.xlsx")
+
+
+# ---------------------------------------------------------------- GeoJSON
+
+
+def geojson(features: list, **top) -> bytes:
+    return json.dumps({"type": "FeatureCollection", **top, "features": features}).encode()
+
+
+def point_feature(x, y, **props) -> dict:
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {"type": "Point", "coordinates": [x, y]},
+    }
+
+
+def test_geojson_points_and_polygons():
+    table = read_site_file(FIXTURES / "polygons.geojson")
+    assert table.frame.crs.to_epsg() == 4326
+    assert list(table.frame.columns) == ["site", "expect", "geometry"]
+    assert table.problems.tolist()[-1] == "no geometry: the feature has no location"
+    assert len(table.notes) == 1 and "feature 4: Self-intersection" in table.notes[0]
+    assert table.frame.geometry.iloc[3].is_valid
+
+
+def test_geojson_in_bng_with_or_without_a_crs_member():
+    legacy = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}
+    table = read_site_bytes(geojson([point_feature(435100, 335100)], crs=legacy), "s.geojson")
+    assert table.frame.crs.to_epsg() == 27700 and "as the file says" in table.crs_note
+    table = read_site_bytes(geojson([point_feature(435100, 335100)]), "s.geojson")
+    assert table.frame.crs.to_epsg() == 27700 and "judged by their values" in table.crs_note
+
+
+def test_geojson_bad_features_are_kept_with_a_problem():
+    features = [
+        point_feature(-1.48, 52.91, name="good"),
+        point_feature(52.91, -1.48, name="lat first"),
+        {
+            "type": "Feature",
+            "properties": {"name": "broken"},
+            "geometry": {"type": "Point", "coordinates": "x"},
+        },
+        "not a feature",
+    ]
+    table = read_site_bytes(geojson(features), "s.geojson")
+    assert table.problems[0] == ""
+    assert table.problems[1].startswith("coordinates look swapped")
+    assert table.problems[2].startswith("geometry cannot be read")
+    assert table.problems[3] == "not a GeoJSON Feature"
+
+
+@pytest.mark.parametrize(
+    ("payload", "error", "match"),
+    [
+        (
+            b'{"type": "FeatureCollection",\n "features": [}',
+            DataFileError,
+            r"s\.geojson: broken JSON at line 2, column 15",
+        ),
+        (b"[1, 2]", DataFileError, "not a GeoJSON FeatureCollection"),
+        (geojson([]), DataFileError, "has no features"),
+        (
+            geojson(
+                [point_feature(435100, 335100)],
+                crs={"type": "name", "properties": {"name": "EPSG:4326"}},
+            ),
+            CRSError,
+            r"says its CRS is EPSG:4326 .* look like British National Grid metres",
+        ),
+        (
+            geojson([point_feature(-1.48, 52.91), point_feature(435100, 335100)]),
+            CRSError,
+            r"mix degrees \(feature 1\) and British National Grid metres \(feature 2\)",
+        ),
+        (
+            geojson([point_feature(52.91, -1.48)]),
+            DataFileError,
+            "no feature could be located .* look swapped",
+        ),
+    ],
+)
+def test_geojson_whole_file_problems(payload, error, match):
+    with pytest.raises(error, match=match):
+        read_site_bytes(payload, "s.geojson")
+
+
+# ---------------------------------------------------------------- GeoPackage, Shapefile, KML
+
+
+def sample_frame(crs: str = "EPSG:27700") -> gpd.GeoDataFrame:
+    frame = gpd.GeoDataFrame(
+        {"name": ["in", "near"]},
+        geometry=[Point(X0 + 100, Y0 + 100), Point(X0 + 3000, Y0 + 500)],
+        crs="EPSG:27700",
+    )
+    return frame.to_crs(crs)
+
+
+def gpkg_bytes(tmp_path: Path, layers: dict[str, gpd.GeoDataFrame]) -> bytes:
+    path = tmp_path / "sites.gpkg"
+    for layer, frame in layers.items():
+        pyogrio.write_dataframe(frame, path, layer=layer, append=path.exists())
+    return path.read_bytes()
+
+
+def test_geopackage_keeps_its_crs_and_needs_a_layer_when_several(tmp_path):
+    data = gpkg_bytes(tmp_path, {"sites": sample_frame(), "more": sample_frame("EPSG:4326")})
+    with pytest.raises(
+        DataFileError, match=r"several layers \(sites, more\). Choose one with --layer"
+    ):
+        read_site_bytes(data, "sites.gpkg")
+    table = read_site_bytes(data, "sites.gpkg", layer="sites")
+    assert table.frame.crs.to_epsg() == 27700 and table.frame["name"].tolist() == ["in", "near"]
+    with pytest.raises(DataFileError, match="has no layer 'nope'"):
+        read_site_bytes(data, "sites.gpkg", layer="nope")
+
+
+def shapefile_zip(
+    tmp_path: Path, frame: gpd.GeoDataFrame, *, prj: bool = True, extra=None
+) -> bytes:
+    folder = tmp_path / "shp"
+    folder.mkdir(exist_ok=True)
+    pyogrio.write_dataframe(frame, folder / "sites.shp")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for part in sorted(folder.iterdir()):
+            if prj or part.suffix != ".prj":
+                archive.write(part, f"sites/{part.name}")
+        for name, payload in (extra or {}).items():
+            archive.writestr(name, payload)
+    return buffer.getvalue()
+
+
+def test_zipped_shapefile(tmp_path):
+    table = read_site_bytes(shapefile_zip(tmp_path, sample_frame()), "sites.zip")
+    assert table.frame.crs.to_epsg() == 27700
+    assert table.frame["name"].tolist() == ["in", "near"]
+
+
+def test_zipped_shapefile_without_prj_is_judged_by_values(tmp_path):
+    table = read_site_bytes(shapefile_zip(tmp_path, sample_frame(), prj=False), "sites.zip")
+    assert table.frame.crs.to_epsg() == 27700 and "judged by their values" in table.crs_note
+
+
+def evil_zip(member: str, payload: bytes = b"x", *, link: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo(member)
+        if link:
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(info, payload, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("payload", "match"),
+    [
+        (evil_zip("readme.txt"), r"has no \.shp file inside \(it holds readme\.txt\)"),
+        (evil_zip("../evil.shp"), r"member '\.\./evil\.shp' has a path outside the zip's folder"),
+        (evil_zip("/etc/evil.shp"), "has a path outside the zip's folder"),
+        (evil_zip("C:/evil.shp"), "has a path outside the zip's folder"),
+        (evil_zip("link.shp", b"/etc/passwd", link=True), "is a symbolic link"),
+        (evil_zip("bomb.shp", b"\0" * 3_000_000), r"unpacks to 3\.0 MB, over the 2 MB limit"),
+        (evil_zip("a.shp"), r"a\.shp has no \.shx beside it"),
+        (b"PK not really", "is not a readable zip file"),
+    ],
+)
+def test_unsafe_or_incomplete_zips_are_refused(payload, match):
+    with pytest.raises(DataFileError, match=match):
+        read_site_bytes(payload, "sites.zip", max_mb=2)
+
+
+def test_zip_with_several_shapefiles_needs_a_layer(tmp_path):
+    data = shapefile_zip(
+        tmp_path, sample_frame(), extra={"other/two.shp": b"", "other/two.shx": b""}
+    )
+    with pytest.raises(
+        DataFileError, match=r"several shapefiles \(sites, two\). Choose one with --layer"
+    ):
+        read_site_bytes(data, "sites.zip")
+    assert len(read_site_bytes(data, "sites.zip", layer="sites").frame) == 2
+
+
+KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document>
+<Folder><name>Points</name>
+<Placemark><name>Site A</name><ExtendedData><Data name="ref"><value>R1</value></Data></ExtendedData>
+<Point><coordinates>-1.48,52.91,0</coordinates></Point></Placemark></Folder>
+<Folder><name>Areas</name>
+<Placemark><name>Site B</name><Polygon><outerBoundaryIs><LinearRing>
+<coordinates>-1.48,52.91 -1.47,52.91 -1.47,52.92 -1.48,52.91</coordinates>
+</LinearRing></outerBoundaryIs></Polygon></Placemark></Folder>
+</Document></kml>
+"""
+
+
+def test_kml_layers_are_read_together_without_gdal_clutter():
+    table = read_site_bytes(KML.encode(), "sites.kml")
+    assert table.frame["Name"].tolist() == ["Site A", "Site B"]
+    assert "ref" in table.frame.columns and "tessellate" not in table.frame.columns
+    assert not table.frame.geometry.has_z.any()
+    assert table.problems.tolist() == ["", ""]
+
+
+def test_kmz():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("doc.kml", KML)
+    assert len(read_site_bytes(buffer.getvalue(), "sites.kmz").frame) == 2
+
+
+@pytest.mark.parametrize(
+    ("payload", "match"),
+    [
+        (
+            '<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            "<kml><Document>&x;</Document></kml>",
+            "contains an XML document type or entity declaration .* refusing it",
+        ),
+        (
+            '<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+            "<kml>&b;</kml>",
+            "document type or entity declaration",
+        ),
+        ("<kml><Document>\n<Placemark></Document></kml>", r"broken XML at line 2, column \d+"),
+    ],
+)
+def test_hostile_or_broken_kml_is_refused(payload, match):
+    with pytest.raises(DataFileError, match=match):
+        read_site_bytes(payload.encode(), "sites.kml")
+
+
+# ---------------------------------------------------------------- boundaries
+
+
+def test_boundary_file_with_zone_id_links_to_bundled_zones():
+    boundaries = read_boundary_bytes(
+        (FIXTURES / "official_boundary.geojson").read_bytes(), "o.geojson"
+    )
+    assert boundaries.linked_by_zone_id
+    assert boundaries.frame["zone_id"].tolist() == [1]
+    assert boundaries.frame["name"].tolist() == ["Official tax site"]
+    assert boundaries.frame["boundary_source"].tolist() == ["uploaded o.geojson (as supplied)"]
+
+
+def test_boundaries_are_repaired_and_merged_and_say_so(tmp_path):
+    bowtie = Polygon([(X0, Y0), (X0 + 10, Y0 + 10), (X0 + 10, Y0), (X0, Y0 + 10)])
+    frame = gpd.GeoDataFrame(
+        {"Name": ["Tax site", "Tax site", "Bow"], "programme": ["Freeport", "Freeport", ""]},
+        geometry=[box(X0, Y0, X0 + 5, Y0 + 5), box(X0 + 100, Y0, X0 + 105, Y0 + 5), bowtie],
+        crs="EPSG:27700",
+    )
+    data = shapefile_zip(tmp_path, frame)
+    boundaries = read_boundary_bytes(data, "official.zip")
+    assert boundaries.frame["zone_id"].tolist() == ["Tax site", "Bow"]
+    assert boundaries.frame.geometry.is_valid.all()
+    assert boundaries.frame.loc[1, "boundary_source"] == (
+        "uploaded official.zip (as supplied; geometry repaired)"
+    )
+    notes = " | ".join(boundaries.notes)
+    assert "official.zip: feature 3: Self-intersection" in notes
+    assert "features sharing 'Name' 'Tax site' were merged" in notes
+    assert not boundaries.linked_by_zone_id
+
+
+@pytest.mark.parametrize(
+    ("features", "match"),
+    [
+        (
+            [point_feature(-1.48, 52.91, name="a")],
+            "feature 1 is a Point; boundaries must be polygons",
+        ),
+        (
+            [
+                {
+                    "type": "Feature",
+                    "properties": {"colour": "red"},
+                    "geometry": json.loads(
+                        json.dumps(
+                            {
+                                "type": "Polygon",
+                                "coordinates": [
+                                    [[-1.5, 52.9], [-1.4, 52.9], [-1.4, 53], [-1.5, 52.9]]
+                                ],
+                            }
+                        )
+                    ),
+                }
+            ],
+            "no name or id column .* Add a column named 'name'",
+        ),
+        (
+            [{"type": "Feature", "properties": {"name": "a"}, "geometry": None}],
+            "feature 1 has no geometry",
+        ),
+    ],
+)
+def test_bad_boundary_files(features, match):
+    with pytest.raises(DataFileError, match=match):
+        read_boundary_bytes(geojson(features), "b.geojson")
+
+
+def test_boundaries_cannot_be_a_csv():
+    with pytest.raises(DataFileError, match=r"cannot read boundaries from a '\.csv' file"):
+        read_boundary_bytes(b"a,b\n1,2\n", "b.csv")
+
+
+# ---------------------------------------------------------------- writing results
+
+
+@pytest.fixture
+def result() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "name": ["=1+1", "<b>x</b>", "z"],
+            "tags": [["a", "b"], [], None],
+            "in_zone": np.array([True, False, None], dtype=object),
+            "nearest_zone_distance_m": [0.0, 12.5, np.nan],
+            "problem": ["", "", "no coordinates"],
+        },
+        geometry=[Point(X0, Y0), Point(X0 + 1, Y0), None],
+        crs="EPSG:27700",
+    )
+
+
+def test_csv_has_a_bom_true_false_and_empty_for_unknown(result):
+    text = result_bytes(result, ".csv").decode("utf-8")
+    assert text.startswith("\ufeffname,tags,in_zone")
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[1] == '=1+1,"[""a"", ""b""]",true,0.0,'
+    assert lines[3] == "z,,,,no coordinates"
+    assert (
+        "wkt" in result_bytes(result, ".csv", include_wkt=True).decode("utf-8-sig").splitlines()[0]
+    )
+
+
+def test_xlsx_keeps_text_as_text_and_booleans_as_booleans(result):
+    book = load_workbook(io.BytesIO(result_bytes(result, ".xlsx")))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0] == ("name", "tags", "in_zone", "nearest_zone_distance_m", "problem")
+    assert rows[1] == (
+        "=1+1",
+        '["a", "b"]',
+        True,
+        0,
+        None,
+    )  # a formula would be read back as '=1+1' too:
+    assert book.active["A2"].data_type == "s"  # so check the cell type: text, not a formula
+    assert rows[3][2] is None
+
+
+def test_geojson_and_geopackage_round_trip(result, tmp_path):
+    doc = json.loads(result_bytes(result, ".geojson"))
+    assert doc["features"][0]["properties"]["in_zone"] is True
+    assert doc["features"][2]["geometry"] is None
+    assert doc["features"][0]["geometry"]["coordinates"][0] == pytest.approx(-1.481, abs=1e-3)
+    path = tmp_path / "out.gpkg"
+    write_result(result, path)
+    back = gpd.read_file(path)
+    assert back.crs.to_epsg() == 27700 and back["in_zone"].tolist()[:2] == ["true", "false"]
+
+
+def test_output_format_by_extension(tmp_path):
+    assert output_format("a/b.CSV") == ".csv"
+    assert output_format("b.json") == ".geojson"
+    with pytest.raises(DataFileError, match=r"out\.txt: cannot write a '\.txt' file"):
+        output_format("out.txt")
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"))), min_size=1, max_size=5
+    )
+)
+def test_csv_cells_survive_a_round_trip(names):
+    """Whatever text a user's names hold, the checked CSV gives it back unchanged."""
+    frame = gpd.GeoDataFrame(
+        {"name": names}, geometry=[Point(X0, Y0)] * len(names), crs="EPSG:27700"
+    )
+    back = pd.read_csv(
+        io.BytesIO(result_bytes(frame, ".csv")),
+        dtype=str,
+        keep_default_na=False,
+        encoding="utf-8-sig",
+    )
+    assert back["name"].tolist() == [n for n in names]
