@@ -70,7 +70,8 @@ class CheckSummary:
             else ""
         )
         return (
-            f"{self.rows} rows checked: {self.inside} inside a zone, {self.outside} outside{near},"
+            f"{self.rows} row{'' if self.rows == 1 else 's'} checked: {self.inside} inside a"
+            f" zone, {self.outside} outside{near},"
             f" {self.problems} with problems"
         )
 
@@ -147,8 +148,10 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> 
 def _joined(site: np.ndarray, values: np.ndarray, n: int, sep: str) -> np.ndarray:
     """Per site 0..n-1, the values of its pairs joined by `sep` (first-seen order, no repeats)."""
     out = np.full(n, None, dtype=object)
-    if len(site):
-        pairs = pd.DataFrame({"site": site, "value": values}).drop_duplicates()
+    single = np.bincount(site, minlength=n)[site] == 1
+    out[site[single]] = values[single]  # most sites are in one zone: no grouping needed
+    if not single.all():
+        pairs = pd.DataFrame({"site": site[~single], "value": values[~single]}).drop_duplicates()
         joined = pairs.groupby("site", sort=True)["value"].agg(sep.join)
         out[joined.index.to_numpy()] = joined.to_numpy()
     return out
@@ -324,8 +327,6 @@ def check_sites(
     if not len(todo) and progress is not None:
         progress(0, 0)
 
-    in_zone = columns["in_zone"]
-    columns["in_zone"] = np.array([None if v is None else bool(v) for v in in_zone], dtype=object)
     if within_km is not None:
         distance = columns["nearest_zone_distance_m"]
         near = np.full(n, None, dtype=object)

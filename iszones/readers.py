@@ -314,8 +314,14 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     cells = [row[:width] + [""] * (width - len(row)) for row in body]
     table = pd.DataFrame(cells, columns=header, dtype=object)
     table.attrs["sep"] = sep
+    # Short rows are padded (exports often drop trailing empty cells); a long row has probably
+    # shifted its columns (an unquoted comma), so its coordinates cannot be trusted.
     table.attrs["ragged"] = [
-        f"has {n} fields where the header has {width}" if n != width else "" for n in ragged
+        f"has {n} fields where the header has {width}; a value with a comma in it needs"
+        " double quotes"
+        if n > width
+        else ""
+        for n in ragged
     ]
     return table
 
@@ -594,7 +600,7 @@ def _ranged(
     col: str, values: np.ndarray, what: str, expected: str
 ) -> Callable[[np.ndarray], list[str]]:
     return lambda rows: [
-        f"{col!r} {_num(values[r])} is out of range (a {what} must be {expected})" for r in rows
+        f"{col!r} {_num(values[r])} is out of range ({what} must be {expected})" for r in rows
     ]
 
 
@@ -793,14 +799,17 @@ def _screen_xml(data: bytes, name: str) -> None:
 
 def _kml(data: bytes, name: str) -> gpd.GeoDataFrame:
     _screen_xml(data, name)
-    buffer = io.BytesIO(data)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            layers = [str(row[0]) for row in pyogrio.list_layers(buffer)]
-        except Exception as err:  # GDAL errors for unreadable KML
-            raise DataFileError(f"{name}: cannot be read as KML ({err}).") from err
-    frames = [_ogr_read(io.BytesIO(data), name, layer) for layer in layers]
+    # A KML without folders names its one layer after the file, so list and read one fixed file.
+    with tempfile.TemporaryDirectory(prefix="iszones-") as tmp:
+        path = Path(tmp, "sites.kml")
+        path.write_bytes(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                layers = [str(row[0]) for row in pyogrio.list_layers(path)]
+            except Exception as err:  # GDAL errors for unreadable KML
+                raise DataFileError(f"{name}: cannot be read as KML ({err}).") from err
+        frames = [_ogr_read(path, name, layer) for layer in layers]
     frames = [f for f in frames if len(f)]
     if not frames:
         raise DataFileError(f"{name}: has no placemarks. Add the sites as placemarks.")

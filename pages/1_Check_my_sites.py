@@ -277,6 +277,10 @@ st_folium(
     returned_objects=[],
     key="check_map",
 )
+st.caption(
+    "Dark green dots: inside a zone. Purple dots: outside. Grey: the zones the sites are in or"
+    " nearest to (hover for the zone and how its boundary was drawn)."
+)
 if summary.inside + summary.outside > MAP_MAX_SITES:
     st.caption(f"The map shows the first {MAP_MAX_SITES} sites; the table and downloads have all.")
 

@@ -81,6 +81,11 @@ def test_utf8_bom_semicolons_and_decimal_commas():
     assert xy(table) == [(-1.48, 52.91)]
 
 
+def test_short_rows_are_padded():
+    table = csv_sites("name,lat,lon,notes\nA,52.91,-1.48\n")
+    assert table.problems.tolist() == [""] and table.frame.loc[0, "notes"] == ""
+
+
 def test_tabs_and_thousands_separators():
     table = csv_sites('name,easting,northing\nA,"435,100","335,100"\n')
     assert xy(table) == [(435100, 335100)]
@@ -114,8 +119,8 @@ def test_crs_option_overrides_and_picks_the_pair():
 @pytest.mark.parametrize(
     ("row", "problem"),
     [
-        ("B,95,-1.4", "'lat' 95 is out of range (a latitude must be -90 to 90)"),
-        ("B,52.9,-190", "'lon' -190 is out of range (a longitude must be -180 to 180)"),
+        ("B,95,-1.4", "'lat' 95 is out of range (latitude must be -90 to 90)"),
+        ("B,52.9,-190", "'lon' -190 is out of range (longitude must be -180 to 180)"),
         ("B,abc,-1.4", "'lat' 'abc' is not a number"),
         ("B,,", "no coordinates: 'lon' and 'lat' are empty"),
         ("B,52.9,", "'lon' is empty"),
@@ -136,7 +141,7 @@ def test_bad_rows_get_a_problem_and_are_kept(row, problem):
 @pytest.mark.parametrize(
     ("row", "problem"),
     [
-        ("B,-5,335000", "'easting' -5 is out of range (a easting must be 0 to 700000 m)"),
+        ("B,-5,335000", "'easting' -5 is out of range (easting must be 0 to 700000 m)"),
         ("B,435000,1400000", "'northing' 1400000 is out of range"),
         ("B,1100000,435000", "easting and northing look swapped"),
     ],
@@ -464,6 +469,15 @@ def test_kml_layers_are_read_together_without_gdal_clutter():
     assert "ref" in table.frame.columns and "tessellate" not in table.frame.columns
     assert not table.frame.geometry.has_z.any()
     assert table.problems.tolist() == ["", ""]
+
+
+def test_kml_without_folders():
+    kml = (
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>Derby</name>'
+        "<Point><coordinates>-1.4795,52.9122</coordinates></Point></Placemark></Document></kml>"
+    )
+    table = read_site_bytes(kml.encode(), "one.kml")
+    assert table.frame["Name"].tolist() == ["Derby"] and xy(table) == [(-1.4795, 52.9122)]
 
 
 def test_kmz():
