@@ -476,3 +476,254 @@ def refresh_command(
         raise
     for line in format_report(report):
         click.echo(line)
+
+
+# Briefing exports (export-map, brief). Their imports sit inside the commands so that matplotlib
+# loads only when a map is drawn and this block stays separate from the other commands' edits.
+
+_EXPORT_SUFFIXES = (".png", ".pdf", ".html")
+
+
+def _export_format(out: Path, allowed: tuple[str, ...]) -> str:
+    """The output format from --out's extension; refuse a bad name before any work is done."""
+    import os
+
+    suffix = out.suffix.lower()
+    if suffix not in allowed:
+        found = repr(out.suffix) if out.suffix else "(no extension)"
+        raise IszonesError(
+            f"{out}: unknown file type {found}; expected {', '.join(allowed)}."
+            f" Name the file e.g. {out.with_suffix(allowed[0]).name}."
+        )
+    if out.is_dir():
+        raise IszonesError(f"{out}: is a folder; give a file name such as {out / 'map.png'}.")
+    folder = out.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise IszonesError(f"{out}: cannot write there, {folder} is a file, not a folder.")
+    if not os.access(folder, os.W_OK):
+        raise IszonesError(f"{out}: cannot write there, {folder} is not writable.")
+    return suffix[1:]
+
+
+def _vocabulary(value: str, choices: tuple[str, ...], labels: dict[str, str] | None = None) -> str:
+    """`value` spelt as in the vocabulary, ignoring case, '-'/'_' and labels; else unchanged."""
+    wanted = value.strip().casefold().replace("-", "_").replace(" ", "_")
+    for choice in choices:
+        names = [choice, (labels or {}).get(choice, "")]
+        if any(wanted == n.casefold().replace("-", "_").replace(" ", "_") for n in names if n):
+            return choice
+    return value
+
+
+def _export_selection(
+    sectors: tuple[str, ...],
+    programme: str | None,
+    nation: str | None,
+    zone: str | None,
+    kinds: tuple[str, ...],
+    query: str,
+    zone_ids: Any,
+) -> Any:
+    """The dashboard's Selection from the export options; IszonesError names any bad value."""
+    from .filters import Selection, check_selection
+    from .schema import (
+        NATIONS,
+        PROGRAMME_LABELS,
+        PROGRAMMES,
+        SECTORS,
+        SITE_KIND_LABELS,
+        SITE_KINDS,
+    )
+
+    zone_id = None
+    if zone is not None:
+        try:
+            zone_id = int(zone)
+        except ValueError:
+            raise IszonesError(
+                f"--zone must be a zone number such as 22, not {zone!r}"
+                " (`iszones zones` lists them)."
+            ) from None
+    selection = Selection(
+        sectors=tuple(_vocabulary(s, SECTORS) for s in sectors),
+        programme=_vocabulary(programme, PROGRAMMES, PROGRAMME_LABELS) if programme else None,
+        nation=_vocabulary(nation, NATIONS) if nation else None,
+        zone_id=zone_id,
+        kinds=tuple(_vocabulary(k, SITE_KINDS, SITE_KIND_LABELS) for k in kinds),
+        query=query,
+    )
+    check_selection(selection, zone_ids)
+    return selection
+
+
+@main.command("export-map")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The file to write: .png (image for Word or slides), .pdf (A4 landscape, vector)"
+    " or .html (interactive, opens with no server).",
+)
+@click.option("--sector", "sectors", multiple=True, help="Keep this sector (repeat for several).")
+@click.option(
+    "--programme",
+    default=None,
+    help="freeport, investment_zone or both (freeport and investment_zone include zones that"
+    " are both).",
+)
+@click.option("--nation", default=None, help="England, Scotland, Wales or Northern Ireland.")
+@click.option("--zone", default=None, help="Keep one zone, by number (1-22).")
+@click.option(
+    "--kind", "kinds", multiple=True, help="Keep sites of this kind, e.g. tax_site (repeat)."
+)
+@click.option("--q", "query", default="", help="Free text in names and descriptions.")
+@click.option(
+    "--title",
+    default=None,
+    help="Map title (default: the zone's name, or 'Industrial Strategy Zones').",
+)
+@click.option(
+    "--dpi",
+    type=int,
+    default=None,
+    help="PNG resolution, 72-600 (default 200: 2338 px wide; 300 for print). PDF and HTML"
+    " ignore it.",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="HTML only: inline the map library so the file opens with no internet at all.",
+)
+@click.option(
+    "--data-dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data folder to read (default: bundled data or $ISZONES_DATA_DIR).",
+)
+@clean_errors
+def export_map(
+    out: Path,
+    sectors: tuple[str, ...],
+    programme: str | None,
+    nation: str | None,
+    zone: str | None,
+    kinds: tuple[str, ...],
+    query: str,
+    title: str | None,
+    dpi: int | None,
+    offline: bool,
+    folder: Path | None,
+) -> None:
+    """Write a map of the selected zones and sites for a briefing: PNG, PDF or HTML.
+
+    PNG and PDF are A4 landscape, drawn offline in British National Grid: zones, sites, legend,
+    numbered key, title, a subtitle with the filters, scale bar, north arrow, sources and the
+    data date. HTML is the dashboard's interactive map as one file. The filters are the
+    dashboard's. Nothing is written if an option is wrong.
+
+    Examples: iszones export-map --zone 22 --out east_midlands.png --dpi 300;
+    iszones export-map --sector "Clean Energy Industries" --nation England --out clean.pdf;
+    iszones export-map --zone 22 --out east_midlands.html --offline
+    """
+    from .export import DEFAULT_DPI, check_dpi, data_date, selection_subtitle
+    from .filters import apply_selection
+    from .io import load_catalogue, write_bytes_atomic
+
+    fmt = _export_format(out, _EXPORT_SUFFIXES)
+    resolution = dpi or DEFAULT_DPI
+    check_dpi(resolution)
+    catalogue = load_catalogue(folder)
+    selection = _export_selection(
+        sectors, programme, nation, zone, kinds, query, catalogue.zones["zone_id"]
+    )
+    zones, sites = apply_selection(catalogue.zones, catalogue.sites, selection)
+    subtitle = selection_subtitle(
+        selection,
+        zones_kept=len(zones),
+        zones_all=len(catalogue.zones),
+        sites_kept=len(sites),
+        sites_all=len(catalogue.sites),
+    )
+    if title is None:
+        title = str(zones["name"].iloc[0]) if selection.zone_id and len(zones) else None
+        title = title or "Industrial Strategy Zones"
+    date = data_date(catalogue.zones, catalogue.sites)
+    if fmt == "png":
+        from .export import static_map_png
+
+        payload = static_map_png(
+            zones,
+            sites,
+            title=title,
+            subtitle=subtitle,
+            dpi=resolution,
+            background=catalogue.admin_units,
+            date=date,
+        )
+        detail = f"PNG at {resolution} dpi"
+    elif fmt == "pdf":
+        from .export import static_map_pdf
+
+        payload = static_map_pdf(
+            zones,
+            sites,
+            title=title,
+            subtitle=subtitle,
+            background=catalogue.admin_units,
+            date=date,
+        )
+        detail = "PDF, A4 landscape"
+    else:
+        from .export import interactive_map_html
+
+        text = interactive_map_html(
+            zones,
+            sites,
+            title=title,
+            subtitle=subtitle,
+            background=catalogue.admin_units,
+            selected_zone_id=selection.zone_id,
+            offline=offline,
+            date=date,
+        )
+        payload = text.encode("utf-8")
+        detail = "HTML, " + ("offline: map library inlined" if offline else "loads Leaflet online")
+    write_bytes_atomic(out, payload)
+    click.echo(f"Wrote {out} ({detail}, {len(payload) // 1024} KB): {subtitle}")
+
+
+@main.command("brief")
+@click.option("--zone", required=True, help="The zone's number (1-22), e.g. 22.")
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="The PDF file to write."
+)
+@click.option(
+    "--data-dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data folder to read (default: bundled data or $ISZONES_DATA_DIR).",
+)
+@clean_errors
+def brief_command(zone: str, out: Path, folder: Path | None) -> None:
+    """Write a zone briefing sheet: 1-2 A4 pages of PDF.
+
+    The zone's map with its numbered sites; programme, sectors, funding lines, jobs and tax
+    sites; the sites inside it (from the spatial join); how precise its footprint is; its
+    sources and the data date.
+
+    Example: iszones brief --zone 22 --out east_midlands_brief.pdf
+    """
+    from .brief import zone_brief_pdf
+    from .io import load_catalogue, write_bytes_atomic
+
+    _export_format(out, (".pdf",))
+    catalogue = load_catalogue(folder)
+    selection = _export_selection((), None, None, zone, (), "", catalogue.zones["zone_id"])
+    payload = zone_brief_pdf(catalogue, int(selection.zone_id))
+    write_bytes_atomic(out, payload)
+    name = catalogue.zones.set_index("zone_id").loc[selection.zone_id, "name"]
+    click.echo(f"Wrote {out} (zone briefing for {name}, {len(payload) // 1024} KB)")
