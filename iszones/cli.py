@@ -316,10 +316,7 @@ def _list_frame(frame: gpd.GeoDataFrame, columns: list[str], out: Path | None, w
         click.echo(listing_table(frame, columns))
         click.echo(f"{len(frame)} {what if len(frame) != 1 else what[:-1]}")
         return
-    suffix = output_format(out)
-    write_bytes_atomic(
-        out, listing_bytes(frame, suffix, columns=None if suffix == ".geojson" else columns)
-    )
+    write_bytes_atomic(out, listing_bytes(frame, output_format(out)))  # every field
     click.echo(f"Wrote {len(frame)} {what if len(frame) != 1 else what[:-1]} to {out}")
 
 
