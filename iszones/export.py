@@ -545,25 +545,10 @@ def _draw_labels(
     halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
     for label, centre in zip(labels, centres, strict=True):
         data_xy = to_data.transform(centre)
-        anchor_xy = to_data.transform(label.anchor)
-        box = _label_box(label, centre)
-        far = not _overlaps(
-            box,
-            (
-                label.anchor[0] - radius - 1.5,
-                label.anchor[1] - radius - 1.5,
-                label.anchor[0] + radius + 1.5,
-                label.anchor[1] + radius + 1.5,
-            ),
-        )
-        if far and math.dist(centre, label.anchor) > radius + 9 and not label.may_cover_anchor:
-            ax.annotate(
-                "",
-                xy=(float(anchor_xy[0]), float(anchor_xy[1])),
-                xytext=(float(data_xy[0]), float(data_xy[1])),
-                arrowprops={"arrowstyle": "-", "color": "#666666", "lw": 0.4, "shrinkA": 3.5},
-                zorder=7,
-            )
+        leader = _leader(label, centre, site_points, radius)
+        if leader is not None:
+            (x0, y0), (x1, y1) = (to_data.transform(p) for p in leader)
+            ax.plot([x0, x1], [y0, y1], color="#555555", linewidth=0.45, zorder=7)
         bbox = (
             {
                 "boxstyle": "round,pad=0.18",
@@ -588,6 +573,37 @@ def _draw_labels(
             zorder=9 if label.boxed else 8,
             parse_math=False,
         )
+
+
+def _leader(
+    label: Label,
+    centre: tuple[float, float],
+    markers: Sequence[tuple[float, float]],
+    radius: float,
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The leader line (points) from a label's box to its marker, or None when the label
+    plainly belongs to its marker: close to it, and no other marker as close to the label."""
+    if label.may_cover_anchor:
+        return None
+    own = math.dist(centre, label.anchor)
+    crowded = any(math.dist(centre, p) < own * 1.2 for p in markers if p != label.anchor)
+    half = _label_box(label, (0.0, 0.0))
+    gap = max(
+        abs(centre[0] - label.anchor[0]) - half[2], abs(centre[1] - label.anchor[1]) - half[3]
+    )
+    if gap <= radius + 3 and not crowded:
+        return None
+    dx, dy = label.anchor[0] - centre[0], label.anchor[1] - centre[1]
+    exits = [half[2] / abs(d) for d in (dx,) if d] + [half[3] / abs(d) for d in (dy,) if d]
+    leave = min(exits) if exits else 1.0
+    if leave >= 1.0:
+        return None  # the marker is under the label's own box
+    near_marker = 1 - (radius * 0.7) / max(own, 1e-9)
+    if near_marker <= leave:
+        return None
+    start = (centre[0] + dx * leave, centre[1] + dy * leave)
+    end = (centre[0] + dx * near_marker, centre[1] + dy * near_marker)
+    return start, end
 
 
 def _shift(box_axes_pt: Box, ax: Axes) -> Box:

@@ -2,6 +2,7 @@
 that never overlap, and the HTML export built from the dashboard's map."""
 
 import html
+import math
 import re
 from io import BytesIO
 
@@ -16,6 +17,7 @@ from iszones.export import (
     DEFAULT_DPI,
     Label,
     _label_box,
+    _leader,
     _overlaps,
     check_dpi,
     data_date,
@@ -181,6 +183,18 @@ def test_a_label_stays_inside_the_map_at_its_edge():
     (centre,) = place_labels([label], [], (0.0, 0.0, 100.0, 100.0), marker_radius=3)
     box = _label_box(label, centre)
     assert box[0] >= 0 and box[1] >= 0
+
+
+def test_a_leader_line_joins_a_label_only_when_it_could_be_misread():
+    label = Label("7", (100.0, 100.0), size=6, boxed=False)
+    (alone,) = place_labels([label], [], (0.0, 0.0, 200.0, 200.0), marker_radius=3.25)
+    assert _leader(label, alone, [label.anchor], 3.25) is None
+    # Another marker lies nearer the label than its own: draw the line, from box to marker.
+    crowd = [label.anchor, (alone[0], alone[1] + 6)]
+    start, end = _leader(label, alone, crowd, 3.25)
+    box = _label_box(label, alone)
+    assert box[0] - 0.01 <= start[0] <= box[2] + 0.01 and box[1] - 0.01 <= start[1] <= box[3] + 0.01
+    assert math.dist(end, label.anchor) == pytest.approx(3.25 * 0.7)
 
 
 def test_number_sites_orders_by_kind_then_name_and_skips_unlocated(catalogue):
