@@ -1,0 +1,640 @@
+"""Pure map building: zones, sites and a light background as a folium.Map, plus the HTML cards.
+
+Nothing here reads files or imports streamlit. Every text that reaches HTML passes through
+`html.escape`, and links keep only http(s) addresses. `simplify_for_web` makes the geometry
+light for the browser while keeping shared borders shared; `build_map` draws what it is given.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, Figure, MacroElement
+from folium.map import Layer
+from folium.plugins import MarkerCluster
+from folium.template import Template
+
+from .schema import MEASURE_CRS, PROGRAMME_LABELS, SITE_KIND_LABELS, SITE_KINDS, STORAGE_CRS
+from .style import ATTRIBUTION, PROGRAMME_COLOURS, SITE_KIND_STYLE
+
+# Basemaps: "none" draws only the bundled admin units, so the map works with no tile server.
+BASEMAPS: dict[str, str] = {
+    "none": "None (offline: council areas only)",
+    "osm": "OpenStreetMap",
+    "positron": "CartoDB Positron",
+}
+_TILES = {"osm": "OpenStreetMap", "positron": "CartoDB positron"}
+
+# Each site falls in exactly one layer, checked in this order.
+SITE_LAYERS: tuple[str, ...] = ("Tax sites", "D2N2 assets", "Other sites")
+ZONE_LAYER = "Zones"
+BACKGROUND_LAYER = "Council areas"
+NEARBY_LAYER = "Sites near the zone"
+
+# Zone outlines add a cue besides colour: Freeports solid, Investment Zones dashed, both thick.
+_ZONE_LINE: dict[str, dict[str, Any]] = {
+    "freeport": {"weight": 1.5, "dashArray": None},
+    "investment_zone": {"weight": 1.5, "dashArray": "6 4"},
+    "both": {"weight": 2.5, "dashArray": None},
+}
+_UK_BOUNDS = [[49.8, -8.7], [60.9, 1.8]]
+WEB_TOLERANCE_M = 1500.0
+ZONE_FILL_OPACITY = 0.6
+LAND_COLOUR = "#fbfbf8"
+_DIGITS = 5  # about 1 m: finer than any footprint here, coarse enough to keep files small
+
+CSS = """
+.leaflet-container.isz-map{background:#dce8f0;font:13px/1.35 system-ui,sans-serif}
+.isz-legend{background:#fff;padding:5px 8px;border-radius:4px;box-shadow:0 1px 4px #0005;
+  max-width:300px;max-height:60vh;overflow:auto;color:#222;font-size:12px}
+.isz-legend h2{font-size:14px;margin:0 0 2px}.isz-legend p{margin:2px 0}
+.isz-legend summary{cursor:pointer}.isz-legend .isz-title{font-weight:600;font-size:13px}
+.isz-legend .isz-grid{display:grid;grid-template-columns:auto auto;column-gap:8px}
+.isz-legend ul{list-style:none;margin:3px 0;padding:0}.isz-legend li{margin:2px 0;display:flex;
+  align-items:center;gap:6px}
+.isz-swatch{display:inline-block;width:18px;height:12px;border:1.5px solid #222}
+.isz-legend .isz-small{font-size:11px;color:#444}
+.isz-icon{background:none;border:none}
+.isz-card{font:13px/1.4 system-ui,sans-serif;max-width:340px;color:#222}
+.isz-card h3{font-size:15px;margin:0 0 4px}.isz-card h4{font-size:12px;margin:8px 0 2px;
+  text-transform:uppercase;letter-spacing:.03em;color:#555}
+.isz-card ul{margin:0;padding-left:16px}.isz-card p{margin:2px 0}
+.isz-card .isz-small{font-size:11px;color:#555}
+"""
+
+
+# ---------------------------------------------------------------- text helpers
+
+
+def esc(value: Any) -> str:
+    """Text escaped for HTML (None becomes an empty string)."""
+    return "" if value is None else html.escape(str(value), quote=True)
+
+
+def format_gbp(amount: float | None) -> str:
+    """£ amounts as people write them: £950, £500k, £25m, £1.2bn; None as 'amount not published'."""
+    if amount is None or (isinstance(amount, float) and math.isnan(amount)):
+        return "amount not published"
+    for size, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if amount >= size:
+            value = amount / size
+            text = f"{value:.1f}".rstrip("0").rstrip(".") if value < 100 else f"{value:.0f}"
+            return f"£{text}{suffix}"
+    return f"£{amount:,.0f}"
+
+
+def _link(url: Any, text: str) -> str:
+    if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
+        return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{text}</a>'
+    return text
+
+
+def _listing(items: Iterable[str]) -> str:
+    rows = [f"<li>{item}</li>" for item in items]
+    return f"<ul>{''.join(rows)}</ul>" if rows else "<p>none recorded</p>"
+
+
+def _sources_html(sources: Sequence[Mapping[str, Any]]) -> str:
+    items = []
+    for source in sources or ():
+        bits = [esc(source.get("document"))]
+        if source.get("section"):
+            bits.append(esc(source["section"]))
+        if source.get("date"):
+            bits.append(esc(source["date"]))
+        items.append(_link(source.get("url"), ", ".join(bits)))
+    return _listing(items)
+
+
+def _funding_html(funding: Sequence[Mapping[str, Any]]) -> str:
+    items = []
+    for line in funding or ():
+        what = esc(line.get("what"))
+        kind = esc(str(line.get("kind", "")).replace("_", " "))
+        period = f"; {esc(line['period'])}" if line.get("period") else ""
+        source = f' <span class="isz-small">({esc(line.get("source"))})</span>'
+        items.append(
+            f"<b>{esc(format_gbp(line.get('amount_gbp')))}</b> {what} ({kind}{period}){source}"
+        )
+    return _listing(items)
+
+
+def _jobs_html(jobs: Sequence[Mapping[str, Any]] | None) -> str:
+    items = [
+        f"<b>{int(job['number']):,}</b> {esc(job.get('meaning'))}"
+        f' <span class="isz-small">({esc(job.get("source"))})</span>'
+        for job in jobs or ()
+    ]
+    return _listing(items)
+
+
+def _clean(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record with pandas' missing markers (NaN, NA, NaT) as None."""
+    return {k: (None if pd.api.types.is_scalar(v) and pd.isna(v) else v) for k, v in record.items()}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    return list(value)
+
+
+def site_card_html(site: Mapping[str, Any]) -> str:
+    """A site's card (escaped HTML): kind, zones from the join, sectors, funding, jobs, sources."""
+    site = _clean(site)
+    kind = SITE_KIND_LABELS.get(site.get("kind", ""), str(site.get("kind", "")))
+    zones = _as_list(site.get("zone_names"))
+    zone_text = "; ".join(esc(z) for z in zones) if zones else "outside every zone"
+    place = ", ".join(esc(p) for p in (site.get("local_authority"), site.get("nation")) if p)
+    precision = esc(site.get("location_precision"))
+    if site.get("location_precision_m") is not None:
+        precision += f" (±{int(site['location_precision_m']):,} m)"
+    geometry = site.get("geometry")
+    unmapped = geometry is None or getattr(geometry, "is_empty", False)
+    if unmapped and "no single location" not in precision:
+        precision = "no single location, so not on the map; " + precision
+    parts = [
+        f"<h3>{esc(site.get('name'))}</h3>",
+        f"<p><b>{esc(kind)}</b>"
+        + (f" · {esc(site['designation'])}" if site.get("designation") else "")
+        + ("" if not site.get("d2n2_asset") else " · D2N2 asset")
+        + "</p>",
+        f"<p><b>Zone:</b> {zone_text}</p>",
+        f"<p><b>Council area:</b> {place}</p>" if place else "",
+        f"<p>{esc(site.get('description'))}</p>" if site.get("description") else "",
+        "<h4>Sectors</h4>",
+        _listing(esc(s) for s in _as_list(site.get("sectors"))),
+        "<h4>Funding</h4>",
+        _funding_html(_as_list(site.get("funding"))),
+        "<h4>Jobs</h4>",
+        _jobs_html(_as_list(site.get("jobs"))),
+        "<h4>Location precision</h4>",
+        f"<p>{precision}</p>",
+        "<h4>Sources</h4>",
+        _sources_html(_as_list(site.get("sources"))),
+        f'<p class="isz-small">Last checked {esc(site.get("last_checked"))}</p>',
+    ]
+    return f'<div class="isz-card">{"".join(parts)}</div>'
+
+
+def zone_card_html(zone: Mapping[str, Any]) -> str:
+    """A zone's card (escaped HTML): programme, sectors, funding, jobs, tax sites, boundary."""
+    zone = _clean(zone)
+    programme = PROGRAMME_LABELS.get(zone.get("programme", ""), str(zone.get("programme")))
+    qualifiers = [
+        f"{esc(q.get('label'))} ({esc(', '.join(q.get('sectors', [])))})"
+        for q in _as_list(zone.get("sector_qualifiers"))
+    ]
+    sectors = [esc(s) for s in _as_list(zone.get("sectors"))] + qualifiers
+    relief = (
+        f"<p><b>Tax reliefs until:</b> {esc(zone['tax_relief_until'])}</p>"
+        if zone.get("tax_relief_until")
+        else ""
+    )
+    area = zone.get("area_km2")
+    area_text = f", {float(area):,.0f} km²" if area is not None else ""
+    parts = [
+        f"<h3>{esc(zone.get('name'))}</h3>",
+        f"<p><b>{esc(programme)}</b> · {esc(zone.get('nation'))} · {esc(zone.get('status'))}</p>",
+        f"<p><b>Lead body:</b> {esc(zone.get('lead_body'))}</p>",
+        relief,
+        "<h4>Sectors</h4>",
+        _listing(sectors),
+        "<h4>Funding</h4>",
+        _funding_html(_as_list(zone.get("funding"))),
+        "<h4>Jobs</h4>",
+        _jobs_html(_as_list(zone.get("jobs"))),
+        "<h4>Tax sites</h4>",
+        _listing(esc(t) for t in _as_list(zone.get("tax_sites"))),
+        "<h4>Boundary</h4>",
+        f"<p><b>{esc(zone.get('geometry_precision'))}</b>{esc(area_text)}: "
+        f"{esc(zone.get('geometry_method'))}</p>",
+        "<h4>Sources</h4>",
+        _sources_html(_as_list(zone.get("sources"))),
+        f'<p class="isz-small">Zone {esc(zone.get("zone_id"))} · last checked'
+        f" {esc(zone.get('last_checked'))}</p>",
+    ]
+    return f'<div class="isz-card">{"".join(parts)}</div>'
+
+
+def site_layer(site: Mapping[str, Any]) -> str:
+    """Which of SITE_LAYERS a site is drawn in."""
+    if site.get("kind") == "tax_site":
+        return SITE_LAYERS[0]
+    if bool(site.get("d2n2_asset")):
+        return SITE_LAYERS[1]
+    return SITE_LAYERS[2]
+
+
+# ---------------------------------------------------------------- geometry for the browser
+
+
+def simplify_for_web(
+    zones: gpd.GeoDataFrame,
+    background: gpd.GeoDataFrame | None = None,
+    *,
+    tolerance_m: float = WEB_TOLERANCE_M,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Copies of zones (and background units) with light geometry and their topology kept.
+
+    Every boundary of both frames is noded into one set of faces, the faces are simplified
+    together as a coverage (shapely.coverage_simplify, in EPSG:27700), and each zone or unit is
+    rebuilt from the faces it covers. A border shared by two zones, or by a zone and a council
+    area, is simplified once, so no gaps or slivers open between them. Attributes are unchanged.
+    """
+    frames = [f for f in (zones, background) if f is not None]
+    projected = [f.to_crs(MEASURE_CRS).geometry.array for f in frames]
+    everything = np.concatenate([np.asarray(p) for p in projected])
+    if not len(everything):
+        return zones.copy(), (background.copy() if background is not None else None)
+    lines = shapely.union_all(shapely.boundary(everything))
+    faces = np.asarray(shapely.get_parts(shapely.polygonize(shapely.get_parts(lines))))
+    simple = shapely.coverage_simplify(faces, tolerance_m)
+    tree = shapely.STRtree(shapely.point_on_surface(faces))
+    rebuilt = []
+    for frame, geoms in zip(frames, projected, strict=True):
+        out = []
+        for geom in geoms:
+            hits = tree.query(geom, predicate="contains")
+            piece = shapely.union_all(simple[hits]) if len(hits) else geom
+            out.append(piece if not piece.is_empty else geom)
+        series = gpd.GeoSeries(out, crs=MEASURE_CRS, index=frame.index).to_crs(STORAGE_CRS)
+        series = shapely.set_precision(series.array, 10**-_DIGITS)
+        copy = frame.copy()
+        copy[frame.geometry.name] = series
+        rebuilt.append(copy)
+    return rebuilt[0], (rebuilt[1] if background is not None else None)
+
+
+# ---------------------------------------------------------------- folium pieces
+
+
+def _zone_style(programme: str, selected: bool) -> dict[str, Any]:
+    line = _ZONE_LINE.get(programme, _ZONE_LINE["freeport"])
+    style: dict[str, Any] = {
+        "color": "#222",
+        "weight": line["weight"] + (1 if selected else 0),
+        "fillColor": PROGRAMME_COLOURS.get(programme, "#999999"),
+        "fillOpacity": ZONE_FILL_OPACITY,
+        "opacity": 0.9,
+    }
+    if line["dashArray"]:
+        style["dashArray"] = line["dashArray"]
+    return style
+
+
+def _blend(colour: str, under: str, alpha: float) -> str:
+    """`colour` drawn at `alpha` over `under`, as the map shows a zone's fill over the land."""
+    top = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    bottom = [int(under[i : i + 2], 16) for i in (1, 3, 5)]
+    mixed = [round(alpha * t + (1 - alpha) * b) for t, b in zip(top, bottom, strict=True)]
+    return "#" + "".join(f"{v:02x}" for v in mixed)
+
+
+def _text_colour(background: str) -> str:
+    r, g, b = (int(background[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return "#000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "#fff"
+
+
+# SVG shapes per marker letter in SITE_KIND_STYLE (matplotlib marker codes there).
+_SHAPES = {
+    "s": '<rect x="3" y="3" width="18" height="18"/>',
+    "D": '<polygon points="12,1 23,12 12,23 1,12"/>',
+    "^": '<polygon points="12,1 23,22 1,22"/>',
+    "o": '<circle cx="12" cy="12" r="10"/>',
+    "p": '<polygon points="12,1 23,9.5 19,22 5,22 1,9.5"/>',
+    "h": '<polygon points="6,2 18,2 23,12 18,22 6,22 1,12"/>',
+    "v": '<polygon points="1,2 23,2 12,23"/>',
+    "x": '<polygon points="12,1 23,12 12,23 1,12"/>',
+}
+_TEXT_Y = {"^": 18, "v": 12}
+
+
+def marker_svg(kind: str, *, size: int = 22, dashed: bool = False) -> str:
+    """The SVG marker of a site kind: a distinct shape, colour and letter."""
+    style = SITE_KIND_STYLE[kind]
+    shape = _SHAPES.get(style["marker"], _SHAPES["o"])
+    stroke = 'stroke="#fff" stroke-width="1.5"'
+    if dashed:
+        stroke = 'stroke="#000" stroke-width="1.5" stroke-dasharray="3 2"'
+    y = _TEXT_Y.get(style["marker"], 16)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}"'
+        f' viewBox="0 0 24 24" aria-hidden="true"><g fill="{style["colour"]}" {stroke}>{shape}</g>'
+        f'<text x="12" y="{y}" text-anchor="middle" font-size="11" font-weight="700"'
+        f' font-family="system-ui,sans-serif" fill="{_text_colour(style["colour"])}">'
+        f"{esc(style['symbol'])}</text></svg>"
+    )
+
+
+class _Script(MacroElement):
+    """A piece of map script; `code` may name the map as {map}."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this.code.replace('{map}', this._parent.get_name()) }}"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "IszonesScript"
+        self.code = code
+
+
+class _GeoLayer(Layer):
+    """A Leaflet GeoJSON layer whose features arrive compactly encoded (see `_encode`)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "var {{ this.get_name() }} = L.geoJson(null, {{ this.options_js }});"
+        "{{ this.get_name() }}.addData(window.iszDecode({{ this.payload }}));"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, payload: str, *, name: str, options_js: str, control: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=control, show=True)
+        self._name = "GeoLayer"
+        self.payload = payload
+        self.options_js = options_js
+
+
+def _js(value: Any) -> str:
+    """A JSON literal that is safe inside a <script> element.
+
+    Only `</` and `<!--` can end or confuse a script element; user text inside is already
+    HTML-escaped, so escaping every `<` (as jinja's tojson does) would only add bytes.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
+
+
+_SCALE = 10**_DIGITS
+
+
+def _ring(coords: Any) -> list[int]:
+    ints = np.round(np.asarray(coords)[:, :2] * _SCALE).astype(np.int64)
+    deltas = np.diff(ints, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    return [int(v) for v in deltas.ravel()]
+
+
+def _encode_geometry(geom: Any) -> Any:
+    """Points as [lon, lat]; polygons as polygons of rings of delta-coded 1e-5 degree steps."""
+    if geom is None or geom.is_empty:
+        return None
+    if geom.geom_type == "Point":
+        return [round(geom.x, _DIGITS), round(geom.y, _DIGITS)]
+    polygons = geom.geoms if geom.geom_type == "MultiPolygon" else [geom]
+    return [[_ring(p.exterior.coords), *(_ring(r.coords) for r in p.interiors)] for p in polygons]
+
+
+def _encode(features: Iterable[tuple[dict[str, Any], Any]]) -> str:
+    return _js([[props, _encode_geometry(geom)] for props, geom in features])
+
+
+# Decodes `_encode` back to GeoJSON, binds tooltips and popups (HTML escaped in Python), and
+# draws site markers as SVG icons by kind.
+_HELPERS = """
+window.iszDecode = function (rows) {
+  function ring(a) {
+    var out = [], x = 0, y = 0;
+    for (var i = 0; i < a.length; i += 2) {
+      x += a[i]; y += a[i + 1]; out.push([x / SCALE, y / SCALE]);
+    }
+    return out;
+  }
+  return {type: 'FeatureCollection', features: rows.map(function (row) {
+    var g = row[1], geometry = null;
+    if (g && typeof g[0] === 'number') { geometry = {type: 'Point', coordinates: g}; }
+    else if (g) { geometry = {type: 'MultiPolygon', coordinates: g.map(function (p) {
+      return p.map(ring); })}; }
+    return {type: 'Feature', properties: row[0], geometry: geometry};
+  })};
+};
+window.iszBind = function (feature, layer) {
+  var p = feature.properties;
+  if (p.tip) { layer.bindTooltip(p.tip, {sticky: !layer.getLatLng}); }
+  if (p.card) { layer.bindPopup(p.card, {maxWidth: 360, minWidth: 240}); }
+};
+window.iszPoint = function (feature, latlng) {
+  return L.marker(latlng, {riseOnHover: true, icon: L.divIcon({className: 'isz-icon',
+    html: window.iszIcons[feature.properties.icon], iconSize: [22, 22], iconAnchor: [11, 11],
+    popupAnchor: [0, -10], tooltipAnchor: [10, 0]})});
+};
+window.iszStyle = function (feature) { return feature.properties.style; };
+""".replace("SCALE", str(_SCALE))
+
+
+def _legend_html(
+    title: str,
+    summary: str,
+    kinds: Iterable[str],
+    attribution: str,
+    vintage: str | None,
+    nearby: bool,
+) -> str:
+    programmes = "".join(
+        f'<li><span class="isz-swatch" style="background:'
+        f"{_blend(PROGRAMME_COLOURS[p], LAND_COLOUR, ZONE_FILL_OPACITY)};"
+        f"border-style:{'dashed' if p == 'investment_zone' else 'solid'};"
+        f'border-width:{"3px" if p == "both" else "1.5px"}"></span>'
+        f"{esc(PROGRAMME_LABELS[p])}</li>"
+        for p in ("freeport", "investment_zone", "both")
+    )
+    sites = "".join(f"<li>{marker_svg(k, size=16)}{esc(SITE_KIND_LABELS[k])}</li>" for k in kinds)
+    if nearby:
+        sites += f"<li>{marker_svg('place', size=16, dashed=True)}Near the zone</li>"
+    vintage_html = f"{esc(vintage)}. " if vintage else ""
+    return (
+        f'<details open><summary class="isz-title">{esc(title)}</summary>'
+        f'<p class="isz-small">{esc(summary)}</p>'
+        f"<ul>{programmes}</ul>"
+        f'<ul class="isz-grid">{sites}</ul>'
+        f'<p class="isz-small">{vintage_html}Zone boundaries are indicative.</p>'
+        f'<details><summary class="isz-small">Sources</summary>'
+        f'<p class="isz-small">{esc(attribution)}</p></details>'
+        "</details>"
+    )
+
+
+def _site_features(
+    sites: gpd.GeoDataFrame, nearby: bool = False
+) -> dict[str, list[tuple[dict[str, Any], Any]]]:
+    layers: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+    for record in sites.to_dict("records"):
+        geom = record.get("geometry")
+        if geom is None or geom.is_empty:
+            continue  # region-wide records have no place on the map; the tables list them
+        point = geom if geom.geom_type == "Point" else geom.representative_point()
+        tip = esc(record.get("name"))
+        if nearby:
+            tip += f" ({esc(record.get('distance_km'))} km outside)"
+        props = {
+            "site_id": record.get("site_id"),
+            "icon": f"{record.get('kind')}{'-near' if nearby else ''}",
+            "tip": tip,
+            "card": site_card_html(record),
+        }
+        layer = NEARBY_LAYER if nearby else site_layer(record)
+        layers.setdefault(layer, []).append((props, point))
+    return {name: layers[name] for name in (*SITE_LAYERS, NEARBY_LAYER) if name in layers}
+
+
+def _bounds(frames: Iterable[gpd.GeoDataFrame | None]) -> list[list[float]]:
+    boxes = []
+    for frame in frames:
+        if frame is None or frame.empty:
+            continue
+        geoms = frame.geometry.dropna()
+        geoms = geoms[~geoms.is_empty]
+        if len(geoms):
+            boxes.append(geoms.total_bounds)
+    if not boxes:
+        return _UK_BOUNDS
+    stacked = np.vstack(boxes)
+    west, south = stacked[:, 0].min(), stacked[:, 1].min()
+    east, north = stacked[:, 2].max(), stacked[:, 3].max()
+    return [[float(south), float(west)], [float(north), float(east)]]
+
+
+def build_map(
+    zones: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    *,
+    selection_summary: str,
+    basemap: str = "none",
+    background: gpd.GeoDataFrame | None = None,
+    nearby: gpd.GeoDataFrame | None = None,
+    title: str = "Industrial Strategy Zones",
+    attribution: str = ATTRIBUTION,
+    vintage: str | None = None,
+    selected_zone_id: int | None = None,
+    cluster: bool = True,
+) -> folium.Map:
+    """A folium.Map of zones coloured by programme and sites marked by kind, with legend.
+
+    Parameters
+    ----------
+    zones, sites:
+        WGS84 frames as `iszones.io.load_catalogue` gives them (sites joined: `zone_names`,
+        `local_authority`, `nation`), usually already narrowed by `filters.apply_selection`
+        and lightened by `simplify_for_web`. Sites with no geometry are left off the map.
+    selection_summary:
+        The count line shown in the legend, e.g. `filters.summary(...)`.
+    basemap:
+        A key of BASEMAPS; "none" (the default) needs no tile server.
+    background:
+        Admin units drawn as a light land layer under the zones (from `simplify_for_web`).
+    nearby:
+        Sites outside a zone but near it (`spatial.sites_near_zone`, with `distance_km`).
+    title, attribution, vintage:
+        Shown in the legend; the attribution and vintage also in the map's attribution line.
+    selected_zone_id:
+        Drawn with a heavier outline.
+    cluster:
+        Cluster dense markers (Leaflet.markercluster); False draws every marker.
+
+    The map links Leaflet and Leaflet.markercluster only (no jQuery, Bootstrap or icon fonts);
+    serve them locally with `assets.localise` or inline them with `assets.standalone_html`.
+    """
+    if basemap not in BASEMAPS:
+        raise ValueError(f"Unknown basemap {basemap!r}; choose one of {', '.join(BASEMAPS)}.")
+    # folium passes min_zoom/max_zoom only to tiles; the map itself needs them for clustering.
+    zoom_range: dict[str, Any] = {"minZoom": 4, "maxZoom": 18}
+    fmap = folium.Map(
+        location=[54.5, -3.0], zoom_start=6, tiles=None, control_scale=True, **zoom_range
+    )
+    # Only Leaflet itself: no element here uses jQuery, Bootstrap or the icon fonts.
+    fmap.default_js = [(n, u) for n, u in folium.Map.default_js if n == "leaflet"]
+    fmap.default_css = [(n, u) for n, u in folium.Map.default_css if n == "leaflet_css"]
+    root = fmap.get_root()
+    assert isinstance(root, Figure)  # folium.Map always sits in a Figure
+    root.header.add_child(Element(f"<title>{esc(title)}</title>"), name="isz_title")
+    root.header.add_child(Element(f"<style>{CSS}</style>"), name="isz_css")
+    icons = {kind: marker_svg(kind) for kind in SITE_KINDS}
+    icons.update({f"{kind}-near": marker_svg(kind, dashed=True) for kind in SITE_KINDS})
+    fmap.add_child(
+        _Script(
+            _HELPERS
+            + f"window.iszIcons = {_js(icons)};"
+            + "{map}.getContainer().classList.add('isz-map');"
+        )
+    )
+
+    if basemap != "none":
+        folium.TileLayer(_TILES[basemap], name=BASEMAPS[basemap], control=False).add_to(fmap)
+
+    if background is not None and not background.empty:
+        fill = 1.0 if basemap == "none" else 0.0
+        style = {"color": "#9aa4ad", "weight": 0.6, "fillColor": LAND_COLOUR, "fillOpacity": fill}
+        _GeoLayer(
+            _encode(({}, g) for g in background.geometry),
+            name=BACKGROUND_LAYER,
+            options_js=f"{{interactive: false, style: {_js(style)}}}",
+        ).add_to(fmap)
+
+    zone_rows = [
+        (
+            {
+                "zone_id": int(z["zone_id"]),
+                "tip": esc(z["name"]),
+                "card": zone_card_html(z),
+                "style": _zone_style(z["programme"], z["zone_id"] == selected_zone_id),
+            },
+            z["geometry"],
+        )
+        for z in zones.to_dict("records")
+    ]
+    _GeoLayer(
+        _encode(zone_rows),
+        name=ZONE_LAYER,
+        options_js="{onEachFeature: window.iszBind, style: window.iszStyle}",
+    ).add_to(fmap)
+
+    layers = _site_features(sites)
+    drawn = {props["icon"] for rows in layers.values() for props, _ in rows}
+    if nearby is not None and not nearby.empty:
+        layers.update(_site_features(nearby, nearby=True))
+    point_options = "{onEachFeature: window.iszBind, pointToLayer: window.iszPoint}"
+    for name, features in layers.items():
+        points = _GeoLayer(
+            _encode(features), name=name, options_js=point_options, control=not cluster
+        )
+        if cluster:
+            group = MarkerCluster(
+                name=name,
+                control=True,
+                options={"maxClusterRadius": 40, "disableClusteringAtZoom": 11},
+            )
+            points.add_to(group)
+            group.add_to(fmap)
+        else:
+            points.add_to(fmap)
+
+    kinds = [k for k in SITE_KINDS if k in drawn]
+    has_nearby = nearby is not None and not nearby.empty
+    legend = _legend_html(title, selection_summary, kinds, attribution, vintage, has_nearby)
+    short = "iszones (sources in each card) · council areas: Natural Earth"
+    credit = esc(short + (f" · {vintage}" if vintage else ""))
+    fmap.add_child(
+        _Script(
+            "(function(){var c=L.control({position:'bottomleft'});"
+            "c.onAdd=function(){var d=L.DomUtil.create('div','isz-legend');"
+            "d.setAttribute('role','region');d.setAttribute('aria-label','Legend');"
+            f"d.innerHTML={_js(legend)};L.DomEvent.disableClickPropagation(d);"
+            "L.DomEvent.disableScrollPropagation(d);return d;};c.addTo({map});"
+            f"{{map}}.attributionControl.addAttribution({_js(credit)});}})();"
+        )
+    )
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    fmap.fit_bounds(_bounds([zones, sites, nearby]), padding=(10, 10))
+    return fmap

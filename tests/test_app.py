@@ -1,0 +1,184 @@
+"""The dashboard through Streamlit's AppTest: filters, counts, URL parameters, embed, safety."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.xss import XSS_NAME, XSS_SITE_ID, make_xss_data
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+COUNT = re.compile(r"^\*\*(\d+) of (\d+) sites in (\d+) of (\d+) zones\*\*$")
+
+
+def run_app(**query: str | list[str]) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def count_line(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if COUNT.match(m.value))
+
+
+def share_link(at: AppTest) -> str:
+    return next(c.value for c in at.code if c.value.startswith("http"))
+
+
+@pytest.fixture(autouse=True)
+def bundled_data(monkeypatch):
+    monkeypatch.delenv("ISZONES_DATA_DIR", raising=False)
+
+
+def test_opens_on_everything():
+    at = run_app()
+    assert count_line(at) == "**128 of 128 sites in 22 of 22 zones**"
+    assert at.title[0].value == "Industrial Strategy Zones"
+    sites = at.dataframe[0].value
+    assert len(sites) == 128
+    assert {"Site", "Zone", "Kind", "Largest funding (£)"} <= set(sites.columns)
+    assert len(at.dataframe[1].value) == 22  # zones
+    assert not at.warning
+
+
+def test_filters_narrow_map_tables_and_counts_and_write_the_url():
+    at = run_app()
+    at.sidebar.multiselect(key="sectors").set_value(["Clean Energy Industries"]).run()
+    at.sidebar.selectbox(key="programme").set_value("investment_zone").run()
+    match = COUNT.match(count_line(at))
+    assert match
+    sites, zones = int(match.group(1)), int(match.group(3))
+    assert 0 < sites < 128 and 0 < zones < 22
+    assert len(at.dataframe[0].value) == sites
+    assert len(at.dataframe[1].value) == zones
+    assert at.query_params["sector"] == "Clean Energy Industries"
+    assert at.query_params["programme"] == "investment_zone"
+
+
+def test_a_url_with_sector_and_programme_reproduces_the_same_counts():
+    at = run_app()
+    at.sidebar.multiselect(key="sectors").set_value(
+        ["Clean Energy Industries", "Advanced Manufacturing"]
+    ).run()
+    at.sidebar.selectbox(key="programme").set_value("freeport").run()
+    at.sidebar.selectbox(key="nation").set_value("England").run()
+    expected = count_line(at)
+    link = share_link(at)
+    query = parse_qs(urlsplit(link).query)
+    assert query["sector"] == ["Clean Energy Industries", "Advanced Manufacturing"]
+    colleague = run_app(**query)
+    assert count_line(colleague) == expected
+    assert colleague.sidebar.multiselect(key="sectors").value == [
+        "Clean Energy Industries",
+        "Advanced Manufacturing",
+    ]
+    assert colleague.sidebar.selectbox(key="programme").value == "freeport"
+    assert list(colleague.dataframe[0].value["Site id"]) == list(at.dataframe[0].value["Site id"])
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "label"),
+    [
+        ("nation", "Scotland", "nation"),
+        ("kinds", ["tax_site"], "kind"),
+        ("q", "airport", "q"),
+        ("min_funding", 100.0, "min_funding"),
+        ("zone", 22, "zone"),
+    ],
+)
+def test_each_filter_narrows_and_is_kept_in_the_url(name, value, label):
+    at = run_app()
+    widget = next(w for w in at.sidebar if getattr(w, "key", None) == name)
+    widget.set_value(value).run()
+    match = COUNT.match(count_line(at))
+    assert match and int(match.group(1)) < 128
+    assert label in at.query_params
+
+
+def test_clear_filters_resets_everything():
+    at = run_app(sector="Defence", nation="England", q="park")
+    assert count_line(at) != "**128 of 128 sites in 22 of 22 zones**"
+    at.sidebar.button[0].click().run()
+    assert count_line(at) == "**128 of 128 sites in 22 of 22 zones**"
+    assert dict(at.query_params) == {}
+
+
+def test_zone_url_opens_the_zone_sheet_with_sites_inside_and_nearby():
+    at = run_app(zone="22", km="10")
+    subheaders = [s.value for s in at.subheader]
+    inside = next(s for s in subheaders if s.startswith("Sites inside"))
+    near = next(s for s in subheaders if s.startswith("Sites outside it within 10 km"))
+    assert re.match(r"Sites inside \(\d+, from the spatial join\)", inside)
+    assert re.search(r"\(\d+\)$", near)
+    assert any("East Midlands Freeport and Investment Zone" in h.value for h in at.html)
+    assert at.query_params["zone"] == "22" and at.query_params["km"] == "10"
+
+
+def test_site_url_shows_its_card():
+    at = run_app(site="ratcliffe-on-soar")
+    assert at.selectbox(key="site").value == "ratcliffe-on-soar"
+    card = next(h.value for h in at.html if "isz-card" in h.value)
+    assert "Ratcliffe" in card and "East Midlands Freeport and Investment Zone" in card
+    assert "<h4>Sources</h4>" in card
+
+
+def test_picking_a_site_puts_it_in_the_url():
+    at = run_app()
+    at.selectbox(key="site").set_value("infinity-park-derby").run()
+    assert at.query_params["site"] == "infinity-park-derby"
+    assert any("Infinity Park" in h.value for h in at.html)
+
+
+def test_bad_url_values_warn_and_the_page_still_opens():
+    at = run_app(sector="Mining", zone="99", programme="freeport")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "unknown sector" in warnings and "Mining" in warnings
+    assert "unknown zone 99" in warnings
+    assert at.sidebar.selectbox(key="programme").value == "freeport"
+
+
+def test_embed_view_shows_only_the_map():
+    at = run_app(view="embed", zone="22")
+    assert len(at.sidebar) == 0
+    assert len(at.dataframe) == 0
+    assert len(at.tabs) == 0
+    assert len(at.title) == 0
+    caption = at.caption[0].value
+    assert "1 of 22 zones" in caption
+    assert "Natural Earth" in caption and "Data checked" in caption
+
+
+def test_share_tab_offers_downloads_and_an_iframe():
+    at = run_app(zone="22")
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == [
+        "Sites (CSV)",
+        "Sites (GeoJSON)",
+        "Zones (GeoJSON)",
+        "Map (HTML, works offline)",
+    ]
+    snippet = next(c.value for c in at.code if c.value.startswith("<iframe"))
+    assert "view=embed" in snippet and "zone=22" in snippet and "embed=true" in snippet
+
+
+def test_footer_names_sources_vintage_and_boundaries():
+    at = run_app()
+    footer = at.caption[-1].value
+    for text in ("Natural Earth", "Data checked up to", "Zone boundaries", "Leaflet"):
+        assert text in footer
+
+
+def test_own_data_folder_and_hostile_names_stay_text(tmp_path, monkeypatch):
+    monkeypatch.setenv("ISZONES_DATA_DIR", str(make_xss_data(tmp_path / "data")))
+    at = run_app(site=XSS_SITE_ID)
+    assert str(tmp_path) in at.caption[-1].value.replace("\\", "")
+    cards = [h.value for h in at.html if "isz-card" in h.value]
+    assert cards and all(XSS_NAME not in c for c in cards)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in cards[0]
+    assert XSS_NAME in set(at.dataframe[0].value["Site"])  # tables show it as plain text

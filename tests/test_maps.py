@@ -1,0 +1,285 @@
+"""Fast tests of the folium map and its HTML, with no server: layers, legend, escaping, assets."""
+
+from __future__ import annotations
+
+import re
+
+import folium
+import geopandas as gpd
+import pytest
+import shapely
+from shapely.geometry import Polygon
+
+from iszones import assets, maps
+from iszones.filters import Selection, apply_selection, summary
+from iszones.io import load_catalogue
+from tests.conftest import X0, Y0
+from tests.xss import (
+    XSS_DESCRIPTION,
+    XSS_DESIGNATION,
+    XSS_LEAD_BODY,
+    XSS_NAME,
+    XSS_SITE_ID,
+    make_xss_data,
+)
+
+LOADS = re.compile(r'<(?:script[^>]*\bsrc|link[^>]*\bhref)="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def web(catalogue):
+    return maps.simplify_for_web(catalogue.zones, catalogue.admin_units)
+
+
+@pytest.fixture(scope="module")
+def full_html(catalogue, web) -> str:
+    zones, units = web
+    fmap = maps.build_map(
+        zones, catalogue.sites, selection_summary="128 of 128 sites", background=units
+    )
+    return fmap.get_root().render()
+
+
+@pytest.fixture(scope="module")
+def xss_catalogue(tmp_path_factory):
+    return load_catalogue(make_xss_data(tmp_path_factory.mktemp("xss") / "data"))
+
+
+def test_map_has_every_layer_in_the_layer_control(full_html):
+    control = re.search(r"var layer_control_\w+_layers = \{(.*?)\};", full_html, re.S)
+    assert control is not None
+    for name in ("Council areas", "Zones", "Tax sites", "D2N2 assets", "Other sites"):
+        assert f'"{name}"' in control.group(1)
+
+
+def test_map_draws_every_zone_and_every_located_site(catalogue, full_html):
+    assert (
+        full_html.count('"tip":') == len(catalogue.zones) + catalogue.sites.geometry.notna().sum()
+    )
+    assert full_html.count('"zone_id":') == 22
+
+
+def test_legend_names_programmes_kinds_and_attribution(full_html):
+    for text in ("Freeport", "Investment Zone", "Freeport and Investment Zone", "Tax site"):
+        assert text in full_html
+    assert "128 of 128 sites" in full_html
+    assert "isz-legend" in full_html
+    assert "Natural Earth" in full_html  # in the legend's sources and the attribution line
+    assert "addAttribution" in full_html
+
+
+def test_map_links_only_leaflet_and_markercluster(full_html):
+    for url in LOADS.findall(full_html):
+        assert "leaflet" in url.lower() or "markercluster" in url.lower(), url
+    assert "jquery" not in full_html.lower()
+    assert "bootstrap" not in full_html.lower()
+    assert "font-awesome" not in full_html and "fontawesome" not in full_html
+
+
+def test_a_site_falls_in_exactly_one_layer():
+    assert maps.site_layer({"kind": "tax_site", "d2n2_asset": True}) == "Tax sites"
+    assert maps.site_layer({"kind": "asset", "d2n2_asset": True}) == "D2N2 assets"
+    assert maps.site_layer({"kind": "port", "d2n2_asset": False}) == "Other sites"
+
+
+def test_markers_differ_by_shape_and_letter_not_only_colour():
+    svgs = {kind: maps.marker_svg(kind) for kind in maps.SITE_KINDS}
+    letters = {re.search(r">([^<]+)</text>", svg).group(1) for svg in svgs.values()}
+    assert len(letters) == len(svgs)
+    shapes = {re.search(r"<g [^>]*>(.*?)</g>", svg).group(1) for svg in svgs.values()}
+    assert len(shapes) >= 7  # seven outlines for eight kinds; the letter tells the rest apart
+
+
+def test_filtered_map_shows_only_the_selection(catalogue, web):
+    zones, units = web
+    kept_zones, kept_sites = apply_selection(zones, catalogue.sites, Selection(zone_id=22))
+    fmap = maps.build_map(
+        kept_zones,
+        kept_sites,
+        selection_summary=summary(len(kept_zones), 22, len(kept_sites), 128),
+        background=units,
+        selected_zone_id=22,
+    )
+    html = fmap.get_root().render()
+    assert html.count('"zone_id":') == 1
+    assert "East Midlands Freeport and Investment Zone" in html
+    assert f"{len(kept_sites)} of 128 sites in 1 of 22 zones" in html
+
+
+def test_unknown_basemap_is_refused(catalogue):
+    with pytest.raises(ValueError, match="Unknown basemap 'satellite'; choose one of none"):
+        maps.build_map(catalogue.zones, catalogue.sites, selection_summary="", basemap="satellite")
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        (None, "amount not published"),
+        (950, "£950"),
+        (500_000, "£500k"),
+        (25_000_000, "£25m"),
+        (5_800_000, "£5.8m"),
+        (160_000_000, "£160m"),
+        (1_200_000_000, "£1.2bn"),
+    ],
+)
+def test_format_gbp(amount, text):
+    assert maps.format_gbp(amount) == text
+
+
+def test_site_card_shows_zone_from_join_funding_jobs_sources_and_precision(catalogue):
+    site = catalogue.sites.set_index("site_id").loc["ratcliffe-on-soar"].to_dict()
+    site["site_id"] = "ratcliffe-on-soar"
+    card = maps.site_card_html(site)
+    assert "East Midlands Freeport and Investment Zone" in card  # from assign_zones
+    for heading in ("Sectors", "Funding", "Jobs", "Location precision", "Sources"):
+        assert f"<h4>{heading}</h4>" in card
+    assert 'target="_blank" rel="noopener noreferrer"' in card
+    assert "nan" not in card
+
+
+def test_zone_card_shows_geometry_precision_and_funding(catalogue):
+    zone = catalogue.zones[catalogue.zones["zone_id"] == 22].iloc[0].to_dict()
+    card = maps.zone_card_html(zone)
+    assert "indicative" in card
+    assert "£160m" in card
+    assert "Tax sites" in card
+
+
+# ---------------------------------------------------------------- escaping
+
+
+@pytest.fixture(scope="module")
+def xss_html(xss_catalogue) -> str:
+    zones, units = maps.simplify_for_web(xss_catalogue.zones, xss_catalogue.admin_units)
+    fmap = maps.build_map(
+        zones,
+        xss_catalogue.sites,
+        selection_summary=XSS_NAME,
+        title=XSS_NAME,
+        background=units,
+        vintage=XSS_DESIGNATION,
+        attribution=XSS_LEAD_BODY,
+    )
+    return assets.standalone_html(fmap, offline=True)
+
+
+@pytest.mark.parametrize("payload", [XSS_NAME, XSS_DESIGNATION, XSS_LEAD_BODY, "<b>bold</b>"])
+def test_hostile_text_never_reaches_html_unescaped(xss_html, payload):
+    assert payload not in xss_html
+
+
+def test_hostile_text_is_shown_as_text(xss_html):
+    assert "&lt;img src=x onerror=alert(1)&gt;" in xss_html
+    assert "<title>&lt;img src=x onerror=alert(1)&gt;</title>" in xss_html
+    assert "&lt;b onmouseover=alert(5)&gt;EMCCA&lt;/b&gt;" in xss_html
+
+
+def test_script_end_tags_in_data_cannot_close_the_script(xss_html):
+    assert "<script>alert(2)" not in xss_html
+    assert xss_html.count("<script") == xss_html.count("</script>")
+    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", xss_html, re.S)
+    assert not any("alert(2)" in s and "<script>alert" in s for s in scripts)
+
+
+def test_template_literal_in_data_is_inert(xss_html):
+    # Cards travel as JSON strings, never inside JavaScript template literals.
+    assert "`${alert(3)}`" in xss_html  # literal text inside a JSON string
+    assert "$(`" not in xss_html  # folium's jQuery popup template is not used
+    assert (
+        XSS_DESCRIPTION.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in xss_html
+    )
+
+
+def test_only_http_links_become_links(xss_catalogue):
+    site = xss_catalogue.sites.set_index("site_id").loc[XSS_SITE_ID].to_dict()
+    card = maps.site_card_html(site)
+    hrefs = re.findall(r'href="([^"]*)"', card)
+    assert hrefs and all(h.startswith(("https://", "http://")) for h in hrefs)
+    assert "javascript:" not in card
+
+
+# ---------------------------------------------------------------- offline assets
+
+
+def test_offline_html_inlines_every_asset_and_stays_under_600_kb(catalogue, web):
+    zones, units = web
+    fmap = maps.build_map(zones, catalogue.sites, selection_summary="all", background=units)
+    html = assets.standalone_html(fmap, offline=True)
+    assert LOADS.findall(html) == []
+    assert not re.search(r"(src|href)=\"https?://(cdn|code|netdna|unpkg|cdnjs)", html)
+    assert 't.version="1.9.3"' in html  # Leaflet itself, inlined
+    assert "MarkerClusterGroup" in html
+    assert "data:image/png;base64," in html  # Leaflet's layer-control images, inlined
+    assert len(html.encode()) < 600 * 1024
+
+
+def test_online_html_links_cdns_instead(catalogue, web):
+    zones, units = web
+    fmap = maps.build_map(zones, catalogue.sites, selection_summary="all", background=units)
+    html = assets.standalone_html(fmap, offline=False)
+    assert any(url.startswith("https://") for url in LOADS.findall(html))
+    assert len(html.encode()) < 400 * 1024
+
+
+def test_localise_points_every_asset_at_the_app(catalogue):
+    fmap = maps.build_map(catalogue.zones, catalogue.sites, selection_summary="")
+    assets.localise(fmap, "../app.vendor_{package}/{file}")
+    urls = LOADS.findall(fmap.get_root().render())
+    assert sorted(urls) == [
+        "../app.vendor_leaflet/leaflet.css",
+        "../app.vendor_leaflet/leaflet.js",
+        "../app.vendor_leaflet_markercluster/MarkerCluster.Default.css",
+        "../app.vendor_leaflet_markercluster/MarkerCluster.css",
+        "../app.vendor_leaflet_markercluster/leaflet.markercluster.js",
+    ]
+    for asset in assets.ASSETS:
+        assert assets.asset_path(asset).stat().st_size > 500
+
+
+def test_localise_refuses_assets_iszones_does_not_ship():
+    fmap = folium.Map(tiles=None)
+    folium.Marker([52.9, -1.3], icon=folium.Icon(icon="info-sign")).add_to(fmap)
+    with pytest.raises(assets.AssetError, match="needs the browser asset 'jquery'"):
+        assets.localise(fmap, "/{package}/{file}")
+
+
+# ---------------------------------------------------------------- geometry for the browser
+
+
+def _bng(polygons):
+    return gpd.GeoDataFrame(
+        {"zone_id": list(range(1, len(polygons) + 1))}, geometry=polygons, crs="EPSG:27700"
+    ).to_crs("EPSG:4326")
+
+
+def test_simplify_keeps_a_shared_wiggly_border_shared():
+    # Two zones share a border with 200 small wiggles; simplified, they must still meet exactly.
+    wiggle = [(X0 + 5000 + (30 if i % 2 else 0), Y0 + i * 50) for i in range(201)]
+    west = Polygon([(X0, Y0), *wiggle, (X0, Y0 + 10000)])
+    east = Polygon([*wiggle, (X0 + 10000, Y0 + 10000), (X0 + 10000, Y0)])
+    zones = _bng([west, east])
+    simple, _ = maps.simplify_for_web(zones, tolerance_m=500)
+    a, b = simple.to_crs("EPSG:27700").geometry
+    assert shapely.get_num_coordinates(a) < shapely.get_num_coordinates(west) / 5
+    assert a.intersection(b).area < 1.0  # no overlap opened (m²)
+    gap = shapely.union_all([a, b]).area - (a.area + b.area)
+    assert abs(gap) < 1.0
+    assert shapely.union_all([a, b]).geom_type == "Polygon"  # no sliver gap splits them
+    assert list(simple["zone_id"]) == [1, 2]
+
+
+def test_simplify_on_bundled_data_keeps_valid_geometry_and_coverage(catalogue, web):
+    zones, units = web
+    assert zones.is_valid.all() and units.is_valid.all()
+    assert shapely.coverage_is_valid(units.geometry.array)  # neighbours still share edges
+    assert list(zones["zone_id"]) == list(catalogue.zones["zone_id"])
+    before = shapely.get_num_coordinates(catalogue.admin_units.geometry.array).sum()
+    after = shapely.get_num_coordinates(units.geometry.array).sum()
+    assert after < before / 2
+
+
+def test_simplify_does_not_touch_its_input(catalogue):
+    before = catalogue.zones.geometry.copy()
+    maps.simplify_for_web(catalogue.zones)
+    assert catalogue.zones.geometry.geom_equals(before).all()
