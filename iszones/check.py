@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .bulk import RESULT_COLUMNS, CheckIndex, check_index, check_points, free_name, point_columns
 from .errors import IszonesError, SchemaError
 from .schema import MEASURE_CRS, PROGRAMME_LABELS
 from .spatial import (
     BOUNDARY_TOLERANCE_M,
-    assign_admin_units,
     assign_zones,
     nearest_zones,
     require_crs,
@@ -31,20 +31,6 @@ from .spatial import (
 )
 
 CHUNK_ROWS = 20_000
-RESULT_COLUMNS = (
-    "zone_id",
-    "zone_name",
-    "programme",
-    "in_zone",
-    "area_share_in_zone",  # only when some sites are polygons
-    "nearest_zone_id",
-    "nearest_zone_name",
-    "nearest_zone_distance_m",
-    "within_km",  # only when within_km is given
-    "local_authority",
-    "boundary_source",
-    "problem",
-)
 BOUNDARY_COLUMNS = ("zone_id", "name", "programme", "boundary_source")
 NO_GEOMETRY = "no geometry: the row has no location"
 _POLYGON_TYPES = (3, 6)  # shapely type ids of Polygon and MultiPolygon
@@ -157,12 +143,34 @@ def _joined(site: np.ndarray, values: np.ndarray, n: int, sep: str) -> np.ndarra
     return out
 
 
-def _check_chunk(
-    geoms: np.ndarray,
-    zones_bng: gpd.GeoDataFrame,
-    units_bng: gpd.GeoDataFrame | None,
-) -> dict[str, np.ndarray]:
-    """The result columns for sites already in EPSG:27700 (all with geometry)."""
+def _check_chunk(geoms: np.ndarray, index: CheckIndex) -> dict[str, np.ndarray]:
+    """The result columns for sites already in EPSG:27700 (all with geometry).
+
+    Points, nearly always the bulk, take the vectorised path (bulk.check_points); lines and
+    polygons the geometric one.
+    """
+    is_point = shapely.get_type_id(geoms) == 0
+    if is_point.all():
+        return point_columns(check_points(shapely.get_x(geoms), shapely.get_y(geoms), index), index)
+    found = _check_shapes(geoms[~is_point], index)
+    if not is_point.any():
+        return found
+    points = point_columns(
+        check_points(shapely.get_x(geoms[is_point]), shapely.get_y(geoms[is_point]), index),
+        index,
+    )
+    out = {}
+    for name, values in found.items():
+        merged = np.empty(len(geoms), dtype=values.dtype)
+        merged[~is_point] = values
+        merged[is_point] = points[name]
+        out[name] = merged
+    return out
+
+
+def _check_shapes(geoms: np.ndarray, index: CheckIndex) -> dict[str, np.ndarray]:
+    """The result columns for lines and polygons in EPSG:27700."""
+    zones_bng = index.zones
     n = len(geoms)
     keyed = gpd.GeoDataFrame(
         {"zone_id": np.arange(1, len(zones_bng) + 1), "name": zones_bng["name"].to_numpy()},
@@ -215,11 +223,12 @@ def _check_chunk(
             ) / shapely.area(geoms[members])
 
     authority = np.full(n, None, dtype=object)
-    if units_bng is not None:
+    if index.unit_grid is not None and index.unit_names is not None:
         reps = geoms.copy()
         reps[polygonal] = shapely.point_on_surface(geoms[polygonal])
-        located = assign_admin_units(gpd.GeoDataFrame(geometry=reps, crs=MEASURE_CRS), units_bng)
-        authority = located["local_authority"].to_numpy(dtype=object)
+        unit = index.unit_grid.locate(shapely.get_x(reps), shapely.get_y(reps)).nearest
+        known = unit >= 0
+        authority[known] = index.unit_names[unit[known]]
 
     source = _joined(site, sources[pos], n, "; ")
     source[~inside] = sources[near_pos[~inside]]
@@ -238,11 +247,32 @@ def _check_chunk(
     }
 
 
-def _free_name(name: str, taken: set[str]) -> str:
-    candidate = f"{name}_input"
-    while candidate in taken:
-        candidate += "_"
-    return candidate
+def _measured(
+    zones: gpd.GeoDataFrame, admin_units: gpd.GeoDataFrame | None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Zones (with programme and boundary_source, empty if missing) and units in EPSG:27700."""
+    boundaries = zones.copy()
+    for column in ("programme", "boundary_source"):
+        if column not in boundaries:
+            boundaries[column] = ""
+    zones_bng = to_measure_crs(boundaries, "The zones").reset_index(drop=True)
+    units_bng = (
+        to_measure_crs(admin_units, "The admin units").reset_index(drop=True)
+        if admin_units is not None
+        else None
+    )
+    return zones_bng, units_bng
+
+
+def prepare_check(
+    zones: gpd.GeoDataFrame, admin_units: gpd.GeoDataFrame | None = None
+) -> CheckIndex:
+    """Validate zones (as for check_sites) and admin units, and index them for bulk checks
+    (bulk.CsvCheck, distributed.check_distributed)."""
+    _require_columns(zones, ("zone_id", "name"), "The zones")
+    if zones.empty:
+        raise IszonesError("There are no zones to check against. Supply at least one boundary.")
+    return check_index(*_measured(zones, admin_units))
 
 
 def check_sites(
@@ -290,16 +320,8 @@ def check_sites(
     if len(todo):
         require_crs(sites, "The sites")
 
-    boundaries = zones.copy()
-    for column in ("programme", "boundary_source"):
-        if column not in boundaries:
-            boundaries[column] = ""
-    zones_bng = to_measure_crs(boundaries, "The zones").reset_index(drop=True)
-    units_bng = (
-        to_measure_crs(admin_units, "The admin units").reset_index(drop=True)
-        if admin_units is not None
-        else None
-    )
+    zones_bng, units_bng = _measured(zones, admin_units)
+    index = check_index(zones_bng, units_bng) if len(todo) else None
 
     columns: dict[str, np.ndarray] = {
         "zone_id": np.full(n, None, dtype=object),
@@ -318,7 +340,8 @@ def check_sites(
         rows = todo[start : start + chunk_rows]
         part = gpd.GeoSeries(geoms[rows], crs=sites.crs)
         part_bng = part if part.crs.equals(MEASURE_CRS) else part.to_crs(MEASURE_CRS)
-        found = _check_chunk(part_bng.to_numpy(), zones_bng, units_bng)
+        assert index is not None
+        found = _check_chunk(part_bng.to_numpy(), index)
         any_polygon |= bool(found.pop("polygonal").any())
         for name, values in found.items():
             columns[name][rows] = values
@@ -339,7 +362,7 @@ def check_sites(
 
     out = sites.copy()
     taken = set(map(str, out.columns)) | set(columns)
-    clashes = {c: _free_name(str(c), taken) for c in out.columns if c in columns}
+    clashes = {c: free_name(str(c), taken) for c in out.columns if c in columns}
     out = out.rename(columns=clashes)
     ordered = [name for name in RESULT_COLUMNS if name in columns]
     for name in ordered:  # object columns keep None for "not checked" (pandas 3 would make NaN)

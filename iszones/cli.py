@@ -172,6 +172,22 @@ _MAX_SHOWN_PROBLEMS = 5
     default=None,
     help=_DATA_DIR_HELP,
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: this machine (a CSV checked into a CSV is streamed in blocks, any size)."
+    " dask: a Dask cluster; INPUT is then a CSV or Parquet file, folder or glob, local or any"
+    " fsspec URL, and --out a folder of part files (name.parquet or name.csv).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="With --engine dask: the scheduler of an existing cluster, e.g. tcp://10.0.0.5:8786"
+    " (default: a local cluster of this machine's cores).",
+)
 @clean_errors
 def check_command(
     input_file: Path,
@@ -183,6 +199,8 @@ def check_command(
     layer: str | None,
     max_mb: float,
     folder: Path | None,
+    engine: str,
+    scheduler: str | None,
 ) -> None:
     """Check which Industrial Strategy Zone each site in INPUT is in.
 
@@ -204,6 +222,13 @@ def check_command(
 
     if replace_file and add_file:
         raise click.UsageError("Give --boundaries or --add-boundaries, not both.")
+    if scheduler and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask.")
+    if engine == "dask" or _streamed(input_file, output):
+        _check_in_bulk(
+            input_file, output, replace_file, add_file, crs, within_km, max_mb, folder, scheduler
+        )
+        return
     output_format(output)  # refuse a bad output name before any work
     sites = read_site_file(input_file, crs=crs, layer=layer, max_mb=max_mb)
     root = data_dir(folder)
@@ -244,6 +269,91 @@ def check_command(
             f"... and {len(bad) - _MAX_SHOWN_PROBLEMS} more (see the problem column)", err=True
         )
     click.echo(str(summarise(result, within_km)))
+    click.echo(f"Wrote {output}")
+
+
+def _streamed(input_file: Path, output: Path) -> bool:
+    """A CSV checked into a CSV is streamed in blocks (bulk.CsvCheck): same answers, any size."""
+    return input_file.suffix.lower() == ".csv" and output.suffix.lower() == ".csv"
+
+
+def _check_in_bulk(
+    input_file: Path,
+    output: Path,
+    replace_file: Path | None,
+    add_file: Path | None,
+    crs: str | None,
+    within_km: float | None,
+    max_mb: float,
+    folder: Path | None,
+    scheduler: str | None,
+) -> None:
+    """`iszones check` for a CSV into a CSV, or on a Dask cluster (--engine dask)."""
+    import sys
+
+    from .bulk import SHOWN_PROBLEMS, CsvCheck
+    from .check import CheckSummary, bundled_boundaries, combine_boundaries, prepare_check
+    from .io import admin_units_path, read_admin_units, read_zones
+    from .readers import read_boundary_file
+
+    # --max-mb guards files read whole; a streamed file keeps to it only when it is given.
+    given = click.get_current_context().get_parameter_source("max_mb")
+    limit = max_mb if given is not click.core.ParameterSource.DEFAULT else None
+    job = None
+    if scheduler is None and click.get_current_context().params["engine"] == "local":
+        job = CsvCheck(input_file, crs=crs, max_mb=limit)
+    try:
+        root = data_dir(folder)
+        units = read_admin_units(admin_units_path(root))
+        zones = bundled = bundled_boundaries(read_zones(zones_path(root)))
+        notes = job.notes if job is not None else []
+        extra = replace_file or add_file
+        if extra is not None:
+            upload = read_boundary_file(extra, max_mb=max_mb)
+            zones, replaced = combine_boundaries(
+                bundled, upload.frame, replace=bool(replace_file), linked=upload.linked_by_zone_id
+            )
+            notes.extend([*upload.notes, *replaced])
+        index = prepare_check(zones, units)
+    except BaseException:
+        if job is not None:
+            job.close()
+        raise
+    for note in notes:
+        click.echo(note, err=True)
+    if job is None:
+        from .distributed import check_distributed
+
+        outcome = check_distributed(
+            str(input_file), str(output), index, crs=crs, within_km=within_km, scheduler=scheduler
+        )
+        for note in outcome.notes:
+            click.echo(note, err=True)
+        summary = outcome.summary
+        name = Path(str(input_file)).name
+    else:
+        with click.progressbar(length=job.size, label="Checking sites", file=sys.stderr) as bar:
+            summary = job.run(
+                output,
+                index,
+                within_km=within_km,
+                progress=lambda done, total: bar.update(done - bar.pos),
+            )
+        name = job.name
+    for row, text in summary.first_problems[:SHOWN_PROBLEMS]:
+        click.echo(f"{name}: row {row}: {text}", err=True)
+    if summary.problems > SHOWN_PROBLEMS:
+        more = summary.problems - SHOWN_PROBLEMS
+        click.echo(f"... and {more} more (see the problem column)", err=True)
+    counts = CheckSummary(
+        summary.rows,
+        summary.inside,
+        summary.outside,
+        summary.problems,
+        within_km=within_km,
+        outside_within=summary.outside_within,
+    )
+    click.echo(str(counts))
     click.echo(f"Wrote {output}")
 
 

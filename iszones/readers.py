@@ -9,7 +9,9 @@ located keep their place with a `problem` note; only whole-file problems raise.
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import itertools
 import json
 import math
 import os
@@ -26,12 +28,15 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyogrio
 import shapely
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import fromstring as parse_xml_safely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as ProjCRSError
 
 from .errors import CRSError, DataFileError
@@ -292,38 +297,166 @@ def _unique_names(raw: Sequence[Any]) -> list[str]:
     return names
 
 
-def _read_csv(data: bytes, name: str) -> pd.DataFrame:
-    text = _decode(data, name)
-    first = text.lstrip().split("\n", 1)[0]
-    sep = max((",", ";", "\t"), key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+CSV_SEPARATORS = (",", ";", "\t")
+# Python's str.isspace() characters, as an RE2 class: a cell of only these is blank.
+_BLANK_CELL = (
+    r"^[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+    r"\x{202f}\x{205f}\x{3000}]*$"
+)
+_LINE_END = re.compile(rb"\r\n|\n|\r")
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How a CSV file is laid out: its separator, header names, and where its rows begin."""
+
+    sep: str
+    names: list[str]  # the header, made unique (column_3 for a blank name, a.1 for a repeat)
+    body_start: int  # byte offset of the line after the header (after any byte-order mark)
+    body_line: int  # 1-based line number of that line
+
+
+def _decode_lines(data: bytes, name: str, first_line: int) -> str:
+    """Text of complete lines, or DataFileError naming the line (counted from `first_line`)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = first_line + data[: err.start].count(b"\n")
+        raise DataFileError(
+            f"{name}: line {line} is not UTF-8 text (byte 0x{data[err.start]:02x})."
+            " Save the file as UTF-8: in Excel, 'Save as' > 'CSV UTF-8 (Comma delimited)'."
+        ) from err
+
+
+def _csv_error(name: str, line: int, err: csv.Error) -> DataFileError:
+    return DataFileError(
+        f"{name}: line {line} cannot be read as CSV ({err})."
+        " Check its quotes: a field that contains the separator must be in double quotes."
+    )
+
+
+def csv_layout(head: bytes, name: str) -> CsvLayout:
+    """Find the separator and header in the first bytes of a CSV file (byte-order mark removed).
+
+    The separator is the most frequent of comma, semicolon and tab in the first non-blank line;
+    the header is the first row with a non-blank cell. `head` must hold the header's line.
+    """
+    start = 0
+    sep = None
+    ends = itertools.chain((m.end() for m in _LINE_END.finditer(head)), [None])
+    for number, end in enumerate(ends, 1):
+        raw = head[start:end]
+        line = _decode_lines(raw, name, number).rstrip("\r\n")
+        if sep is None and line.strip():
+            first = line.lstrip()
+            sep = max(CSV_SEPARATORS, key=first.count)
+        if sep is not None:
+            try:
+                row = next(csv.reader([line], delimiter=sep), [])
+            except csv.Error as err:
+                raise _csv_error(name, number, err) from err
+            if any(cell.strip() for cell in row):
+                body_start = len(head) if end is None else end
+                return CsvLayout(sep, _unique_names(row), body_start, number + 1)
+        if end is None:
+            break
+        start = end
+    raise DataFileError(f"{name}: the file is empty. Choose the file with your sites in it.")
+
+
+def _drop_blank_rows(table: pa.Table) -> pa.Table:
+    """Rows whose every cell is blank, removed (as the csv module's readers skip them)."""
+    rows = None
+    for column in table.columns:
+        values = column if rows is None else column.take(rows)
+        blank = pc.match_substring_regex(
+            pc.utf8_slice_codeunits(values, 0, 1), _BLANK_CELL
+        ).to_numpy(zero_copy_only=False)
+        found = np.flatnonzero(blank)
+        rows = found if rows is None else rows[found]
+        if not len(rows):
+            return table
+    assert rows is not None
+    cells = [table.column(i).take(rows).to_pylist() for i in range(table.num_columns)]
+    blank_rows = [
+        int(r)
+        for r, row in zip(rows, zip(*cells, strict=True), strict=True)
+        if not any(cell.strip() for cell in row)
+    ]
+    if not blank_rows:
+        return table
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[blank_rows] = False
+    return table.filter(pa.array(keep))
+
+
+def parse_csv_rows(
+    body: bytes, layout: CsvLayout, name: str, *, first_line: int
+) -> tuple[pa.Table, list[str] | None]:
+    """Rows of (part of) a CSV file's body as text columns, and per row a ragged-row problem.
+
+    Arrow parses well-formed rows fast; anything it refuses (rows of the wrong length, stray
+    quotes, bad UTF-8) is parsed again with the csv module, row by row, as before. The second
+    value is None when no row is ragged. `first_line` numbers `body`'s first line in messages.
+    """
+    width = len(layout.names)
+    if body.strip():
+        try:
+            table = pa_csv.read_csv(
+                io.BytesIO(body),
+                read_options=pa_csv.ReadOptions(column_names=layout.names, block_size=1 << 24),
+                parse_options=pa_csv.ParseOptions(
+                    delimiter=layout.sep, newlines_in_values=b'"' in body
+                ),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types=dict.fromkeys(layout.names, pa.string()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            return _drop_blank_rows(table), None
+        except pa.ArrowInvalid:
+            pass  # parsed again below, row by row, to say which rows are wrong
+    text = _decode_lines(body, name, first_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=layout.sep)
     try:
         rows = [row for row in reader if any(cell.strip() for cell in row)]
     except csv.Error as err:
-        raise DataFileError(
-            f"{name}: line {reader.line_num} cannot be read as CSV ({err})."
-            " Check its quotes: a field that contains the separator must be in double quotes."
-        ) from err
-    if not rows:
-        raise DataFileError(f"{name}: the file is empty. Choose the file with your sites in it.")
-    header, body = _unique_names(rows[0]), rows[1:]
-    if not body:
-        raise DataFileError(f"{name}: has a header but no rows of sites under it.")
-    width = len(header)
-    ragged = [len(row) for row in body]
-    cells = [row[:width] + [""] * (width - len(row)) for row in body]
-    table = pd.DataFrame(cells, columns=header, dtype=object)
-    table.attrs["sep"] = sep
+        raise _csv_error(name, first_line - 1 + reader.line_num, err) from err
     # Short rows are padded (exports often drop trailing empty cells); a long row has probably
     # shifted its columns (an unquoted comma), so its coordinates cannot be trusted.
-    table.attrs["ragged"] = [
-        f"has {n} fields where the header has {width}; a value with a comma in it needs"
+    ragged = [
+        f"has {len(row)} fields where the header has {width}; a value with a comma in it needs"
         " double quotes"
-        if n > width
+        if len(row) > width
         else ""
-        for n in ragged
+        for row in rows
     ]
-    return table
+    columns = [[row[i] if i < len(row) else "" for row in rows] for i in range(width)]
+    table = pa.table([pa.array(values, type=pa.string()) for values in columns], names=layout.names)
+    return table, ragged
+
+
+def text_column(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """An Arrow text column as a numpy array of Python str."""
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _read_csv(data: bytes, name: str) -> pd.DataFrame:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    layout = csv_layout(data, name)
+    table, ragged = parse_csv_rows(
+        data[layout.body_start :], layout, name, first_line=layout.body_line
+    )
+    if not table.num_rows:
+        raise DataFileError(f"{name}: has a header but no rows of sites under it.")
+    frame = pd.DataFrame(
+        {n: text_column(table.column(i)) for i, n in enumerate(layout.names)}, dtype=object
+    )
+    frame.attrs["sep"] = layout.sep
+    frame.attrs["ragged"] = ragged if ragged is not None else [""] * len(frame)
+    return frame
 
 
 def _read_xlsx(data: bytes, name: str, sheet: str | None, max_mb: float) -> pd.DataFrame:
@@ -434,8 +567,52 @@ def find_coordinate_columns(
     )
 
 
-def _numbers(raw: pd.Series, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(values, empty mask); values are NaN where the cell is empty or not a number."""
+# Plain decimal numbers (ASCII), which Arrow's parser and pandas read alike.
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _fast_numbers(raw: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """_numbers with Arrow for the cells that hold plain numbers, and the slow path for the
+    others (empty, words, thousands separators): None when the column is not text at all."""
+    try:
+        text = raw if isinstance(raw, pa.Array | pa.ChunkedArray) else pa.array(raw, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None  # numbers or dates from Excel: the slow path
+    try:
+        if text.null_count:
+            raise pa.ArrowInvalid("empty cells")  # (from Excel) the mixed path says which
+        out = np.array(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+        empty = np.zeros(len(out), dtype=bool)  # every cell a number: the usual case
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_NUMBER), False)
+        plain_rows = np.flatnonzero(np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool))
+        out = np.full(len(text), np.nan)
+        values = pc.cast(text.take(pa.array(plain_rows)), pa.float64())
+        out[plain_rows] = values.to_numpy(zero_copy_only=False)
+        empty = np.zeros(len(out), dtype=bool)
+        rest = np.setdiff1d(np.arange(len(out)), plain_rows, assume_unique=True)
+        out[rest], empty[rest] = _slow_numbers(
+            pd.Series(text_column(text.take(pa.array(rest))), dtype=object), False
+        )
+    out[~np.isfinite(out)] = np.nan
+    return out, empty
+
+
+def _numbers(raw: Any, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(values, empty mask); values are NaN where the cell is empty or not a number.
+
+    `raw` is a column of text (or, from Excel, of numbers and text): a Series or an Arrow array.
+    """
+    if not decimal_comma:
+        fast = _fast_numbers(raw)
+        if fast is not None:
+            return fast
+    if isinstance(raw, pa.Array | pa.ChunkedArray):
+        raw = pd.Series(text_column(raw), dtype=object)
+    return _slow_numbers(pd.Series(raw), decimal_comma)
+
+
+def _slow_numbers(raw: pd.Series, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
     text = raw.astype("string").str.strip()
     empty = (text.isna() | (text == "")).to_numpy()
     if decimal_comma:  # 52,91 in a semicolon-separated file
@@ -474,24 +651,75 @@ def _example(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> str:
     return f"({_num(x[first])}, {_num(y[first])})"
 
 
-def _table_crs(
-    x: np.ndarray,
-    y: np.ndarray,
+_EVIDENCE_ROWS = 3
+
+
+@dataclass(frozen=True)
+class CoordinateEvidence:
+    """What a table's coordinates look like (UK degrees, swapped degrees, BNG metres): how many
+    rows of each, the first few row numbers, and the first example; enough to choose the CRS
+    and to word the errors, and it adds up over the blocks of a file read in parts."""
+
+    counts: dict[str, int]
+    rows: dict[str, tuple[int, ...]]  # 1-based, the first few
+    examples: dict[str, tuple[int, str]]  # (row, "(x, y)") of the first
+
+    @classmethod
+    def of(cls, x: np.ndarray, y: np.ndarray, first_row: int = 1) -> CoordinateEvidence:
+        """Evidence from values whose first row is numbered `first_row`."""
+        found = _classify(x, y)
+        counts, rows, examples = {}, {}, {}
+        for kind, mask in found.items():
+            where = np.flatnonzero(mask)
+            counts[kind] = len(where)
+            rows[kind] = tuple(int(r) + first_row for r in where[:_EVIDENCE_ROWS])
+            if len(where):
+                examples[kind] = (rows[kind][0], _example(x, y, mask))
+        return cls(counts, rows, examples)
+
+    def __add__(self, other: CoordinateEvidence) -> CoordinateEvidence:
+        return CoordinateEvidence(
+            {k: self.counts[k] + other.counts[k] for k in self.counts},
+            {k: tuple(sorted(self.rows[k] + other.rows[k])[:_EVIDENCE_ROWS]) for k in self.rows},
+            {
+                k: min(v for v in (self.examples.get(k), other.examples.get(k)) if v)
+                for k in set(self.examples) | set(other.examples)
+            },
+        )
+
+    def has(self, *kinds: str) -> bool:
+        return any(self.counts[k] for k in kinds)
+
+    def example(self, *kinds: str) -> str:
+        return min(self.examples[k] for k in kinds if k in self.examples)[1]
+
+    def rows_text(self, *kinds: str) -> str:
+        rows = sorted(r for k in kinds for r in self.rows[k])[:_EVIDENCE_ROWS]
+        more = " ..." if sum(self.counts[k] for k in kinds) > _EVIDENCE_ROWS else ""
+        return ", ".join(f"row {r}" for r in rows) + more
+
+
+def table_crs(
+    evidence: CoordinateEvidence,
     cols: tuple[str, str, str],
     name: str,
     user_crs: CRS | None,
 ) -> tuple[CRS, str]:
+    """The CRS of a table's coordinate columns, and a note saying how it was chosen.
+
+    CRSError when the values contradict the columns' names, mix degrees and metres, or fit
+    neither.
+    """
     xcol, ycol, kind = cols
     where = f"from columns {xcol!r}/{ycol!r}"
     if user_crs is not None:
         return user_crs, f"coordinates read as {crs_label(user_crs)} (as given) {where}"
-    found = _classify(x, y)
-    degrees, swapped, metres = (found[k].any() for k in ("deg", "swap", "bng"))
+    degrees, swapped, metres = (evidence.has(k) for k in ("deg", "swap", "bng"))
     pair = f"{xcol!r}/{ycol!r}"
     if kind == "lonlat":
         if metres and not (degrees or swapped):
             raise CRSError(
-                f"{name}: columns {pair} hold values like {_example(x, y, found['bng'])},"
+                f"{name}: columns {pair} hold values like {evidence.example('bng')},"
                 " which look like British National Grid metres, not degrees. Rename them"
                 " easting/northing, or " + CRS_FIX + "."
             )
@@ -500,7 +728,7 @@ def _table_crs(
         if (degrees or swapped) and not metres:
             raise CRSError(
                 f"{name}: columns {pair} hold values like"
-                f" {_example(x, y, found['deg'] | found['swap'])}, which look like degrees,"
+                f" {evidence.example('deg', 'swap')}, which look like degrees,"
                 " not British National Grid metres. Rename them longitude/latitude, or "
                 + CRS_FIX
                 + "."
@@ -509,9 +737,9 @@ def _table_crs(
     else:
         if (degrees or swapped) and metres:
             raise CRSError(
-                f"{name}: columns {pair} mix degrees ({_rows_text(found['deg'] | found['swap'])})"
-                f" and British National Grid metres ({_rows_text(found['bng'])}); a file must use"
-                " one CRS. Fix those rows, or " + CRS_FIX + "."
+                f"{name}: columns {pair} mix degrees ({evidence.rows_text('deg', 'swap')})"
+                f" and British National Grid metres ({evidence.rows_text('bng')}); a file must"
+                " use one CRS. Fix those rows, or " + CRS_FIX + "."
             )
         if not (degrees or swapped or metres):
             raise CRSError(
@@ -525,63 +753,126 @@ def _table_crs(
 
 
 def _first_problem(
-    problems: np.ndarray, mask: np.ndarray, text: str | Callable[[np.ndarray], list[str]]
+    problems: np.ndarray,
+    mask: np.ndarray,
+    text: str | Callable[[np.ndarray], list[str]],
+    said: np.ndarray | None = None,
 ) -> None:
     """Write a problem where `mask` holds and no earlier problem was found (in place).
 
     `text` is a string, or a function from the row positions to one string per row (so the
-    words are built only for the rows that need them).
+    words are built only for the rows that need them). `said`, when given, marks the rows that
+    have a problem already, and is kept up to date (faster than comparing text).
     """
-    rows = np.flatnonzero(mask & (problems == ""))
+    free = problems == "" if said is None else ~said
+    rows = np.flatnonzero(mask & free)
     if len(rows):
         problems[rows] = text if isinstance(text, str) else np.array(text(rows), dtype=object)
+        if said is not None:
+            said[rows] = True
+
+
+@dataclass(frozen=True)
+class TablePoints:
+    """Points read from a table's coordinate columns: x, y in `crs` (NaN where the row has a
+    problem), the problems ("" when none), how the CRS was chosen, and what the values looked
+    like (so that a file read in blocks can check the CRS over all of them)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    problems: np.ndarray
+    crs: CRS
+    note: str
+    evidence: CoordinateEvidence
+
+
+def locate_columns(
+    xraw: Any,
+    yraw: Any,
+    cols: tuple[str, str, str],
+    name: str,
+    user_crs: CRS | None,
+    *,
+    decimal_comma: bool = False,
+    ragged: Sequence[str] | None = None,
+    crs: CRS | None = None,
+    first_row: int = 1,
+) -> TablePoints:
+    """Read the x and y columns of a table (text, or Excel's numbers) into checked points.
+
+    `crs`, when given, is the CRS already chosen for the file (a later block of a file read in
+    parts); otherwise it is chosen from these values (see table_crs). `first_row` numbers the
+    first row in messages.
+    """
+    xcol, ycol, kind = cols
+    x, x_empty = _numbers(xraw, decimal_comma)
+    y, y_empty = _numbers(yraw, decimal_comma)
+    evidence = CoordinateEvidence.of(x, y, first_row)
+    note = ""
+    if crs is None:
+        crs, note = table_crs(evidence, cols, name, user_crs)
+
+    n = len(x)
+    problems = np.array(ragged if ragged is not None else [""] * n, dtype=object)
+    said = problems != "" if ragged is not None else np.zeros(n, dtype=bool)
+
+    def problem(mask: np.ndarray, text: str | Callable[[np.ndarray], list[str]]) -> None:
+        _first_problem(problems, mask, text, said)
+
+    problem(x_empty & y_empty, f"no coordinates: {xcol!r} and {ycol!r} are empty")
+    for col, empty in ((xcol, x_empty), (ycol, y_empty)):
+        problem(empty, f"{col!r} is empty")
+    for col, values, raw in ((xcol, x, xraw), (ycol, y, yraw)):
+        problem(np.isnan(values), _not_number(col, raw))
+
+    with np.errstate(invalid="ignore"):
+        if crs.is_geographic:
+            problem(np.abs(y) > 90, _ranged(ycol, y, "latitude", "-90 to 90"))
+            problem(np.abs(x) > 180, _ranged(xcol, x, "longitude", "-180 to 180"))
+        elif crs.equals(CRS.from_user_input(MEASURE_CRS)):
+            swapped = (x > BNG_EASTING[1]) & (x <= BNG_NORTHING[1]) & (y >= 0)
+            swapped &= y <= BNG_EASTING[1]
+            problem(swapped, _swapped_text(xcol, ycol, x, y))
+            e_bad = (x < BNG_EASTING[0]) | (x > BNG_EASTING[1])
+            problem(e_bad, _ranged(xcol, x, "easting", "0 to 700000 m"))
+            n_bad = (y < BNG_NORTHING[0]) | (y > BNG_NORTHING[1])
+            problem(n_bad, _ranged(ycol, y, "northing", "0 to 1300000 m"))
+
+    problems = _outside_uk_xy(x, y, crs, problems, (xcol, ycol), kind, said)
+    bad = problems != ""
+    x[bad] = np.nan
+    y[bad] = np.nan
+    return TablePoints(x, y, problems, crs, note, evidence)
 
 
 def _locate_table(
     table: pd.DataFrame, name: str, user_crs: CRS | None, *, decimal_comma: bool
 ) -> SiteTable:
-    xcol, ycol, kind = find_coordinate_columns(list(table.columns), name, user_crs)
-    x, x_empty = _numbers(table[xcol], decimal_comma)
-    y, y_empty = _numbers(table[ycol], decimal_comma)
-    crs, note = _table_crs(x, y, (xcol, ycol, kind), name, user_crs)
-
+    cols = find_coordinate_columns(list(table.columns), name, user_crs)
+    found = locate_columns(
+        table[cols[0]],
+        table[cols[1]],
+        cols,
+        name,
+        user_crs,
+        decimal_comma=decimal_comma,
+        ragged=table.attrs.get("ragged"),
+    )
     n = len(table)
-    problems = np.array(table.attrs.get("ragged", [""] * n), dtype=object)
-    _first_problem(problems, x_empty & y_empty, f"no coordinates: {xcol!r} and {ycol!r} are empty")
-    for col, empty in ((xcol, x_empty), (ycol, y_empty)):
-        _first_problem(problems, empty, f"{col!r} is empty")
-    for col, values in ((xcol, x), (ycol, y)):
-        _first_problem(problems, np.isnan(values), _not_number(col, table[col].to_numpy()))
-
-    with np.errstate(invalid="ignore"):
-        if crs.is_geographic:
-            _first_problem(problems, np.abs(y) > 90, _ranged(ycol, y, "latitude", "-90 to 90"))
-            _first_problem(problems, np.abs(x) > 180, _ranged(xcol, x, "longitude", "-180 to 180"))
-        elif crs.equals(CRS.from_user_input(MEASURE_CRS)):
-            swapped = (x > BNG_EASTING[1]) & (x <= BNG_NORTHING[1]) & (y >= 0)
-            swapped &= y <= BNG_EASTING[1]
-            _first_problem(problems, swapped, _swapped_text(xcol, ycol, x, y))
-            e_bad = (x < BNG_EASTING[0]) | (x > BNG_EASTING[1])
-            _first_problem(problems, e_bad, _ranged(xcol, x, "easting", "0 to 700000 m"))
-            n_bad = (y < BNG_NORTHING[0]) | (y > BNG_NORTHING[1])
-            _first_problem(problems, n_bad, _ranged(ycol, y, "northing", "0 to 1300000 m"))
-
     points = np.full(n, None, dtype=object)
-    ok = problems == ""
-    points[ok] = shapely.points(x[ok], y[ok])
-    problems = _outside_uk(points, crs, problems, (xcol, ycol), kind)
-    points[problems != ""] = None
+    ok = found.problems == ""
+    points[ok] = shapely.points(found.x[ok], found.y[ok])
 
     kept = table.drop(columns=[c for c in ("geometry",) if c in table.columns])
     if "geometry" in table.columns:
         kept["geometry_input"] = table["geometry"]
-    frame = gpd.GeoDataFrame(kept.reset_index(drop=True), geometry=list(points), crs=crs)
+    frame = gpd.GeoDataFrame(kept.reset_index(drop=True), geometry=points, crs=found.crs)
     notes = tuple(t for t in (table.attrs.get("note"),) if t)
     return SiteTable(
         frame=frame,
-        problems=pd.Series(problems, dtype=object, name="problem"),
+        problems=pd.Series(found.problems, dtype=object, name="problem"),
         name=name,
-        crs_note=note,
+        crs_note=found.note,
         tabular=True,
         notes=notes,
     )
@@ -592,8 +883,14 @@ def _num(value: float) -> str:
     return np.format_float_positional(value, trim="-")
 
 
-def _not_number(col: str, raw: np.ndarray) -> Callable[[np.ndarray], list[str]]:
-    return lambda rows: [f"{col!r} {str(raw[r]).strip()!r} is not a number" for r in rows]
+def _cell_text(raw: Any, row: int) -> str:
+    if isinstance(raw, pa.Array | pa.ChunkedArray):
+        return str(raw[row].as_py())
+    return str(raw.iloc[row] if isinstance(raw, pd.Series) else raw[row])
+
+
+def _not_number(col: str, raw: Any) -> Callable[[np.ndarray], list[str]]:
+    return lambda rows: [f"{col!r} {_cell_text(raw, r).strip()!r} is not a number" for r in rows]
 
 
 def _ranged(
@@ -614,6 +911,62 @@ def _swapped_text(
     ]
 
 
+# A rectangle of British National Grid that lies wholly inside the UK longitude/latitude box
+# (tests/test_readers.py checks it): points in it need no conversion to pass the UK check.
+_BNG_INSIDE_UK_BOX = (0.0, 0.0, 640_000.0, 1_280_000.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(source: CRS, target: CRS) -> Transformer:
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def transformer(source: CRS | str, target: CRS | str) -> Transformer:
+    """A cached pyproj Transformer, x (longitude, easting) first: the one GeoSeries.to_crs
+    builds, so coordinates come out identical to the bit."""
+    return _transformer(CRS.from_user_input(source), CRS.from_user_input(target))
+
+
+def _outside_uk_xy(
+    x: np.ndarray,
+    y: np.ndarray,
+    crs: CRS,
+    problems: np.ndarray,
+    names: tuple[str, str],
+    kind: str,
+    said: np.ndarray | None = None,
+) -> np.ndarray:
+    """_outside_uk for points given as coordinate arrays (no geometries made); `said` marks
+    the rows with a problem already (see _first_problem)."""
+    problems = problems.copy()
+    located = np.flatnonzero(problems == "" if said is None else ~said)
+    if not len(located):
+        return problems
+    if crs.equals(CRS.from_user_input(MEASURE_CRS)):  # most need no conversion to be sure
+        box = _BNG_INSIDE_UK_BOX
+        lx, ly = x[located], y[located]
+        sure = (lx >= box[0]) & (lx <= box[2]) & (ly >= box[1]) & (ly <= box[3])
+        located = located[~sure]
+        if not len(located):
+            return problems
+    lx, ly = x[located], y[located]
+    if crs.equals(STORAGE_CRS):
+        lon, lat = lx, ly
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyproj warns on points it cannot convert
+            lon, lat = transformer(crs, STORAGE_CRS).transform(lx, ly)
+    in_box = (
+        (lon >= UK_LON[0]) & (lon <= UK_LON[1]) & (lat >= UK_LAT[0]) & (lat <= UK_LAT[1])
+    )  # NaN compares false, so it is checked below too
+    check = located[~in_box]
+    if len(check):
+        bounds = np.column_stack([lon, lat, lon, lat])[~in_box]
+        inside, texts = _uk_check(bounds, crs, names, kind)
+        problems[check] = np.where(inside, problems[check], texts)
+    return problems
+
+
 def _outside_uk(
     geoms: np.ndarray,
     crs: CRS,
@@ -630,7 +983,16 @@ def _outside_uk(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pyproj warns on points it cannot convert
         wgs84 = series.to_crs(STORAGE_CRS) if not crs.equals(STORAGE_CRS) else series
-    bounds = shapely.bounds(wgs84.array)
+    inside, texts = _uk_check(shapely.bounds(wgs84.array), crs, names, kind)
+    idx = np.flatnonzero(located)
+    problems[idx] = np.where(inside, problems[idx], texts)
+    return problems
+
+
+def _uk_check(
+    bounds: np.ndarray, crs: CRS, names: tuple[str, str], kind: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(inside the UK box, the problem text for each outside) from lon/lat bounds per row."""
     lon = (bounds[:, 0] + bounds[:, 2]) / 2
     lat = (bounds[:, 1] + bounds[:, 3]) / 2
     finite = np.isfinite(bounds).all(axis=1)
@@ -641,10 +1003,13 @@ def _outside_uk(
         & (bounds[:, 1] >= UK_LAT[0])
         & (bounds[:, 3] <= UK_LAT[1])
     )
-    swapped = finite & ~inside & _classify(lon, lat)["swap"]
     texts = np.full(len(lon), "", dtype=object)
+    outside = np.flatnonzero(~inside)
+    if not len(outside):
+        return inside, texts
+    swapped = finite & ~inside & _classify(lon, lat)["swap"]
     via = "" if crs.equals(STORAGE_CRS) else f" (converted from {crs_label(crs)})"
-    for pos in np.flatnonzero(~inside):  # only the bad rows: few, and each needs its own words
+    for pos in outside:  # only the bad rows: few, and each needs its own words
         if not finite[pos]:
             texts[pos] = f"coordinates cannot be converted from {crs_label(crs)}"
         elif swapped[pos] and kind == "lonlat":
@@ -663,9 +1028,7 @@ def _outside_uk(
                 f"outside the UK: longitude {lon[pos]:.5f}, latitude {lat[pos]:.5f}{via}."
                 " Check the coordinates and their CRS"
             )
-    idx = np.flatnonzero(located)
-    problems[idx] = np.where(inside, problems[idx], texts)
-    return problems
+    return inside, texts
 
 
 def _require_some_located(sites: SiteTable) -> None:

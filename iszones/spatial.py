@@ -18,6 +18,7 @@ from .errors import CRSError
 from .schema import MEASURE_CRS
 
 BOUNDARY_TOLERANCE_M = 0.01
+ADMIN_NEAREST_M = 5000.0  # a site off the generalised coastline takes the unit this near
 
 
 def require_crs(frame: gpd.GeoDataFrame, what: str) -> CRS:
@@ -77,8 +78,8 @@ def nearest_zones(sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.DataFr
     nearest = pd.array([None] * len(sites), dtype="Int64")
     distance = np.full(len(sites), np.nan)
     if has_geom.any():
-        (site_pos, zone_pos), dist = tree.query_nearest(
-            sites_bng.array[has_geom], return_distance=True, all_matches=False
+        (site_pos, zone_pos), dist = _first_nearest(
+            tree.query_nearest(sites_bng.array[has_geom], return_distance=True, all_matches=True)
         )
         rows = np.flatnonzero(has_geom)[site_pos]
         nearest[rows] = zones_bng["zone_id"].to_numpy()[zone_pos]
@@ -90,6 +91,19 @@ def nearest_zones(sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.DataFr
         },
         index=sites.index,
     )
+
+
+def _first_nearest(
+    found: tuple[np.ndarray, np.ndarray],
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """From STRtree.query_nearest(all_matches=True), one match per site: on a tie (a point on a
+    shared border, or as far from two zones) the first in the frame, so answers never depend on
+    the tree's order (bulk.py's grid breaks ties the same way)."""
+    (site_pos, other_pos), dist = found
+    order = np.lexsort((other_pos, dist, site_pos))
+    site_pos, other_pos, dist = site_pos[order], other_pos[order], dist[order]
+    first = np.r_[True, site_pos[1:] != site_pos[:-1]] if len(site_pos) else np.zeros(0, bool)
+    return (site_pos[first], other_pos[first]), dist[first]
 
 
 def sites_near_zone(
@@ -139,7 +153,8 @@ def assign_admin_units(sites: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.
     """A copy of `sites` with `local_authority` and `nation` of the admin unit containing each.
 
     A site outside every unit (offshore, or cut off by the generalised coastline) takes the
-    nearest unit within 5 km; beyond that both are left empty.
+    nearest unit within 5 km; beyond that both are left empty. A site on a border between units
+    takes the first of them in `units`.
     """
     sites_bng = to_measure_crs(sites, "The sites").geometry
     units_bng = to_measure_crs(units, "The admin units")
@@ -148,8 +163,13 @@ def assign_admin_units(sites: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.
     nations = np.full(len(sites), None, dtype=object)
     has_geom = ~(sites_bng.isna() | sites_bng.is_empty).to_numpy()
     if has_geom.any():
-        (site_pos, unit_pos), _ = tree.query_nearest(
-            sites_bng.array[has_geom], max_distance=5000, return_distance=True, all_matches=False
+        (site_pos, unit_pos), _ = _first_nearest(
+            tree.query_nearest(
+                sites_bng.array[has_geom],
+                max_distance=ADMIN_NEAREST_M,
+                return_distance=True,
+                all_matches=True,
+            )
         )
         rows = np.flatnonzero(has_geom)[site_pos]
         names[rows] = units_bng["name"].to_numpy()[unit_pos]

@@ -1,0 +1,404 @@
+"""Bulk site checks: iszones' streamed CSV check against a plain geopandas pipeline.
+
+Generates N seeded synthetic sites over Great Britain and Northern Ireland (on land, in towns
+and at sea; WGS84 and British National Grid variants), then, in this one process and one after
+the other, checks them with iszones (CSV in, CSV out) and with the plain pipeline doing the same
+work (read CSV, points_from_xy, to_crs(27700), sjoin with the zones, sjoin_nearest for the points
+outside them, the same for local authorities, write CSV). Prints rows/s for both, their ratio
+and each run's peak memory; then times the `iszones check` command on the same file.
+
+    .venv/bin/python benchmarks/bulk_check.py            # N = 100k and 1M
+    .venv/bin/python benchmarks/bulk_check.py --large    # and 10M
+    .venv/bin/python benchmarks/bulk_check.py --rows 200000 --variants bng
+
+The generator and the plain pipeline are also what tests/test_bulk.py compares iszones with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from iszones import bulk
+from iszones.bulk import CsvCheck
+from iszones.check import bundled_boundaries, check_sites, prepare_check
+from iszones.grid import PolygonGrid
+from iszones.io import admin_units_path, data_dir, read_admin_units, read_zones, zones_path
+from iszones.readers import read_site_file, transformer, write_result
+
+REPO = Path(__file__).resolve().parent.parent
+ISZONES = Path(sys.executable).parent / "iszones"
+VARIANTS = ("bng", "wgs84")
+TOWNS = 400  # centres of the clustered share: where most real addresses are
+
+
+# ---------------------------------------------------------------- synthetic sites
+
+
+def _land_and_sea(units: gpd.GeoDataFrame) -> PolygonGrid:
+    return PolygonGrid(units.to_crs("EPSG:27700").geometry.to_numpy(), max_distance=30_000)
+
+
+def _sample(
+    grid: PolygonGrid, bounds: np.ndarray, n: int, rng: np.random.Generator, *, land: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """n points uniform over the land (or over the sea within 30 km of it) by rejection,
+    in `bounds` (x0, y0, x1, y1)."""
+    xs, ys, got = [], [], 0
+    while got < n:
+        x = rng.uniform(bounds[0], bounds[2], 4 * n + 1000)
+        y = rng.uniform(bounds[1], bounds[3], 4 * n + 1000)
+        found = grid.locate(x, y)
+        keep = found.first >= 0 if land else (found.first < 0) & (found.nearest >= 0)
+        xs.append(x[keep])
+        ys.append(y[keep])
+        got += int(keep.sum())
+    return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
+
+
+def synthetic_sites(
+    n: int,
+    *,
+    seed: int = 0,
+    variant: str = "bng",
+    sea_share: float = 0.1,
+    town_share: float = 0.5,
+    bad_share: float = 0.001,
+    units: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """n seeded sites as a table of text: site_id, name, then easting/northing (whole metres)
+    or latitude/longitude (6 decimals).
+
+    The WGS84 variant covers Great Britain and Northern Ireland; the BNG variant Great Britain
+    only (Northern Ireland lies west of the National Grid's origin: its sites come with
+    longitude/latitude or Irish Grid references, not negative eastings).
+
+    Half are clustered round towns, the rest spread evenly over land, a tenth at sea (up to
+    30 km out, so some are beyond any council); a few rows in a thousand are broken (empty,
+    not a number, out of range); a tenth of the names hold a comma, a few a double quote.
+    """
+    rng = np.random.default_rng(seed)
+    if units is None:
+        units = read_admin_units(admin_units_path(data_dir()))
+    grid = _land_and_sea(units)
+    bounds = units.to_crs("EPSG:27700").total_bounds.copy()
+    if variant == "bng":
+        bounds[0] = 0.0
+    n_sea = int(n * sea_share)
+    n_town = int(n * town_share)
+    lx, ly = _sample(grid, bounds, n - n_sea - n_town, rng, land=True)
+    sx, sy = _sample(grid, bounds, n_sea, rng, land=False)
+    tx, ty = _sample(grid, bounds, TOWNS, rng, land=True)
+    town = rng.integers(0, TOWNS, n_town)
+    spread = rng.exponential(2500, n_town)  # metres: dense centres, long tails
+    angle = rng.uniform(0, 2 * np.pi, n_town)
+    cx, cy = tx[town] + spread * np.cos(angle), ty[town] + spread * np.sin(angle)
+    order = rng.permutation(n)
+    x = np.concatenate([lx, sx, cx])[order]
+    y = np.concatenate([ly, sy, cy])[order]
+    if variant == "bng":
+        names = ("easting", "northing")
+        first = np.char.mod("%d", np.rint(x).astype(np.int64)).astype(object)
+        second = np.char.mod("%d", np.rint(y).astype(np.int64)).astype(object)
+    elif variant == "wgs84":
+        names = ("latitude", "longitude")
+        lon, lat = transformer("EPSG:27700", "EPSG:4326").transform(x, y)
+        first = np.char.mod("%.6f", lat).astype(object)
+        second = np.char.mod("%.6f", lon).astype(object)
+    else:
+        raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
+    bad = rng.random(n) < bad_share
+    kinds = rng.integers(0, 3, n)
+    first[bad & (kinds == 0)] = ""
+    second[bad & (kinds == 0)] = ""
+    first[bad & (kinds == 1)] = "n/a"
+    first[bad & (kinds == 2)] = "99999999"
+    ids = np.char.mod("S%08d", np.arange(1, n + 1)).astype(object)
+    unit_no = rng.integers(1, 300, n)
+    names_col = np.char.add("Unit ", np.char.mod("%d", unit_no)).astype(object)
+    comma = rng.random(n) < 0.1
+    names_col[comma] = np.char.add(names_col[comma].astype(str), ", Riverside Park").astype(object)
+    quote = rng.random(n) < 0.002
+    names_col[quote] = np.char.add(names_col[quote].astype(str), ' "The Works"').astype(object)
+    return pd.DataFrame(
+        {"site_id": ids, "name": names_col, names[0]: first, names[1]: second}, dtype=object
+    )
+
+
+def write_sites_csv(path: Path, n: int, *, seed: int = 0, variant: str = "bng") -> Path:
+    """Write n synthetic sites to a CSV, a million rows at a time."""
+    step = 1_000_000
+    units = read_admin_units(admin_units_path(data_dir()))
+    with open(path, "wb") as out:
+        for start in range(0, n, step):
+            frame = synthetic_sites(
+                min(step, n - start), seed=seed + start, variant=variant, units=units
+            )
+            if start:
+                frame["site_id"] = np.char.mod(
+                    "S%08d", np.arange(start + 1, start + len(frame) + 1)
+                )
+            else:
+                out.write((",".join(frame.columns) + "\n").encode())
+            coded = [bulk._encode_column(pa.array(frame[c], pa.string())) for c in frame]
+            out.write(bulk._csv_rows([c for c, _ in coded], any(flag for _, flag in coded)))
+    return path
+
+
+# ---------------------------------------------------------------- the plain pipeline
+
+
+def plain_pipeline(
+    source: Path,
+    output: Path,
+    zones: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    variant: str,
+) -> pd.DataFrame:
+    """The same check with plain geopandas calls; writes CSV and returns the result table.
+
+    Zones use the 1 cm rule (dwithin) and ties go to the first zone or unit, as in iszones.
+    Rows whose coordinates are not numbers are left unchecked.
+    """
+    table = pd.read_csv(source, dtype=str, keep_default_na=False)
+    xcol, ycol, crs = (
+        ("easting", "northing", "EPSG:27700")
+        if variant == "bng"
+        else ("longitude", "latitude", "EPSG:4326")
+    )
+    x = pd.to_numeric(table[xcol], errors="coerce")
+    y = pd.to_numeric(table[ycol], errors="coerce")
+    ok = (x.notna() & y.notna()).to_numpy()
+    if variant == "bng":
+        ok &= ((x >= 0) & (x <= 700_000) & (y >= 0) & (y <= 1_300_000)).to_numpy()
+    else:
+        ok &= ((x.abs() <= 180) & (y.abs() <= 90)).to_numpy()
+    points = gpd.GeoDataFrame(
+        {"row": np.flatnonzero(ok)},
+        geometry=gpd.points_from_xy(x[ok], y[ok]),
+        crs=crs,
+    ).to_crs("EPSG:27700")
+    zones_bng = zones.to_crs("EPSG:27700").reset_index(drop=True)
+    zones_bng["zone_pos"] = np.arange(len(zones_bng))
+    units_bng = units.to_crs("EPSG:27700").reset_index(drop=True)
+    units_bng["unit_pos"] = np.arange(len(units_bng))
+
+    inside = gpd.sjoin(points, zones_bng, predicate="dwithin", distance=0.01)
+    inside = inside.sort_values(["row", "zone_pos"])
+    zone_lists = inside.groupby("row")["zone_id"].agg(lambda ids: ";".join(map(str, ids)))
+    first_zone = inside.groupby("row")["zone_pos"].min()
+    outside = points[~points["row"].isin(zone_lists.index)]
+    near = gpd.sjoin_nearest(outside, zones_bng[["zone_pos", "geometry"]], distance_col="d")
+    near = near.sort_values(["row", "zone_pos"]).drop_duplicates("row")
+
+    in_unit = gpd.sjoin(points, units_bng[["unit_pos", "geometry"]], predicate="intersects")
+    unit_of = in_unit.groupby("row")["unit_pos"].min()
+    offshore = points[~points["row"].isin(unit_of.index)]
+    near_unit = gpd.sjoin_nearest(
+        offshore, units_bng[["unit_pos", "geometry"]], max_distance=5000, distance_col="d"
+    )
+    unit_of = pd.concat(
+        [
+            unit_of,
+            near_unit.sort_values(["row", "unit_pos"])
+            .drop_duplicates("row")
+            .set_index("row")["unit_pos"],
+        ]
+    )
+
+    n = len(table)
+    nearest = np.full(n, -1)
+    distance = np.full(n, np.nan)
+    nearest[first_zone.index] = first_zone.to_numpy()
+    distance[first_zone.index] = 0.0
+    nearest[near["row"].to_numpy()] = near["zone_pos"].to_numpy()
+    distance[near["row"].to_numpy()] = near["d"].to_numpy()
+    unit = np.full(n, -1)
+    unit[unit_of.index.to_numpy()] = unit_of.to_numpy()
+    zone_ids = zones_bng["zone_id"].to_numpy()
+    out = table.assign(
+        zone_id=pd.Series(zone_lists).reindex(range(n)).to_numpy(),
+        in_zone=np.where(ok, np.isin(np.arange(n), zone_lists.index), None),
+        nearest_zone_id=np.where(nearest >= 0, zone_ids[nearest], None),
+        nearest_zone_distance_m=np.round(distance, 2),
+        local_authority=np.where(unit >= 0, units_bng["name"].to_numpy()[unit], None),
+    )
+    out.to_csv(output, index=False)
+    return out
+
+
+# ---------------------------------------------------------------- measuring
+
+
+@dataclass
+class Timing:
+    seconds: float
+    peak_mb: float  # peak resident memory during the run, above the start
+    rows: int
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+@contextmanager
+def measured(rows: int) -> Iterator[Timing]:
+    """Wall time and peak resident memory of the block (sampled every 5 ms)."""
+    timing = Timing(0.0, 0.0, rows)
+    start_rss = peak = _rss_mb()
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.005):
+            peak = max(peak, _rss_mb())
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    start = time.perf_counter()
+    try:
+        yield timing
+    finally:
+        timing.seconds = time.perf_counter() - start
+        done.set()
+        watcher.join()
+        timing.peak_mb = max(peak, _rss_mb()) - start_rss
+
+
+def run_cli(source: Path, output: Path) -> tuple[float, float]:
+    """Wall seconds and peak memory (MB) of `iszones check SOURCE --out OUTPUT`."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(ISZONES), "check", str(source), "--out", str(output)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode:
+        raise RuntimeError(f"iszones check failed: {stderr}")
+    return seconds, usage.ru_maxrss / 1e3  # Linux reports kilobytes
+
+
+def fast_path(source: Path, output: Path, zones: gpd.GeoDataFrame, units: gpd.GeoDataFrame):
+    """iszones from scratch: index the boundaries, stream the CSV through, write the CSV."""
+    bulk._GRIDS.clear()  # no cells kept from an earlier run
+    job = CsvCheck(source)
+    return job.run(output, prepare_check(zones, units))
+
+
+def frames_path(source: Path, output: Path, zones: gpd.GeoDataFrame, units: gpd.GeoDataFrame):
+    """iszones' in-memory path: read_site_file, check_sites, write_result (what the app uses)."""
+    bulk._GRIDS.clear()
+    sites = read_site_file(source, max_mb=1e9)
+    result = check_sites(sites.frame, zones, units, problems=sites.problems)
+    write_result(result, output)
+
+
+def versions() -> str:
+    import geopandas
+    import pyarrow
+    import pyproj
+    import shapely
+
+    return (
+        f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__},"
+        f" geopandas {geopandas.__version__}, shapely {shapely.__version__}"
+        f" (GEOS {shapely.geos_version_string}), pyproj {pyproj.__version__}"
+        f" (PROJ {pyproj.proj_version_str}), pyarrow {pyarrow.__version__}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--large", action="store_true", help="also 10M rows")
+    parser.add_argument("--rows", type=int, action="append", help="row counts (repeatable)")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--no-plain", action="store_true", help="skip the plain pipeline")
+    parser.add_argument("--no-frames", action="store_true", help="skip check_sites in memory")
+    parser.add_argument("--plain-max", type=int, default=2_000_000, help="largest N for plain")
+    parser.add_argument("--dir", type=Path, default=None, help="where to write the files")
+    args = parser.parse_args(argv)
+    sizes = args.rows or [100_000, 1_000_000] + ([10_000_000] if args.large else [])
+    print(f"{os.cpu_count()} cores; {versions()}")
+    root = data_dir()
+    zones = bundled_boundaries(read_zones(zones_path(root)))
+    units = read_admin_units(admin_units_path(root))
+    with tempfile.TemporaryDirectory(dir=args.dir, prefix="iszones-bench-") as tmp:
+        folder = Path(tmp)
+        for n in sizes:
+            for variant in args.variants:
+                source = write_sites_csv(folder / f"sites_{variant}_{n}.csv", n, variant=variant)
+                size_mb = source.stat().st_size / 1e6
+                print(f"\nN = {n:,} ({variant}, {size_mb:.0f} MB)")
+                runs: list[tuple[str, Callable[[], object]]] = [
+                    (
+                        "iszones streamed CSV",
+                        partial(fast_path, source, folder / "a.csv", zones, units),
+                    )
+                ]
+                if not args.no_frames and n <= args.plain_max:
+                    runs.append(
+                        (
+                            "iszones check_sites",
+                            partial(frames_path, source, folder / "b.csv", zones, units),
+                        )
+                    )
+                if not args.no_plain and n <= args.plain_max:
+                    runs.append(
+                        (
+                            "plain geopandas",
+                            partial(
+                                plain_pipeline, source, folder / "c.csv", zones, units, variant
+                            ),
+                        )
+                    )
+                timings = {}
+                for label, run in runs:
+                    with measured(n) as timing:
+                        run()
+                    timings[label] = timing
+                    print(
+                        f"  {label:<22} {timing.seconds:7.2f} s  {timing.rate:>12,.0f} rows/s"
+                        f"  peak +{timing.peak_mb:,.0f} MB"
+                    )
+                if "plain geopandas" in timings:
+                    ratio = (
+                        timings["plain geopandas"].seconds / timings["iszones streamed CSV"].seconds
+                    )
+                    print(f"  iszones is {ratio:.1f}x faster than the plain pipeline")
+                seconds, peak = run_cli(source, folder / "d.csv")
+                print(
+                    f"  {'CLI iszones check':<22} {seconds:7.2f} s  {n / seconds:>12,.0f} rows/s"
+                    f"  peak {peak:,.0f} MB (whole process)"
+                )
+                for name in ("a.csv", "b.csv", "c.csv", "d.csv"):
+                    (folder / name).unlink(missing_ok=True)
+                source.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,896 @@
+"""Bulk site checks: the vectorised core check_sites uses for points, and a CSV-to-CSV check
+streamed in blocks for files of millions of rows, with progress and bounded memory.
+
+The answers are check_sites' answers, row for row and byte for byte in the CSV: each row's
+coordinates and problems follow readers.py's rules, zones and distances follow spatial.py's
+(grid.py answers exactly as shapely does), and the CSV is written as readers.result_bytes writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import io
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import geopandas as gpd
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import shapely
+from pyproj import CRS
+
+from .errors import DataFileError, IszonesError
+from .grid import NO_POLYGON, PolygonGrid
+from .grid import mask_members as grid_members
+from .readers import (
+    CRS_FIX,
+    CoordinateEvidence,
+    CsvLayout,
+    TablePoints,
+    csv_layout,
+    find_coordinate_columns,
+    locate_columns,
+    parse_crs,
+    parse_csv_rows,
+    table_crs,
+    transformer,
+)
+from .schema import MEASURE_CRS
+from .spatial import ADMIN_NEAREST_M, BOUNDARY_TOLERANCE_M
+
+RESULT_COLUMNS = (
+    "zone_id",
+    "zone_name",
+    "programme",
+    "in_zone",
+    "area_share_in_zone",  # only when some sites are polygons
+    "nearest_zone_id",
+    "nearest_zone_name",
+    "nearest_zone_distance_m",
+    "within_km",  # only when within_km is given
+    "local_authority",
+    "boundary_source",
+    "problem",
+)
+BLOCK_BYTES = 4 << 20  # bytes of CSV per block: about 100,000 rows of a typical site list
+SHOWN_PROBLEMS = 5
+_BOM = b"\xef\xbb\xbf"
+
+Progress = Callable[[int, int], None]
+
+
+# ---------------------------------------------------------------- the spatial core
+
+
+def free_name(name: str, taken: set[str]) -> str:
+    """`name` renamed `<name>_input` (or with more underscores) so as not to clash."""
+    candidate = f"{name}_input"
+    while candidate in taken:
+        candidate += "_"
+    return candidate
+
+
+@dataclass(frozen=True)
+class CheckIndex:
+    """Zones (and admin units) in EPSG:27700, indexed for point checks; build with check_index.
+
+    zones: zone_id, name, programme, boundary_source and geometry, in order (positions are
+    what the grids answer).
+    """
+
+    zones: gpd.GeoDataFrame
+    zone_grid: PolygonGrid
+    unit_names: np.ndarray | None
+    unit_grid: PolygonGrid | None
+
+    @functools.cached_property
+    def zone_text(self) -> dict[str, np.ndarray]:
+        """Per zone: id as text, name, programme and boundary_source (object arrays)."""
+        return {
+            "zone_id": np.array([str(v) for v in self.zones["zone_id"]], dtype=object),
+            "zone_name": self.zones["name"].to_numpy(dtype=object),
+            "programme": self.zones["programme"].fillna("").to_numpy(dtype=object),
+            "boundary_source": self.zones["boundary_source"].fillna("").to_numpy(dtype=object),
+        }
+
+
+_GRIDS: dict[tuple[str, float, float | None, bool], PolygonGrid] = {}
+_GRIDS_LOCK = threading.Lock()
+_MAX_GRIDS = 8
+
+
+def polygon_grid(
+    geoms: np.ndarray,
+    *,
+    tolerance: float = 0.0,
+    max_distance: float | None = None,
+    members: bool = True,
+) -> PolygonGrid:
+    """A PolygonGrid for these polygons, shared with earlier calls for the same polygons.
+
+    The grid's cells are built as points need them, so a process that checks many files (the
+    dashboard, a Dask worker) builds each cell once.
+    """
+    digest = hashlib.sha256()
+    for wkb in shapely.to_wkb(np.asarray(geoms, dtype=object)):
+        digest.update(wkb)
+    key = (digest.hexdigest(), tolerance, max_distance, members)
+    with _GRIDS_LOCK:
+        grid = _GRIDS.get(key)
+        if grid is None:
+            if len(_GRIDS) >= _MAX_GRIDS:
+                _GRIDS.pop(next(iter(_GRIDS)))
+            grid = _GRIDS[key] = PolygonGrid(
+                geoms, tolerance=tolerance, max_distance=max_distance, members=members
+            )
+    return grid
+
+
+def check_index(zones_bng: gpd.GeoDataFrame, units_bng: gpd.GeoDataFrame | None) -> CheckIndex:
+    """Index boundaries (zone_id, name, programme, boundary_source) and admin units (name),
+    both already in EPSG:27700, for check_points."""
+    zones = zones_bng.reset_index(drop=True)
+    zone_grid = polygon_grid(zones.geometry.to_numpy(), tolerance=BOUNDARY_TOLERANCE_M)
+    unit_names = unit_grid = None
+    if units_bng is not None and len(units_bng):
+        unit_names = units_bng["name"].to_numpy(dtype=object)
+        unit_grid = polygon_grid(
+            units_bng.geometry.to_numpy(), max_distance=ADMIN_NEAREST_M, members=False
+        )
+    return CheckIndex(zones, zone_grid, unit_names, unit_grid)
+
+
+@dataclass(frozen=True)
+class PointAnswers:
+    """check_sites' answers for points, as positions into the index's tables.
+
+    combo: per point, -1 outside every zone, else a row of `combos` (the zone positions it is
+        in, lowest first); rows 0..n-1 are the single zones.
+    nearest: zone position of the nearest zone (the first of its zones when inside).
+    distance: metres to it, rounded to the cm (0 inside).
+    unit: position of the local authority (containing, else nearest within 5 km), or -1.
+    """
+
+    combo: np.ndarray
+    combos: list[tuple[int, ...]]
+    nearest: np.ndarray
+    distance: np.ndarray
+    unit: np.ndarray
+
+
+def _combos(mask: np.ndarray, n_zones: int) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Per point, a code for its set of zones (see PointAnswers.combo) from its bit mask."""
+    combo = np.full(len(mask), -1, dtype=np.int64)
+    combos: list[tuple[int, ...]] = [(k,) for k in range(n_zones)]
+    if mask.shape[1] == 1:
+        key = mask[:, 0]
+        single = (key != 0) & ((key & (key - np.uint64(1))) == 0)
+        # a power of two below 2**63 is exact in float64, so log2 gives the bit
+        combo[single] = np.log2(key[single].astype(np.float64)).astype(np.int64)
+        multi = np.flatnonzero((key != 0) & ~single)
+        keys = key[multi]
+    else:
+        rows = mask.any(axis=1)
+        counts = np.zeros(len(mask), dtype=np.int64)
+        for word in range(mask.shape[1]):
+            counts += np.bitwise_count(mask[:, word]).astype(np.int64)
+        single = np.flatnonzero(counts == 1)
+        combo[single] = [grid_members(mask[i])[0] for i in single]
+        multi = np.flatnonzero(rows & (counts > 1))
+        keys = np.ascontiguousarray(mask[multi]).view(f"V{8 * mask.shape[1]}").ravel()
+    if len(multi):
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        combos.extend(grid_members(mask[multi[i]]) for i in first)
+        combo[multi] = n_zones + inverse.ravel()
+    return combo, combos
+
+
+def check_points(x: np.ndarray, y: np.ndarray, index: CheckIndex) -> PointAnswers:
+    """Zones, nearest zone and distance, and admin unit for points in EPSG:27700."""
+    units = None
+    if (
+        index.unit_grid is not None and len(x) >= 10_000
+    ):  # both grids at once: they share the GIL little
+        with ThreadPoolExecutor(1, thread_name_prefix="iszones-units") as pool:
+            units = pool.submit(index.unit_grid.locate, x, y)
+            found = index.zone_grid.locate(x, y, members=True)
+            unit = units.result().nearest
+    else:
+        found = index.zone_grid.locate(x, y, members=True)
+        unit = np.full(len(x), NO_POLYGON, dtype=np.int64)
+        if index.unit_grid is not None:
+            unit = index.unit_grid.locate(x, y).nearest
+    assert found.members is not None
+    combo, combos = _combos(found.members, len(index.zones))
+    return PointAnswers(combo, combos, found.nearest, np.round(found.distance, 2), unit)
+
+
+def _unique_join(values: Any, sep: str) -> str:
+    return sep.join(dict.fromkeys(values))
+
+
+def combo_text(index: CheckIndex, combos: Sequence[tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """Per combo: zone_id (';'), zone_name, programme and boundary_source ('; '), each value once
+    and in zone order, as check_sites joins them."""
+    text = index.zone_text
+    out: dict[str, np.ndarray] = {}
+    for column, sep in (
+        ("zone_id", ";"),
+        ("zone_name", "; "),
+        ("programme", "; "),
+        ("boundary_source", "; "),
+    ):
+        values = text[column]
+        out[column] = np.array(
+            [values[c[0]] if len(c) == 1 else _unique_join(values[list(c)], sep) for c in combos],
+            dtype=object,
+        )
+    return out
+
+
+def point_columns(answers: PointAnswers, index: CheckIndex) -> dict[str, np.ndarray]:
+    """check_sites' result columns for points (object arrays; None where not applicable)."""
+    n = len(answers.combo)
+    inside = answers.combo >= 0
+    labels = combo_text(index, answers.combos)
+    text = index.zone_text
+
+    def by_combo(column: str) -> np.ndarray:
+        out = np.full(n, None, dtype=object)
+        out[inside] = labels[column][answers.combo[inside]]
+        return out
+
+    source = by_combo("boundary_source")
+    source[~inside] = text["boundary_source"][answers.nearest[~inside]]
+    authority = np.full(n, None, dtype=object)
+    if index.unit_names is not None:
+        known = answers.unit >= 0
+        authority[known] = index.unit_names[answers.unit[known]]
+    return {
+        "zone_id": by_combo("zone_id"),
+        "zone_name": by_combo("zone_name"),
+        "programme": by_combo("programme"),
+        "in_zone": inside,
+        "area_share_in_zone": np.full(n, np.nan),
+        "nearest_zone_id": index.zones["zone_id"].to_numpy(dtype=object)[answers.nearest],
+        "nearest_zone_name": text["zone_name"][answers.nearest],
+        "nearest_zone_distance_m": answers.distance,
+        "local_authority": authority,
+        "boundary_source": source,
+        "polygonal": np.zeros(n, dtype=bool),
+    }
+
+
+# ---------------------------------------------------------------- CSV text, as pandas writes it
+
+
+def _probe_quoting() -> str:
+    """The characters that make Python's csv writer (which pandas uses) quote a field."""
+    quoted = []
+    for char in ',"\n\r':
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow([f"a{char}b", "c"])
+        if buffer.getvalue().startswith('"'):
+            quoted.append(char)
+    return "".join(quoted)
+
+
+_QUOTED_CHARS = _probe_quoting()
+_QUOTE_PATTERN = "[" + _QUOTED_CHARS.replace("\n", "\\n").replace("\r", "\\r") + "]"
+
+
+def csv_field(value: Any) -> str:
+    """One CSV field as readers.result_bytes writes it: true/false, '' for none, quoted when
+    it must be."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, np.generic):
+        value = value.item()
+    text = str(value)
+    if any(c in text for c in _QUOTED_CHARS):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+# Rows are written by Arrow's CSV writer, which quotes every text value or none. So values are
+# quoted here, as Python's csv module would, with stand-in bytes for the quotes, newlines and
+# field separators that Arrow must not see, and the stand-ins are swapped back afterwards.
+_STAND_INS = {",": "\x01", '"': "\x02", "\n": "\x03", "\r": "\x04", ", joined": "\x05"}
+_CONTROL = [c.encode() for c in _STAND_INS.values()]
+_SWAP_BACK = bytes.maketrans(b"\x01\x02\x03\x04\x05", b',"\n\r,')
+_SPECIAL = "[" + "".join(',"\n\r').replace("\n", "\\n").replace("\r", "\\r") + "]"
+
+
+def _encoded(value: Any) -> str:
+    """csv_field(value) with stand-ins for quotes, newlines and carriage returns."""
+    text = csv_field(value)
+    return text.replace('"', "\x02").replace("\n", "\x03").replace("\r", "\x04")
+
+
+def _has_special(text: str) -> bool:
+    return any(c in text for c in ',"\n\r\x01\x02\x03\x04\x05')
+
+
+def _patched(base: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
+    """`base` with `values` in place of its `rows` (Arrow has no scatter: a take does it)."""
+    order = np.arange(len(base))
+    order[rows] = len(base) + np.arange(len(rows))
+    return pa.concat_arrays([base, values.cast(base.type)]).take(pa.array(order))
+
+
+def _text_bytes(values: pa.Array) -> bytes:
+    """The bytes of a text column's values, all together (a superset when it is a slice)."""
+    data = values.buffers()[2]
+    return b"" if data is None else data.to_pybytes()
+
+
+def _encode_column(values: pa.Array) -> tuple[pa.Array, bool]:
+    """A text column as fields with stand-ins, and whether any field had a special character."""
+    raw = _text_bytes(values)
+    if not any(c in raw for c in (b",", b'"', b"\n", b"\r")):
+        return values, False  # a plain search of the bytes settles most columns
+    special = np.asarray(
+        pc.match_substring_regex(values, _SPECIAL).to_numpy(zero_copy_only=False), dtype=bool
+    )
+    rows = np.flatnonzero(special)
+    if not len(rows):
+        return values, False
+    some = values.take(pa.array(rows))  # only these change: work on them alone
+    need = pc.match_substring_regex(some, _QUOTE_PATTERN)
+    coded = pc.replace_substring(some, '"', "\x02\x02")
+    coded = pc.replace_substring(pc.replace_substring(coded, "\n", "\x03"), "\r", "\x04")
+    coded = pc.if_else(need, pc.binary_join_element_wise("\x02", coded, "\x02", ""), coded)
+    return _patched(values, rows, coded), True
+
+
+def _lookup(table: Sequence[str | None], codes: np.ndarray) -> pa.Array:
+    """Fields of `table` at `codes` (None writes as an empty field)."""
+    return pa.array(table, pa.string()).take(pa.array(codes))
+
+
+def _metres_text(distance: np.ndarray, known: np.ndarray) -> pa.Array:
+    """Distances rounded to the cm as Python prints them (1234.5, 0.0, 12.05); empty if unknown.
+
+    Arrow prints a float with a fraction as Python does (shortest round trip) and a whole one
+    without its '.0', which is added.
+    """
+    values = np.where(known, distance, 0.0)
+    text = pc.cast(pa.array(values), pa.string())
+    whole = np.flatnonzero(known & (values == np.floor(values)))
+    if len(whole):
+        digits = pc.cast(pa.array(values[whole].astype(np.int64)), pa.string())
+        text = _patched(text, whole, pc.binary_join_element_wise(digits, ".0", ""))
+    unknown = np.flatnonzero(~known)
+    if len(unknown):
+        text = _patched(text, unknown, pa.nulls(len(unknown), pa.string()))
+    return text
+
+
+def _plain_text(value: Any) -> str:
+    """A value as the text of a CSV field, before any quoting (see csv_field)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    return str(value.item() if isinstance(value, np.generic) else value)
+
+
+def _result_fields(
+    answers: PointAnswers | None,
+    index: CheckIndex,
+    ok: np.ndarray,
+    problems: np.ndarray,
+    within_km: float | None,
+    *,
+    encode: bool = True,
+) -> tuple[list[pa.Array], bool]:
+    """The result columns of one block as CSV fields (RESULT_COLUMNS order), and whether any
+    field has a special character. Fields have stand-ins (see _encoded), or with `encode` false
+    are plain text for the csv module to quote."""
+    n = len(ok)
+    combo = np.full(n, -2, dtype=np.int64)  # -2 unchecked, -1 outside, else a combo
+    nearest = np.full(n, -1, dtype=np.int64)
+    distance = np.full(n, np.nan)
+    unit = np.full(n, -1, dtype=np.int64)
+    combos: list[tuple[int, ...]] = []
+    if answers is not None:
+        combo[ok], nearest[ok], distance[ok] = answers.combo, answers.nearest, answers.distance
+        unit[ok] = answers.unit
+        combos = answers.combos
+    inside = combo >= 0
+    labels = combo_text(index, combos)
+    text = index.zone_text
+    ids = index.zones["zone_id"].to_numpy(dtype=object)
+    special = False
+
+    def field(value: Any) -> str:
+        nonlocal special
+        coded = _encoded(value) if encode else _plain_text(value)
+        special |= _has_special(coded)
+        return coded
+
+    # Everything from zone_id to nearest_zone_name, and boundary_source, follows from one key:
+    # 0 not checked, then each set of zones a site is in, then each zone nearest to one outside.
+    first = [c[0] for c in combos]
+    heads: list[list[str | None]] = [[None] * 6]
+    heads += [
+        [
+            *(field(labels[k][i]) for k in ("zone_id", "zone_name", "programme")),
+            "true",
+            field(ids[first[i]]),
+            field(text["zone_name"][first[i]]),
+        ]
+        for i in range(len(combos))
+    ]
+    heads += [
+        [None, None, None, "false", field(ids[z]), field(text["zone_name"][z])]
+        for z in range(len(ids))
+    ]
+    sources = [None, *map(field, labels["boundary_source"]), *map(field, text["boundary_source"])]
+    key = np.where(inside, combo + 1, 1 + len(combos) + nearest)
+    key[~ok] = 0
+    if encode:  # one field of six, joined by the stand-in separator: fewer columns to write
+        joined = ["\x05".join(f or "" for f in head) for head in heads]
+        fields = [_lookup(joined, key)]
+        special = True
+    else:
+        fields = [_lookup([head[i] for head in heads], key) for i in range(6)]
+    fields.append(_metres_text(distance, ok))
+    flags = [None, "false", "true"]
+    if within_km is not None:
+        near = distance <= within_km * 1000
+        fields.append(_lookup(flags, np.where(ok, near + 1, 0)))
+    names: Any = index.unit_names if index.unit_names is not None else []
+    fields.append(_lookup([None, *map(field, names)], unit + 1))
+    fields.append(_lookup(sources, key))
+    said = np.flatnonzero(problems != "")
+    if len(said):
+        unique, inverse = np.unique(problems[said].astype(str), return_inverse=True)
+        codes = np.zeros(n, dtype=np.int64)
+        codes[said] = 1 + inverse.ravel()
+        fields.append(_lookup([None, *map(field, unique)], codes))
+    else:
+        fields.append(pa.nulls(n, pa.string()))
+    return fields, special
+
+
+def _csv_rows(columns: Sequence[pa.Array], special: bool) -> bytes:
+    """Rows of CSV from columns of fields (with stand-ins when `special`), newline-ended."""
+    table = pa.table(list(columns), names=[f"c{i}" for i in range(len(columns))])
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(
+        table,
+        sink,
+        pa_csv.WriteOptions(
+            include_header=False, delimiter="\x01" if special else ",", quoting_style="none"
+        ),
+    )
+    rows = sink.getvalue()
+    return rows.to_pybytes().translate(_SWAP_BACK) if special else rows
+
+
+def _csv_rows_slowly(columns: Sequence[pa.Array]) -> bytes:
+    """Rows of CSV from columns of plain text, by Python's csv module: for the rare values that
+    hold the stand-in bytes themselves."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    values = [["" if v is None else v for v in c.to_pylist()] for c in columns]
+    writer.writerows(zip(*values, strict=True))
+    return buffer.getvalue().encode("utf-8")
+
+
+def _has_control(texts: Any) -> bool:
+    return any(c in str(t) for t in texts for c in _STAND_INS.values())
+
+
+def _index_has_control(index: CheckIndex) -> bool:
+    texts = [*index.zone_text.values(), index.zones["zone_id"].to_numpy(dtype=object)]
+    if index.unit_names is not None:
+        texts.append(index.unit_names)
+    return any(_has_control(values) for values in texts)
+
+
+def _write_rows(out: BinaryIO, rows: Callable[[], bytes | pa.Buffer]) -> int:
+    return out.write(rows())
+
+
+# ---------------------------------------------------------------- streaming a CSV file
+
+
+@dataclass
+class BulkSummary:
+    """What a streamed check found: the counts behind the summary line, and the first problems."""
+
+    rows: int = 0
+    inside: int = 0
+    outside: int = 0
+    problems: int = 0
+    outside_within: int = 0
+    first_problems: list[tuple[int, str]] = field(default_factory=list)  # (row, problem)
+
+
+@dataclass
+class _Block:
+    table: pa.Table
+    points: TablePoints
+    first_row: int  # 1-based number of its first row in the file
+    end_byte: int  # bytes of the file read up to the end of this block
+    quoted: bool  # whether the block's text has a double quote (else no value needs quoting)
+    control: bool  # whether it has a byte that _csv_rows uses as a stand-in
+    x_bng: np.ndarray | None = None
+    y_bng: np.ndarray | None = None
+
+
+def _row_end(buffer: bytes) -> int:
+    """Where the last complete row in `buffer` ends (after its newline); 0 if none does.
+
+    A newline ends a row when an even number of double quotes come before it (otherwise it is
+    inside a quoted value). A stray quote in an unquoted value upsets that count, so a cut that
+    would leave a block under a quarter full is made at the last newline instead.
+    """
+    end = buffer.rfind(b"\n")
+    if end < 0:
+        return 0
+    last = end
+    quotes = buffer.count(b'"', 0, end)
+    while quotes % 2:
+        before = buffer.rfind(b"\n", 0, end)
+        if before < 0:
+            end = -1
+            break
+        quotes -= buffer.count(b'"', before, end)
+        end = before
+    if end < len(buffer) // 4:
+        end = last
+    return end + 1
+
+
+class CsvCheck:
+    """A site check of a CSV file into a CSV file, read and written in blocks.
+
+    Opening reads the header and the first block, so that the CRS is chosen (and noted) and
+    whole-file problems are found before any output; `run` checks every row and writes the
+    result atomically (nothing is written if the check fails part-way).
+
+    Parameters
+    ----------
+    path: the CSV file of sites (any size: memory use is bounded by the block size).
+    crs: the coordinates' CRS, overriding the judgement by column names and values.
+    max_mb: refuse files larger than this (None: no limit).
+    block_bytes: bytes of CSV per block.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        crs: str | None = None,
+        max_mb: float | None = None,
+        block_bytes: int = BLOCK_BYTES,
+    ) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        self.block_bytes = max(int(block_bytes), 1 << 10)
+        self.user_crs = parse_crs(crs) if crs else None
+        self.size = self._stat(max_mb)
+        self._handle: BinaryIO = self._open()
+        try:
+            self._start()
+        except BaseException:
+            self._handle.close()
+            raise
+
+    # -------------------------------------------------------- opening
+
+    def _stat(self, max_mb: float | None) -> int:
+        name = str(self.path)
+        try:
+            size = os.stat(self.path).st_size
+        except FileNotFoundError as err:
+            raise DataFileError(f"{name}: file not found. Check the path.") from err
+        except OSError as err:
+            raise DataFileError(f"{name}: cannot read ({err.strerror}).") from err
+        if not self.path.is_file():
+            raise DataFileError(f"{name}: is not a file. Give the path of a file.")
+        if max_mb is not None and size > max_mb * 1e6:
+            raise DataFileError(
+                f"{name}: the file is {size / 1e6:.1f} MB, over the {max_mb:g} MB limit."
+                " Split it into smaller files, or raise the limit (--max-mb on the command line)."
+            )
+        return size
+
+    def _open(self) -> BinaryIO:
+        try:
+            return open(self.path, "rb")
+        except OSError as err:
+            raise DataFileError(f"{self.path}: cannot read ({err.strerror}).") from err
+
+    def _read(self, count: int) -> bytes:
+        try:
+            return self._handle.read(count)
+        except OSError as err:
+            raise DataFileError(f"{self.path}: cannot read ({err.strerror}).") from err
+
+    def _start(self) -> None:
+        head = self._read(self.block_bytes)
+        self._offset = len(head)
+        if head.startswith(_BOM):
+            head = head[len(_BOM) :]
+        self._eof = self._offset >= self.size or not head
+        if not head.strip() and self._eof:
+            raise DataFileError(
+                f"{self.name}: the file is empty. Choose the file with your sites in it."
+            )
+        while not self._eof and _row_end(head) == 0:  # a header longer than a block
+            more = self._read(self.block_bytes)
+            self._offset += len(more)
+            self._eof = not more
+            head += more
+        self.layout: CsvLayout = csv_layout(
+            head[: _row_end(head)] if not self._eof else head, self.name
+        )
+        cols = find_coordinate_columns(self.layout.names, self.name, self.user_crs)
+        self.cols = cols
+        self.x_pos = self.layout.names.index(cols[0])
+        self.y_pos = self.layout.names.index(cols[1])
+        self._buffer = head[self.layout.body_start :]
+        self._line = self.layout.body_line
+        self._row = 1
+        self.crs: CRS | None = None
+        self.evidence: CoordinateEvidence | None = None
+        self._all_bad = _AllBad()
+        self._first = self._next_block()
+        if self._first is None:
+            raise DataFileError(f"{self.name}: has a header but no rows of sites under it.")
+        self.crs = self._first.points.crs
+        self.crs_note = self._first.points.note
+        if self._done():
+            self._all_bad.check(self.name)
+
+    def _done(self) -> bool:
+        return self._eof and not self._buffer
+
+    def _next_block(self) -> _Block | None:
+        """Read, parse and locate the next block of rows; None at the end of the file."""
+        while True:
+            if self._done():
+                return None
+            while not self._eof:
+                cut = _row_end(self._buffer)
+                if cut and len(self._buffer) >= self.block_bytes // 2:
+                    break
+                more = self._read(self.block_bytes)
+                self._offset += len(more)
+                self._eof = not more
+                self._buffer += more
+            cut = len(self._buffer) if self._eof else _row_end(self._buffer)
+            chunk, self._buffer = self._buffer[:cut], self._buffer[cut:]
+            end_byte = self._offset - len(self._buffer)
+            table, ragged = parse_csv_rows(chunk, self.layout, self.name, first_line=self._line)
+            self._line += chunk.count(b"\n")
+            if not table.num_rows:
+                continue  # only blank lines
+            points = locate_columns(
+                table.column(self.x_pos),
+                table.column(self.y_pos),
+                self.cols,
+                self.name,
+                self.user_crs,
+                decimal_comma=self.layout.sep == ";",
+                ragged=ragged,
+                crs=self.crs,
+                first_row=self._row,
+            )
+            control = any(c in chunk for c in _CONTROL)
+            block = _Block(table, points, self._row, end_byte, b'"' in chunk, control)
+            self._all_bad.add(block)
+            self._row += table.num_rows
+            self.evidence = (
+                points.evidence if self.evidence is None else self.evidence + points.evidence
+            )
+            ok = points.problems == ""
+            if points.crs.equals(CRS.from_user_input(MEASURE_CRS)):
+                block.x_bng, block.y_bng = points.x[ok], points.y[ok]
+            elif ok.any():
+                block.x_bng, block.y_bng = transformer(points.crs, MEASURE_CRS).transform(
+                    points.x[ok], points.y[ok]
+                )
+            return block
+
+    @property
+    def notes(self) -> list[str]:
+        """What the reader assumed, for the user: '<file>: coordinates read as ...'."""
+        return [f"{self.name}: {self.crs_note}"]
+
+    def close(self) -> None:
+        self._handle.close()
+
+    # -------------------------------------------------------- running
+
+    def _blocks(self) -> Iterator[_Block]:
+        """The blocks in order, the next one read in a second thread while this one is checked."""
+        assert self._first is not None
+        yield self._first
+        self._first = None
+        with ThreadPoolExecutor(1, thread_name_prefix="iszones-read") as pool:
+            pending: Future[_Block | None] = pool.submit(self._next_block)
+            while True:
+                block = pending.result()
+                if block is None:
+                    return
+                pending = pool.submit(self._next_block)
+                yield block
+
+    def run(
+        self,
+        output: str | os.PathLike[str],
+        index: CheckIndex,
+        *,
+        within_km: float | None = None,
+        progress: Progress | None = None,
+    ) -> BulkSummary:
+        """Check every row against `index` and write the results to `output` (a .csv)."""
+        if within_km is not None and not (within_km >= 0 and np.isfinite(within_km)):
+            raise IszonesError(f"within_km must be a distance of 0 km or more, not {within_km!r}.")
+        target = Path(output)
+        header = self._output_header(within_km)
+        summary = BulkSummary()
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        except OSError as err:
+            raise DataFileError(f"{target}: cannot write ({err.strerror}).") from err
+        try:
+            with os.fdopen(fd, "wb") as out, ThreadPoolExecutor(1, "iszones-write") as writer:
+                out.write(_BOM + header.encode("utf-8"))
+                pending: Future[int] | None = None
+                for block in self._blocks():
+                    rows = self._check_block(block, index, within_km, summary)
+                    if pending is not None:
+                        pending.result()  # at most one block waits to be written
+                    pending = writer.submit(_write_rows, out, rows)
+                    if progress is not None:
+                        progress(block.end_byte, self.size)
+                if pending is not None:
+                    pending.result()
+            self._all_bad.check(self.name)
+            if self.evidence is not None:  # the CRS chosen from the first block must fit all
+                table_crs(self.evidence, self.cols, self.name, self.user_crs)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
+            os.replace(tmp, target)
+        except OSError as err:
+            Path(tmp).unlink(missing_ok=True)
+            raise DataFileError(f"{target}: cannot write ({err.strerror}).") from err
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        finally:
+            self.close()
+        return summary
+
+    def _output_names(self, within_km: float | None) -> tuple[list[str], list[int], list[str]]:
+        """(input column names as written, the input column each comes from, result names)."""
+        results = [
+            c
+            for c in RESULT_COLUMNS
+            if c != "area_share_in_zone" and (c != "within_km" or within_km is not None)
+        ]
+        names = self.layout.names
+        kept = [(n, i) for i, n in enumerate(names) if n != "geometry"]
+        if "geometry" in names:  # readers keep a 'geometry' column as 'geometry_input'
+            source = names.index("geometry")
+            at = [k for k, (n, _) in enumerate(kept) if n == "geometry_input"]
+            if at:
+                kept[at[0]] = ("geometry_input", source)
+            else:
+                kept.append(("geometry_input", source))
+        clashing = set(results)  # as check_sites renames them for point sites
+        taken = {n for n, _ in kept} | {"geometry"} | clashing
+        written = [free_name(n, taken) if n in clashing else n for n, _ in kept]
+        return written, [i for _, i in kept], results
+
+    def _output_header(self, within_km: float | None) -> str:
+        written, _, results = self._output_names(within_km)
+        return ",".join(csv_field(n) for n in [*written, *results]) + "\n"
+
+    def _check_block(
+        self, block: _Block, index: CheckIndex, within_km: float | None, summary: BulkSummary
+    ) -> Callable[[], bytes]:
+        """Check a block's rows; returns the work of writing them (done in the writer thread)."""
+        problems = block.points.problems
+        ok = problems == ""
+        answers = None
+        if ok.any():
+            assert block.x_bng is not None and block.y_bng is not None
+            answers = check_points(block.x_bng, block.y_bng, index)
+        self._count(block, answers, ok, problems, within_km, summary)
+        _, sources, _ = self._output_names(within_km)
+        encode = self.layout.sep != "," or block.quoted
+
+        def rows() -> bytes:
+            originals = [block.table.column(i).combine_chunks() for i in sources]
+            if block.control or _index_has_control(index):
+                fields, _ = _result_fields(answers, index, ok, problems, within_km, encode=False)
+                return _csv_rows_slowly([*originals, *fields])
+            special = False
+            if encode:
+                coded = [_encode_column(c) for c in originals]
+                originals = [c for c, _ in coded]
+                special = any(flag for _, flag in coded)
+            fields, results_special = _result_fields(answers, index, ok, problems, within_km)
+            return _csv_rows([*originals, *fields], special or results_special)
+
+        return rows
+
+    @staticmethod
+    def _count(
+        block: _Block,
+        answers: PointAnswers | None,
+        ok: np.ndarray,
+        problems: np.ndarray,
+        within_km: float | None,
+        summary: BulkSummary,
+    ) -> None:
+        n = len(ok)
+        summary.rows += n
+        bad = np.flatnonzero(~ok)
+        summary.problems += len(bad)
+        for pos in bad[: max(0, SHOWN_PROBLEMS - len(summary.first_problems))]:
+            summary.first_problems.append((block.first_row + int(pos), str(problems[pos])))
+        if answers is not None:
+            inside = answers.combo >= 0
+            summary.inside += int(inside.sum())
+            summary.outside += int((~inside).sum())
+            if within_km is not None:
+                summary.outside_within += int(
+                    (~inside & (answers.distance <= within_km * 1000)).sum()
+                )
+
+
+class _AllBad:
+    """Tracks whether any row could be located, for the same error as a whole-file read."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.located = 0
+        self.first: list[str] = []
+        self.all_swapped = True
+
+    def add(self, block: _Block) -> None:
+        problems = block.points.problems
+        self.rows += len(problems)
+        ok = problems == ""
+        self.located += int(ok.sum())
+        if self.located:
+            return
+        self.first.extend(
+            f"row {block.first_row + pos}: {problems[pos]}"
+            for pos in range(min(3 - len(self.first), len(problems)))
+        )
+        self.all_swapped &= all("look swapped" in str(p) for p in problems)
+
+    def check(self, name: str) -> None:
+        if self.rows and not self.located:
+            fix = (
+                "Swap the two coordinate columns (their names or their values)."
+                if self.all_swapped
+                else "Fix the coordinates, or " + CRS_FIX + "."
+            )
+            raise DataFileError(
+                f"{name}: no row could be located ({self.rows} in all)."
+                f" {'; '.join(self.first)}. {fix}"
+            )

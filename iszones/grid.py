@@ -1,0 +1,720 @@
+"""Exact point queries against many polygons, millions of points a second: which polygons
+contain each point, and which polygon is nearest (and how far) for points outside them all.
+
+Pure and numeric: coordinate arrays in EPSG:27700 metres in, positions and distances out; no
+geometry objects are made for the points. A multi-level grid is built lazily over the cells that
+points fall in. Each cell keeps the boundary segments that can be nearest to any point in it
+(segments within the centre's nearest distance plus the cell's diameter), the polygons containing
+its centre, and the polygons whose boundary passes near it. A point in a cell that no boundary
+crosses takes the cell's answer; near a boundary it is tested exactly (prepared point-in-polygon,
+and segment distances computed as GEOS computes them), so the answers equal shapely's.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+
+# The lattice always covers the UK's longitude/latitude box (-11..3, 49..61.5) in British
+# National Grid, so points that passed the readers' UK check never fall outside it.
+UK_BNG_BOX = (-300_000.0, -150_000.0, 800_000.0, 1_400_000.0)
+NO_POLYGON = -1
+_CHUNK = 1 << 15  # pairs per numpy pass: big enough to amortise calls, small enough for cache
+_BATCH = 1 << 17  # pairs per batch of cells or points, so temporaries stay small
+_INT32_MAX = np.iinfo(np.int32).max
+THREADS = min(4, os.cpu_count() or 1)  # threads per query
+_POINTS = 1 << 16  # points per batch of a query
+_WIDTHS = (
+    2,
+    3,
+    4,
+    6,
+    8,
+    12,
+    16,
+    24,
+    32,
+)  # candidate table widths: rows are grouped by their candidate count
+
+
+def segment_distance(
+    px: np.ndarray,
+    py: np.ndarray,
+    ax: np.ndarray,
+    ay: np.ndarray,
+    bx: np.ndarray,
+    by: np.ndarray,
+) -> np.ndarray:
+    """Distance from points to segments A-B, with the same arithmetic as GEOS's pointToSegment.
+
+    Computing it the same way makes ties (a vertex shared by two polygons) exact and the
+    distances equal to shapely's, not merely close.
+    """
+    dx = bx - ax
+    dy = by - ay
+    len2 = dx * dx + dy * dy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = ((px - ax) * dx + (py - ay) * dy) / len2
+        s = ((ay - py) * dx - (ax - px) * dy) / len2
+        inner = np.abs(s) * np.sqrt(len2)
+    ex, ey = px - ax, py - ay
+    to_a = np.sqrt(ex * ex + ey * ey)
+    fx, fy = px - bx, py - by
+    to_b = np.sqrt(fx * fx + fy * fy)
+    return np.where((len2 == 0) | (r <= 0), to_a, np.where(r >= 1, to_b, inner))
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated aranges start..start+count for each pair (positions into a CSR array)."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    offsets = np.repeat(starts - (ends - counts), counts)
+    return offsets + np.arange(total, dtype=np.int64)
+
+
+def _expand(
+    ptr: np.ndarray, values: np.ndarray, rows: np.ndarray, *_: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR rows as pairs: (position in `rows`, value), plus the count per row."""
+    counts = ptr[rows + 1] - ptr[rows]
+    owner = np.repeat(np.arange(len(rows)), counts)
+    return owner, values[_ranges(ptr[rows], counts)], counts
+
+
+def _group_min(values: np.ndarray, counts: np.ndarray, empty: Any) -> np.ndarray:
+    """Per group (consecutive runs of `counts`), the minimum of `values`; `empty` for none."""
+    out = np.full(len(counts), empty, dtype=values.dtype)
+    has = counts > 0
+    if has.any():
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[has]
+        out[has] = np.minimum.reduceat(values, starts)
+    return out
+
+
+def _csr(group: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ptr, values) of a CSR table from pairs already sorted by group."""
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(group, minlength=n), out=ptr[1:])
+    return ptr, values
+
+
+def _unique_pairs(
+    group: np.ndarray, values: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (group, value) sorted and without repeats."""
+    if not len(group):
+        return group.astype(np.int64), values.astype(np.int32)
+    key = np.sort(group.astype(np.int64) * width + values)
+    key = key[np.r_[True, key[1:] != key[:-1]]]
+    return key // width, (key % width).astype(np.int32)
+
+
+def _distinct(ids: np.ndarray, size: int) -> np.ndarray:
+    """The distinct values of non-negative ints below `size`, sorted (a dense mark: no sort)."""
+    seen = np.zeros(size, dtype=bool)
+    seen[ids] = True
+    return np.flatnonzero(seen)
+
+
+def _batches(counts: np.ndarray, target: int = _BATCH) -> Iterator[slice]:
+    """Consecutive slices of rows whose counts add up to about `target` each."""
+    if not len(counts):
+        return
+    bounds = np.searchsorted(np.cumsum(counts), np.arange(target, int(counts.sum()), target))
+    start = 0
+    for end in (*np.unique(bounds + 1), len(counts)):
+        end = int(min(end, len(counts)))
+        if end > start:
+            yield slice(start, end)
+            start = end
+
+
+@dataclass
+class _Level:
+    """One level of the grid: a dense map from cell to row, and per row three CSR tables
+    (candidate segments, polygons whose boundary is near, polygons containing the cell with no
+    boundary near) and, from the last, the first such polygon and a bit mask of them all."""
+
+    size: float
+    nx: int
+    ny: int
+    words: int  # uint64 words in a row's mask
+    row: np.ndarray  # int32 per cell: row in the tables below, -1 when not built yet
+    tables: dict[str, list[np.ndarray]] = field(
+        default_factory=lambda: {
+            name: [np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int32)]
+            for name in ("cand", "near", "inside")
+        }
+    )
+    first: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    mask: np.ndarray | None = None
+    _pending: list[tuple[Any, ...]] = field(default_factory=list)
+    inherited: dict[int, int] = field(default_factory=dict)  # settled parent row -> its row here
+
+    @property
+    def radius(self) -> float:
+        return self.size * math.sqrt(0.5)
+
+    def rows(self) -> int:
+        return len(self.tables["cand"][0]) - 1
+
+    def append(
+        self,
+        built: dict[str, tuple[np.ndarray, np.ndarray]],
+        first: np.ndarray,
+        mask: np.ndarray,
+        cells: np.ndarray,
+    ) -> None:
+        """Add rows for cells; they join the tables at the next `commit`."""
+        self._pending.append((built, first, mask, cells))
+
+    def commit(self) -> None:
+        """Join the added rows to the tables (once per build: concatenating is not free)."""
+        if not self._pending:
+            return
+        start = self.rows()
+        for name in self.tables:
+            old_ptr, old_values = self.tables[name]
+            ptrs, values = [old_ptr], [old_values]
+            end = old_ptr[-1]
+            for built, *_ in self._pending:
+                ptr, vals = built[name]
+                ptrs.append(end + ptr[1:])
+                values.append(vals.astype(np.int32))
+                end += ptr[-1]
+            self.tables[name] = [np.concatenate(ptrs), np.concatenate(values)]
+        self.first = np.concatenate([self.first, *(p[1].astype(np.int32) for p in self._pending)])
+        masks = [p[2] for p in self._pending]
+        self.mask = np.concatenate(masks if self.mask is None else [self.mask, *masks])
+        cells = np.concatenate([p[3] for p in self._pending])
+        if len(cells):
+            self.row[cells] = np.arange(start, start + len(cells), dtype=np.int32)
+        self._pending = []
+
+
+def _masks(pt: np.ndarray, poly: np.ndarray, n: int, words: int) -> np.ndarray:
+    """Bit masks (n, words) of uint64 with bit `poly` set for each pair (pt, poly), the pairs
+    sorted by pt."""
+    mask = np.zeros((n, words), dtype=np.uint64)
+    if not len(pt) or not words:
+        return mask
+    bits = np.left_shift(np.uint64(1), (poly % 64).astype(np.uint64))
+    word = poly // 64
+    for w in range(words):  # OR along each point's run of pairs
+        mine = word == w
+        if mine.any():
+            at, b = pt[mine], bits[mine]
+            starts = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])
+            mask[at[starts], w] = np.bitwise_or.reduceat(b, starts)
+    return mask
+
+
+def mask_members(mask: np.ndarray) -> tuple[int, ...]:
+    """The polygon positions whose bits are set in one row's mask, lowest first."""
+    return tuple(
+        64 * word + bit
+        for word, value in enumerate(int(v) for v in mask)
+        for bit in range(64)
+        if value >> bit & 1
+    )
+
+
+def _first_of(pt: np.ndarray, poly: np.ndarray, n: int) -> np.ndarray:
+    """Per group 0..n-1, the lowest `poly` among its pairs (sorted by pt), or -1."""
+    first = np.full(n, NO_POLYGON, dtype=np.int64)
+    if len(pt):
+        starts = np.flatnonzero(np.r_[True, pt[1:] != pt[:-1]])
+        first[pt[starts]] = np.minimum.reduceat(poly, starts)
+    return first
+
+
+@dataclass(frozen=True)
+class Located:
+    """Answers for each queried point.
+
+    first: the lowest position of a polygon the point is in (or within `tolerance` of), or -1.
+    nearest: for points in no polygon, the nearest one (lowest position on a tie), or -1 beyond
+        `max_distance`; for points in a polygon, `first`.
+    distance: metres to `nearest` (0 in a polygon; NaN when there is none).
+    members: when asked for, a bit mask per point (n, words) of every polygon it is in: bit
+        p % 64 of word p // 64 for polygon p (see mask_members).
+    """
+
+    first: np.ndarray
+    nearest: np.ndarray
+    distance: np.ndarray
+    members: np.ndarray | None = None
+
+
+class PolygonGrid:
+    """Polygons (EPSG:27700) indexed for exact point queries; build once, query many times.
+
+    tolerance: a point within this distance of a polygon counts as in it (spatial.py's 1 cm
+        boundary rule); 0 means point-in-polygon with the boundary included.
+    max_distance: nearest polygons further than this are not reported (None: no limit).
+    members: keep every polygon a point is in (locate(members=True)), not only the first.
+    Thread-safe: cells are built under a lock, so several threads may query at once.
+    """
+
+    def __init__(
+        self,
+        geoms: np.ndarray,
+        *,
+        tolerance: float = 0.0,
+        max_distance: float | None = None,
+        members: bool = True,
+        leaf_size: float = 1000.0,
+        levels: int = 4,
+        factor: int = 4,
+    ) -> None:
+        self._options = {
+            "tolerance": tolerance,
+            "max_distance": max_distance,
+            "members": members,
+            "leaf_size": leaf_size,
+            "levels": levels,
+            "factor": factor,
+        }
+        geoms = np.asarray(geoms, dtype=object)
+        if not len(geoms):
+            raise ValueError("PolygonGrid needs at least one polygon.")
+        self.geoms = geoms.copy()
+        self.n = len(self.geoms)
+        self.words = (self.n + 63) // 64 if members else 0  # bit masks of members, if kept
+        self.tolerance = float(tolerance)
+        self.max_distance = None if max_distance is None else float(max_distance)
+        # Margin for deciding that no boundary is near a cell: generous beside float error.
+        self._margin = self.tolerance + 1e-3
+        self._lock = threading.Lock()
+        self._prepared = False
+        parts, part_owner = shapely.get_parts(self.geoms, return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+        same = ring_of[1:] == ring_of[:-1]
+        self.ax, self.ay = coords[:-1, 0][same].copy(), coords[:-1, 1][same].copy()
+        self.bx, self.by = coords[1:, 0][same].copy(), coords[1:, 1][same].copy()
+        self.owner = part_owner[ring_part[ring_of[:-1][same]]].astype(np.int32)
+        self.dx, self.dy = self.bx - self.ax, self.by - self.ay
+        len2 = self.dx * self.dx + self.dy * self.dy
+        self.inv_len2 = np.divide(1.0, len2, out=np.zeros_like(len2), where=len2 > 0)
+        # The same with one more, far-away, segment: padding in fixed-width candidate tables.
+        far = np.array([1e150])
+        self._pad = len(self.ax)
+        self._seg = [np.concatenate([v, far]) for v in (self.ax, self.ay, self.bx, self.by)]
+        self._seg_owner = np.concatenate([self.owner, [_INT32_MAX]]).astype(np.int32)
+        segments = shapely.linestrings(
+            np.stack([np.column_stack([self.ax, self.ay]), np.column_stack([self.bx, self.by])], 1)
+        )
+        self._segment_tree = shapely.STRtree(segments)
+        self._polygon_tree = shapely.STRtree(self.geoms)
+        bounds = shapely.total_bounds(self.geoms)
+        top = leaf_size * factor ** (levels - 1)
+        self.x0 = math.floor((min(bounds[0], UK_BNG_BOX[0]) - top) / top) * top
+        self.y0 = math.floor((min(bounds[1], UK_BNG_BOX[1]) - top) / top) * top
+        x1 = max(bounds[2], UK_BNG_BOX[2]) + top
+        y1 = max(bounds[3], UK_BNG_BOX[3]) + top
+        self.factor = factor
+        self.levels: list[_Level] = []
+        for depth in range(levels):
+            size = leaf_size * factor ** (levels - 1 - depth)
+            nx = math.ceil((x1 - self.x0) / size)
+            ny = math.ceil((y1 - self.y0) / size)
+            row = np.full(nx * ny, -1, dtype=np.int32)
+            self.levels.append(_Level(size, nx, ny, self.words, row))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its polygons where it is unpickled (a Dask worker): the cells built here
+        # are only a cache, and GEOS trees and prepared geometries do not travel.
+        return (_rebuild, (self.geoms, self._options))
+
+    # ------------------------------------------------------------ distances
+
+    def _approx_d2(
+        self, qx: np.ndarray, qy: np.ndarray, pt: np.ndarray, seg: np.ndarray
+    ) -> np.ndarray:
+        """Squared distances from points (qx[pt], qy[pt]) to segments, by clamped projection.
+
+        Within about 1e-10 m of the exact distance; used to choose, never to answer.
+        """
+        out = np.empty(len(pt))
+        for s in range(0, len(pt), _CHUNK):
+            p, g = pt[s : s + _CHUNK], seg[s : s + _CHUNK]
+            ex = qx[p] - self.ax[g]
+            ey = qy[p] - self.ay[g]
+            dx, dy = self.dx[g], self.dy[g]
+            t = ex * dx
+            t += ey * dy
+            t *= self.inv_len2[g]
+            np.clip(t, 0.0, 1.0, out=t)
+            ex -= t * dx
+            ey -= t * dy
+            ex *= ex
+            ey *= ey
+            ex += ey
+            out[s : s + _CHUNK] = ex
+        return out
+
+    def _exact_d(self, qx: np.ndarray, qy: np.ndarray, pt: np.ndarray, seg: np.ndarray):
+        return segment_distance(
+            qx[pt], qy[pt], self.ax[seg], self.ay[seg], self.bx[seg], self.by[seg]
+        )
+
+    # ------------------------------------------------------------ building cells
+
+    def _prepare(self) -> None:
+        if not self._prepared:
+            shapely.prepare(self.geoms)
+            self._prepared = True
+
+    def _cells(self, level: _Level, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(cell ids, whether inside the lattice) for points."""
+        i = np.floor((x - self.x0) / level.size)
+        j = np.floor((y - self.y0) / level.size)
+        ok = (i >= 0) & (i < level.nx) & (j >= 0) & (j < level.ny)
+        ids = np.where(ok, j * level.nx + i, 0).astype(np.int64)
+        return ids, ok
+
+    def _centres(self, level: _Level, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        j, i = np.divmod(cells, level.nx)
+        return self.x0 + (i + 0.5) * level.size, self.y0 + (j + 0.5) * level.size
+
+    def _ensure(self, depth: int, cells: np.ndarray) -> None:
+        """Build the rows of these (unique) cells at this depth, and their parents first."""
+        level = self.levels[depth]
+        missing = cells[level.row[cells] < 0]
+        if not len(missing):
+            return
+        if depth == 0:
+            self._build_top(level, missing)
+            level.commit()
+            return
+        parent = self.levels[depth - 1]
+        cj, ci = np.divmod(missing, level.nx)
+        parents = (cj // self.factor) * parent.nx + ci // self.factor
+        self._ensure(depth - 1, _distinct(parents, parent.nx * parent.ny))
+        prow = parent.row[parents]
+        cand_ptr, near_ptr = parent.tables["cand"][0], parent.tables["near"][0]
+        # A parent with no candidate and no boundary near is settled: so are all its children
+        pure = (cand_ptr[prow + 1] == cand_ptr[prow]) & (near_ptr[prow + 1] == near_ptr[prow])
+        if pure.any():
+            self._inherit(level, missing[pure], parent, prow[pure])
+            missing, prow = missing[~pure], prow[~pure]
+        for part in _batches(cand_ptr[prow + 1] - cand_ptr[prow]):
+            self._build_children(level, missing[part], parent, prow[part])
+        level.commit()
+
+    def _inherit(self, level: _Level, cells: np.ndarray, parent: _Level, prow: np.ndarray) -> None:
+        """Point cells whose parent is settled at one row per parent row, a copy of it."""
+        rows = np.unique(prow)
+        new = np.array([r for r in rows.tolist() if r not in level.inherited], dtype=np.int64)
+        if len(new):
+            level.commit()
+            start = level.rows()
+            in_pt, in_poly, _ = _expand(*parent.tables["inside"], new)
+            empty = (np.zeros(len(new) + 1, dtype=np.int64), np.empty(0, dtype=np.int32))
+            level.append(
+                {"cand": empty, "near": empty, "inside": _csr(in_pt, in_poly, len(new))},
+                parent.first[new],
+                parent.mask[new] if parent.mask is not None else np.zeros((len(new), 0), np.uint64),
+                np.empty(0, dtype=np.int64),
+            )
+            level.commit()
+            level.inherited.update(zip(new.tolist(), range(start, start + len(new)), strict=True))
+        lookup = np.array([level.inherited[r] for r in rows.tolist()], dtype=np.int32)
+        level.row[cells] = lookup[np.searchsorted(rows, prow)]
+
+    def _build_top(self, level: _Level, cells: np.ndarray) -> None:
+        cx, cy = self._centres(level, cells)
+        centres = shapely.points(cx, cy)
+        radius = level.radius
+        _, dmin = self._segment_tree.query_nearest(
+            centres, return_distance=True, all_matches=False
+        )  # one segment per centre, in centre order
+        reach = dmin + 2 * radius + 1e-6 * (1 + dmin)
+        if self.max_distance is not None:
+            reach = np.minimum(reach, self.max_distance + radius + 1e-6 * (1 + dmin))
+        cell_pos, seg = self._segment_tree.query(centres, predicate="dwithin", distance=reach)
+        order = np.lexsort((seg, cell_pos))
+        cell_pos, seg = cell_pos[order], seg[order].astype(np.int32)
+        in_cell, in_poly = self._polygon_tree.query(centres, predicate="intersects")
+        inside = _unique_pairs(in_cell, in_poly, self.n)
+        self._store(level, cells, cx, cy, cell_pos, seg, inside)
+
+    def _build_children(
+        self, level: _Level, cells: np.ndarray, parent: _Level, prow: np.ndarray
+    ) -> None:
+        cx, cy = self._centres(level, cells)
+        cell_pos, seg, _ = _expand(*parent.tables["cand"], prow)
+        # Inside: the parent's polygons with no boundary near it, and those whose boundary is
+        # near the parent re-tested at this cell's centre.
+        in_cell, in_poly, _ = _expand(*parent.tables["inside"], prow)
+        near_cell, near_poly, _ = _expand(*parent.tables["near"], prow)
+        if len(near_poly):
+            hit = shapely.intersects_xy(self.geoms[near_poly], cx[near_cell], cy[near_cell])
+            in_cell = np.concatenate([in_cell, near_cell[hit]])
+            in_poly = np.concatenate([in_poly, near_poly[hit]])
+        inside = _unique_pairs(in_cell, in_poly, self.n)
+        self._store(level, cells, cx, cy, cell_pos, seg, inside)
+
+    def _among(
+        self, pt: np.ndarray, poly: np.ndarray, other_pt: np.ndarray, other_poly: np.ndarray
+    ) -> np.ndarray:
+        """For pairs (pt, poly), whether the pair is also among (other_pt, other_poly)."""
+        return np.isin(
+            pt.astype(np.int64) * self.n + poly, other_pt.astype(np.int64) * self.n + other_poly
+        )
+
+    def _store(
+        self,
+        level: _Level,
+        cells: np.ndarray,
+        cx: np.ndarray,
+        cy: np.ndarray,
+        cell_pos: np.ndarray,
+        seg: np.ndarray,
+        inside: tuple[np.ndarray, np.ndarray],
+    ) -> None:
+        """Keep each cell's candidate segments, near-boundary polygons and inside polygons."""
+        m = len(cells)
+        radius = level.radius
+        d = np.sqrt(self._approx_d2(cx, cy, cell_pos, seg))
+        counts = np.bincount(cell_pos, minlength=m)
+        dmin = _group_min(d, counts, np.inf)
+        slack = 1e-6 * (1 + dmin)  # far above the approximation's error
+        keep = d <= (dmin + 2 * radius + slack)[cell_pos]
+        if self.max_distance is not None:
+            keep &= d <= (self.max_distance + radius + slack)[cell_pos]
+        near = d <= radius + self._margin
+        near_cell, near_poly = _unique_pairs(cell_pos[near], self.owner[seg[near]], self.n)
+        in_cell, in_poly = inside
+        if len(near_cell) and len(in_cell):  # kept apart: those are tested exactly below
+            far = ~self._among(in_cell, in_poly, near_cell, near_poly)
+            in_cell, in_poly = in_cell[far], in_poly[far]
+        # A cell inside a polygon with no boundary near it needs no candidates: every point in
+        # it is in that polygon, so no nearest distance will be asked for.
+        settled = np.zeros(m, dtype=bool)
+        settled[in_cell] = True
+        settled[near_cell] = False
+        keep &= ~settled[cell_pos]
+        level.append(
+            {
+                "cand": _csr(cell_pos[keep], seg[keep], m),
+                "near": _csr(near_cell, near_poly, m),
+                "inside": _csr(in_cell, in_poly, m),
+            },
+            _first_of(in_cell, in_poly, m),
+            _masks(in_cell, in_poly, m, self.words),
+            cells,
+        )
+
+    # ------------------------------------------------------------ queries
+
+    def locate(self, x: np.ndarray, y: np.ndarray, *, members: bool = False) -> Located:
+        """Answers for points given by coordinate arrays (EPSG:27700 metres, all finite)."""
+        if members and not self.words:
+            raise ValueError("This grid keeps no members: build it with members=True.")
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        n = len(x)
+        leaf = self.levels[-1]
+        cells, in_lattice = self._cells(leaf, x, y)
+        with self._lock:
+            self._prepare()
+            todo = cells[in_lattice & (leaf.row[cells] < 0)]
+            if len(todo):
+                self._ensure(len(self.levels) - 1, _distinct(todo, leaf.nx * leaf.ny))
+            row = leaf.row[cells]
+            view = _LeafView(dict(leaf.tables), leaf.first, leaf.mask)
+        first = np.full(n, NO_POLYGON, dtype=np.int64)
+        nearest = np.full(n, NO_POLYGON, dtype=np.int64)
+        distance = np.full(n, np.nan)
+        mask = np.zeros((n, self.words), dtype=np.uint64) if members else None
+
+        def batch(start: int) -> None:
+            idx = np.arange(start, min(start + _POINTS, n))[in_lattice[start : start + _POINTS]]
+            if not len(idx):
+                return
+            found = self._locate_rows(x[idx], y[idx], row[idx], view, members)
+            first[idx], nearest[idx], distance[idx] = found.first, found.nearest, found.distance
+            if mask is not None and found.members is not None:
+                mask[idx] = found.members
+
+        starts = range(0, n, _POINTS)
+        if len(starts) > 1 and THREADS > 1:  # numpy and GEOS let go of the GIL in their loops
+            with ThreadPoolExecutor(THREADS, thread_name_prefix="iszones-grid") as pool:
+                list(pool.map(batch, starts))
+        else:
+            for start in starts:
+                batch(start)
+        stray = np.flatnonzero(~in_lattice)
+        if len(stray):
+            found = self._exact(x[stray], y[stray], members)
+            first[stray], nearest[stray], distance[stray] = (
+                found.first,
+                found.nearest,
+                found.distance,
+            )
+            if mask is not None and found.members is not None:
+                mask[stray] = found.members
+        return Located(first, nearest, distance, mask)
+
+    def _locate_rows(
+        self, x: np.ndarray, y: np.ndarray, row: np.ndarray, view: _LeafView, members: bool
+    ) -> Located:
+        """Answers for one batch of points whose leaf rows are built."""
+        first = view.first[row].astype(np.int64)
+        mask = view.mask[row] if members and view.mask is not None else None
+        near_ptr, near = view.tables["near"]
+        edgy = np.flatnonzero(near_ptr[row + 1] > near_ptr[row])
+        if len(edgy):  # a boundary passes near: its polygons are tested exactly
+            in_pt, in_poly, _ = _expand(*view.tables["inside"], row[edgy])
+            e_pt, e_poly, _ = _expand(near_ptr, near, row[edgy])
+            ex, ey = x[edgy], y[edgy]
+            hit = shapely.intersects_xy(self.geoms[e_poly], ex[e_pt], ey[e_pt])
+            pts, polys = [in_pt, e_pt[hit]], [in_poly, e_poly[hit]]
+            if self.tolerance > 0:  # within tolerance of a boundary, from outside
+                c_pt, c_seg, _ = _expand(*view.tables["cand"], row[edgy])
+                close = self._approx_d2(ex, ey, c_pt, c_seg) <= (self.tolerance + 1e-6) ** 2
+                c_pt, c_seg = c_pt[close], c_seg[close]
+                close = self._exact_d(ex, ey, c_pt, c_seg) <= self.tolerance
+                pts.append(c_pt[close])
+                polys.append(self.owner[c_seg[close]])
+            pt, poly = _unique_pairs(np.concatenate(pts), np.concatenate(polys), self.n)
+            first[edgy] = _first_of(pt, poly, len(edgy))
+            if mask is not None:
+                mask[edgy] = _masks(pt, poly, len(edgy), self.words)
+        nearest = first.copy()
+        distance = np.where(first >= 0, 0.0, np.nan)
+        out = np.flatnonzero(first < 0)
+        if len(out):
+            best, dmin = self._nearest(x[out], y[out], row[out], view.tables["cand"])
+            found = best >= 0
+            if self.max_distance is not None:
+                found &= dmin <= self.max_distance
+            nearest[out[found]] = best[found]
+            distance[out[found]] = dmin[found]
+        return Located(first, nearest, distance, mask)
+
+    def _nearest(
+        self, x: np.ndarray, y: np.ndarray, row: np.ndarray, cand: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(nearest polygon or -1, distance) from each row's candidate segments.
+
+        Rows are grouped by how many candidates they have, and each group is computed as a
+        fixed-width table (padded with a far-away segment): no per-pair bookkeeping.
+        """
+        ptr, segs = cand
+        counts = ptr[row + 1] - ptr[row]
+        best = np.full(len(x), NO_POLYGON, dtype=np.int64)
+        dmin = np.full(len(x), np.inf)
+        if not len(segs):
+            return best, dmin
+        low = 1
+        for width in (*_WIDTHS, int(counts.max(initial=0))):
+            if width < low:
+                continue
+            group = np.flatnonzero((counts >= low) & (counts <= width))
+            low = width + 1
+            if not len(group):
+                continue
+            lanes = np.arange(width)
+            step = _CHUNK // width + 1
+            for start in range(0, len(group), step):
+                sel = group[start : start + step]
+                at = ptr[row[sel]][:, None] + lanes
+                seg = np.where(
+                    lanes < counts[sel][:, None], segs[np.minimum(at, len(segs) - 1)], self._pad
+                )
+                best[sel], dmin[sel] = self._closest(x[sel], y[sel], seg)
+        return best, dmin
+
+    def _closest(
+        self, x: np.ndarray, y: np.ndarray, seg: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per row of a (points, width) table of segments: the nearest owner and the distance.
+
+        The cheap distance picks each row's closest segment; the exact (GEOS) one is computed for
+        it, and for every segment of the rows where another comes within a micrometre (a vertex
+        shared by two polygons: then the lowest owner wins).
+        """
+        ax, ay, bx, by = (v[seg] for v in self._seg)
+        ex = x[:, None] - ax
+        ey = y[:, None] - ay
+        dx, dy = bx - ax, by - ay
+        t = ex * dx
+        t += ey * dy
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t /= dx * dx + dy * dy
+        np.nan_to_num(t, copy=False, nan=0.0)
+        np.clip(t, 0.0, 1.0, out=t)
+        ex -= t * dx
+        ey -= t * dy
+        ex *= ex
+        ey *= ey
+        ex += ey  # squared distances, within about 1e-10 m
+        low = np.sqrt(ex.min(axis=1))
+        # the exact distance decides among the segments within a micrometre of the closest
+        r, lane = np.nonzero(ex <= ((low + 1e-6) ** 2)[:, None])
+        pick = seg[r, lane]
+        d = segment_distance(x[r], y[r], *(v[pick] for v in self._seg))
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        dmin = np.minimum.reduceat(d, starts)
+        owner = np.where(
+            d == np.repeat(dmin, np.diff(np.r_[starts, len(r)])), self._seg_owner[pick], _INT32_MAX
+        )
+        best = np.minimum.reduceat(owner, starts).astype(np.int64)
+        return best, dmin
+
+    def _exact(self, x: np.ndarray, y: np.ndarray, members: bool) -> Located:
+        """The same answers from shapely's STRtree, for points outside the lattice (rare)."""
+        n = len(x)
+        points = shapely.points(x, y)
+        if self.tolerance > 0:
+            pt, poly = self._polygon_tree.query(
+                points, predicate="dwithin", distance=self.tolerance
+            )
+        else:
+            pt, poly = self._polygon_tree.query(points, predicate="intersects")
+        pt, poly = _unique_pairs(pt, poly, self.n)
+        first = _first_of(pt, poly, n)
+        nearest = first.copy()
+        distance = np.where(first >= 0, 0.0, np.nan)
+        out = np.flatnonzero(first < 0)
+        if len(out):
+            limit = {} if self.max_distance is None else {"max_distance": self.max_distance}
+            (o_pt, o_seg), d = self._segment_tree.query_nearest(
+                points[out], return_distance=True, all_matches=True, **limit
+            )
+            owner = self.owner[o_seg]
+            order = np.lexsort((owner, d, o_pt))
+            o_pt, owner, d = o_pt[order], owner[order], d[order]
+            if len(o_pt):
+                starts = np.flatnonzero(np.r_[True, o_pt[1:] != o_pt[:-1]])
+                nearest[out[o_pt[starts]]] = owner[starts]
+                distance[out[o_pt[starts]]] = d[starts]
+        return Located(
+            first, nearest, distance, _masks(pt, poly, n, self.words) if members else None
+        )
+
+
+@dataclass(frozen=True)
+class _LeafView:
+    """The leaf level's tables as they were when a query's cells had been built."""
+
+    tables: dict[str, list[np.ndarray]]
+    first: np.ndarray
+    mask: np.ndarray | None
+
+
+def _rebuild(geoms: np.ndarray, options: dict[str, Any]) -> PolygonGrid:
+    return PolygonGrid(geoms, **options)
