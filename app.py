@@ -202,9 +202,10 @@ def md(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~:$])", r"\\\1", text)
 
 
-def card(html_text: str) -> None:
+def card(html_text: str, *, wide: bool = False) -> None:
     """Show a card built (and escaped) by iszones.maps with the map's own styles."""
-    st.html(f"<style>{maps.CSS}</style>{html_text}")
+    width = ".isz-card{max-width:none;columns:2 22rem;column-gap:2rem}" if wide else ""
+    st.html(f"<style>{maps.CSS}{width}</style>{html_text}")
 
 
 # ---------------------------------------------------------------- state
@@ -538,8 +539,13 @@ with sheet_tab:
         st.info("Pick a zone in the sidebar, or select a row in the Zones tab, to see its sheet.")
     else:
         zone = cat.zones[cat.zones["zone_id"] == selection.zone_id].iloc[0].to_dict()
-        card(maps.zone_card_html(zone))
         inside = cat.sites[cat.sites["zone_ids"].apply(lambda ids: selection.zone_id in ids)]
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric("Programme", PROGRAMME_LABELS[zone["programme"]])
+        m2.metric("Footprint area", f"{zone['area_km2']:,.0f} km²")
+        m3.metric("Boundary", str(zone["geometry_precision"]).replace("_", " "))
+        m4.metric("Sites inside", len(inside))
+        card(maps.zone_card_html(zone), wide=True)
         st.subheader(f"Sites inside ({len(inside)}, from the spatial join)")
         st.dataframe(sites_table(inside), hide_index=True, width="stretch")
         st.number_input(

@@ -636,5 +636,10 @@ def build_map(
         )
     )
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    fmap.fit_bounds(_bounds([zones, sites, nearby]), padding=(10, 10))
+    # Fit at once, without folium's animated zoom from the whole-UK start.
+    bounds = _bounds([zones, sites, nearby])
+    fmap.location = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    fmap.add_child(
+        _Script(f"{{map}}.fitBounds({_js(bounds)}, {{padding: [10, 10], animate: false}});")
+    )
     return fmap

@@ -29,13 +29,42 @@ CHROMIUM = os.environ.get("ISZONES_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("ISZONES_ARTIFACTS", ROOT / "build" / "test-artifacts"))
 
 # Sites on the map: every marker held by the cluster groups (clustered or not).
+# Sites on the map: every marker held by the cluster groups (clustered or not). The map is
+# window.map under streamlit-folium, and folium's map_<id> variable in a standalone file.
 COUNT_SITES_JS = """() => {
-  if (!window.map || !window.L || !L.MarkerClusterGroup) return -1;
+  if (!window.L || !L.MarkerClusterGroup) return -1;
+  const m = window.map || Object.keys(window).filter(k => k.startsWith('map_'))
+    .map(k => window[k]).find(v => v instanceof L.Map);
+  if (!m) return -1;
   let n = 0;
-  map.eachLayer(l => { if (l instanceof L.MarkerClusterGroup) n += l.getLayers().length; });
+  m.eachLayer(l => { if (l instanceof L.MarkerClusterGroup) n += l.getLayers().length; });
   return n;
 }"""
 ZONE_PATHS_JS = "() => document.querySelectorAll('path.leaflet-interactive').length"
+# Zoomed to the selected site, with every zoom animation (map and clusters) finished.
+SETTLED_AT_SITE_JS = """() => {
+  if (map.getZoom() < 12 || map._animatingZoom) return false;
+  let idle = true;
+  map.eachLayer(g => {
+    if (g instanceof L.MarkerClusterGroup && g._inZoomAnimation) idle = false;
+  });
+  return idle;
+}"""
+# Open a site's popup (un-clustering it if needed) and read its card's title; fails, never hangs.
+OPEN_POPUP_JS = """(id) => new Promise((done, fail) => {
+  setTimeout(() => fail(new Error('no popup for ' + id)), 15000);
+  map.eachLayer(g => {
+    if (!(g instanceof L.MarkerClusterGroup)) return;
+    g.getLayers().forEach(m => {
+      if (m.feature.properties.site_id !== id) return;
+      g.zoomToShowLayer(m, () => {
+        m.openPopup();
+        const title = document.querySelector('.leaflet-popup .isz-card h3');
+        title ? done(title.textContent) : fail(new Error('popup has no card'));
+      });
+    });
+  });
+})"""
 
 
 def _free_port() -> int:
@@ -107,6 +136,25 @@ def _map_frame(page, timeout_s: float = 45.0, *, want_markers: bool = True):
     raise AssertionError("the Leaflet map never appeared")
 
 
+def text_of(selector: str) -> str:
+    return f"() => document.querySelector({selector!r}).innerText"
+
+
+def _on_map(page, script: str, arg: object = None, timeout_s: float = 45.0):
+    """Evaluate `script` in the map's frame; Streamlit may replace the frame once, so retry."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frame = _map_frame(page, max(deadline - time.monotonic(), 1.0))
+        try:
+            return frame.evaluate(script, arg)
+        except Exception as err:  # a detached frame or a reloaded document: find it again
+            message = str(err).lower()
+            gone = "detached" in message or "context was destroyed" in message
+            if not gone or time.monotonic() > deadline:
+                raise
+            page.wait_for_timeout(200)
+
+
 def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
     sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -115,7 +163,7 @@ def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
 
     def only_local(route):
         url = route.request.url
-        if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
+        if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:", "file:")):
             route.continue_()
         else:
             outside.append(url)
@@ -129,12 +177,11 @@ def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
         try:
             # 1. The whole map: zones, markers, legend, attribution, served with no CDN.
             page.goto(server)
-            frame = _map_frame(page)
-            all_sites = frame.evaluate(COUNT_SITES_JS)
+            all_sites = _on_map(page, COUNT_SITES_JS)
             assert all_sites == 127  # every site with a location
-            assert frame.evaluate(ZONE_PATHS_JS) == 22
-            assert "Freeport and Investment Zone" in frame.inner_text(".isz-legend")
-            assert "Natural Earth" in frame.inner_text(".leaflet-control-attribution")
+            assert _on_map(page, ZONE_PATHS_JS) == 22
+            assert "Freeport and Investment Zone" in _on_map(page, text_of(".isz-legend"))
+            assert "Natural Earth" in _on_map(page, text_of(".leaflet-control-attribution"))
             page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
             page.screenshot(path=str(ARTIFACTS / "browser-full.png"))
 
@@ -148,10 +195,7 @@ def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
             shown = all_sites
             while time.monotonic() < deadline and shown in (all_sites, -1):
                 page.wait_for_timeout(200)
-                try:
-                    shown = _map_frame(page, 5).evaluate(COUNT_SITES_JS)
-                except AssertionError:
-                    continue
+                shown = _on_map(page, COUNT_SITES_JS)
             assert 0 < shown < all_sites
             assert "sector=Defence" in page.url
             page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
@@ -159,42 +203,48 @@ def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
 
             # 3. The hostile name stays text in the app's card and in the map's popup.
             page.goto(f"{server}?site={XSS_SITE_ID}&zone=22")
-            frame = _map_frame(page)
             card = page.locator(".isz-card h3").first
             card.wait_for(timeout=30000)
             assert card.inner_text() == XSS_NAME
             assert page.locator("img[src='x']").count() == 0
-            popup_title = frame.evaluate(
-                """(id) => new Promise(done => {
-                  map.eachLayer(g => {
-                    if (!(g instanceof L.MarkerClusterGroup)) return;
-                    g.getLayers().forEach(m => {
-                      if (m.feature.properties.site_id !== id) return;
-                      g.zoomToShowLayer(m, () => {
-                        m.openPopup();
-                        done(document.querySelector('.leaflet-popup .isz-card h3').textContent);
-                      });
-                    });
-                  });
-                })""",
-                XSS_SITE_ID,
-            )
-            assert popup_title == XSS_NAME
-            assert frame.locator("img[src='x']").count() == 0
+            deadline = time.monotonic() + 30
+            while not _on_map(page, SETTLED_AT_SITE_JS) and time.monotonic() < deadline:
+                page.wait_for_timeout(100)
+            assert _on_map(page, OPEN_POPUP_JS, XSS_SITE_ID) == XSS_NAME
+            assert _on_map(page, "() => document.querySelectorAll('img[src=\"x\"]').length") == 0
             page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
             page.screenshot(path=str(ARTIFACTS / "browser-xss-card.png"))
 
             # 4. Embed view of zone 22: the map alone, with its legend; no sidebar, no tables.
             page.goto(f"{server}?view=embed&zone=22")
-            frame = _map_frame(page)
-            assert frame.evaluate(ZONE_PATHS_JS) == 1
-            assert "in 1 of 22 zones" in frame.inner_text(".isz-legend")
+            assert _on_map(page, ZONE_PATHS_JS) == 1
+            assert "in 1 of 22 zones" in _on_map(page, text_of(".isz-legend"))
             assert not page.get_by_test_id("stSidebar").is_visible()
             assert not page.get_by_test_id("stExpandSidebarButton").is_visible()
             assert page.get_by_test_id("stDataFrame").count() == 0
             assert page.get_by_test_id("stTabs").count() == 0
             page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
             page.screenshot(path=str(ARTIFACTS / "browser-embed-zone22.png"))
+
+            # 5. The map download opens from disk, offline, with the same zone and sites.
+            page.goto(f"{server}?zone=22")
+            _map_frame(page)
+            page.get_by_role("tab", name="Share and download").click()
+            button = page.get_by_role("button", name="Map (HTML, works offline)")
+            with page.expect_download(timeout=30000) as download:
+                button.click()
+            saved = ARTIFACTS / "browser-download-map.html"
+            download.value.save_as(saved)
+            html = saved.read_text(encoding="utf-8")
+            assert "&lt;img src=x onerror=alert(1)&gt;" in html and XSS_NAME not in html
+            offline = browser.new_page(viewport={"width": 1200, "height": 800})
+            offline.route("**/*", only_local)
+            offline.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            offline.goto(saved.as_uri())
+            assert _on_map(offline, ZONE_PATHS_JS, timeout_s=20) == 1
+            assert _on_map(offline, COUNT_SITES_JS) > 0
+            offline.wait_for_timeout(800)
+            offline.screenshot(path=str(ARTIFACTS / "browser-download-offline.png"))
         finally:
             browser.close()
     assert dialogs == [], "a script ran from the data"
