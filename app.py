@@ -44,7 +44,7 @@ from iszones.style import ATTRIBUTION
 
 TITLE = "Industrial Strategy Zones"
 BUNDLED_BOUNDARIES = "bundled indicative footprints (Natural Earth admin-1)"
-MAP_HEIGHT = 620
+MAP_HEIGHT = 680
 EMBED_HEIGHT = 560
 SITE_ZOOM = 12
 

@@ -627,7 +627,7 @@ def build_map(
     credit = esc(short + (f" · {vintage}" if vintage else ""))
     fmap.add_child(
         _Script(
-            "(function(){var c=L.control({position:'bottomleft'});"
+            "(function(){var c=L.control({position:'topleft'});"
             "c.onAdd=function(){var d=L.DomUtil.create('div','isz-legend');"
             "d.setAttribute('role','region');d.setAttribute('aria-label','Legend');"
             f"d.innerHTML={_js(legend)};L.DomEvent.disableClickPropagation(d);"
