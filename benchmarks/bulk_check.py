@@ -184,11 +184,11 @@ def plain_pipeline(
     )
     x = pd.to_numeric(table[xcol], errors="coerce")
     y = pd.to_numeric(table[ycol], errors="coerce")
-    ok = (x.notna() & y.notna()).to_numpy()
+    ok = np.array(x.notna() & y.notna())
     if variant == "bng":
-        ok &= ((x >= 0) & (x <= 700_000) & (y >= 0) & (y <= 1_300_000)).to_numpy()
+        ok &= np.array((x >= 0) & (x <= 700_000) & (y >= 0) & (y <= 1_300_000))
     else:
-        ok &= ((x.abs() <= 180) & (y.abs() <= 90)).to_numpy()
+        ok &= np.array((x.abs() <= 180) & (y.abs() <= 90))
     points = gpd.GeoDataFrame(
         {"row": np.flatnonzero(ok)},
         geometry=gpd.points_from_xy(x[ok], y[ok]),

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 import shapely
 from pyproj import CRS
 
@@ -92,6 +94,7 @@ class CheckIndex:
     zone_grid: PolygonGrid
     unit_names: np.ndarray | None
     unit_grid: PolygonGrid | None
+    units: gpd.GeoDataFrame | None = None  # EPSG:27700, for check_sites on other geometries
 
     @functools.cached_property
     def zone_text(self) -> dict[str, np.ndarray]:
@@ -147,7 +150,7 @@ def check_index(zones_bng: gpd.GeoDataFrame, units_bng: gpd.GeoDataFrame | None)
         unit_grid = polygon_grid(
             units_bng.geometry.to_numpy(), max_distance=ADMIN_NEAREST_M, members=False
         )
-    return CheckIndex(zones, zone_grid, unit_names, unit_grid)
+    return CheckIndex(zones, zone_grid, unit_names, unit_grid, units_bng)
 
 
 @dataclass(frozen=True)
@@ -511,7 +514,8 @@ def _write_rows(out: BinaryIO, rows: Callable[[], bytes | pa.Buffer]) -> int:
 
 @dataclass
 class BulkSummary:
-    """What a streamed check found: the counts behind the summary line, and the first problems."""
+    """What a streamed check found: the counts behind the summary line, the first problems, and
+    what a whole-file check needs from each part of a file checked in parts."""
 
     rows: int = 0
     inside: int = 0
@@ -519,6 +523,57 @@ class BulkSummary:
     problems: int = 0
     outside_within: int = 0
     first_problems: list[tuple[int, str]] = field(default_factory=list)  # (row, problem)
+    located: int = 0
+    leading: list[str] = field(default_factory=list)  # the first rows' problems, none located
+    all_swapped: bool = True  # every problem so far says the coordinates look swapped
+    evidence: CoordinateEvidence | None = None
+
+    def merged(self, later: BulkSummary) -> BulkSummary:
+        """This part's summary followed by a later part's (whose rows are numbered from 1)."""
+        shift = [(row + self.rows, text) for row, text in later.first_problems]
+        leading = (
+            self.leading
+            if self.located
+            else self.leading + [_renumber(text, self.rows) for text in later.leading]
+        )
+        return BulkSummary(
+            rows=self.rows + later.rows,
+            inside=self.inside + later.inside,
+            outside=self.outside + later.outside,
+            problems=self.problems + later.problems,
+            outside_within=self.outside_within + later.outside_within,
+            first_problems=(self.first_problems + shift)[:SHOWN_PROBLEMS],
+            located=self.located + later.located,
+            leading=leading[:3],
+            all_swapped=self.all_swapped and later.all_swapped,
+            evidence=_sum_evidence(
+                self.evidence, later.evidence.shifted(self.rows) if later.evidence else None
+            ),
+        )
+
+    def check_located(self, name: str) -> None:
+        """DataFileError, as a whole-file read raises, when no row could be located."""
+        if self.rows and not self.located:
+            fix = (
+                "Swap the two coordinate columns (their names or their values)."
+                if self.all_swapped
+                else "Fix the coordinates, or " + CRS_FIX + "."
+            )
+            raise DataFileError(
+                f"{name}: no row could be located ({self.rows} in all)."
+                f" {'; '.join(self.leading)}. {fix}"
+            )
+
+
+def _renumber(text: str, shift: int) -> str:
+    number, rest = text.split(": ", 1)
+    return f"row {int(number.removeprefix('row ')) + shift}: {rest}"
+
+
+def _sum_evidence(
+    a: CoordinateEvidence | None, b: CoordinateEvidence | None
+) -> CoordinateEvidence | None:
+    return b if a is None else a if b is None else a + b
 
 
 @dataclass
@@ -526,9 +581,9 @@ class _Block:
     table: pa.Table
     points: TablePoints
     first_row: int  # 1-based number of its first row in the file
-    end_byte: int  # bytes of the file read up to the end of this block
-    quoted: bool  # whether the block's text has a double quote (else no value needs quoting)
-    control: bool  # whether it has a byte that _csv_rows uses as a stand-in
+    end_byte: int = 0  # bytes of the file read up to the end of this block
+    quoted: bool = True  # whether its text has a double quote (else no value needs quoting)
+    control: bool = False  # whether it has a byte that _csv_rows uses as a stand-in
     x_bng: np.ndarray | None = None
     y_bng: np.ndarray | None = None
 
@@ -558,7 +613,7 @@ def _row_end(buffer: bytes) -> int:
 
 
 class CsvCheck:
-    """A site check of a CSV file into a CSV file, read and written in blocks.
+    """A site check of a CSV file into a CSV (or Parquet) file, read and written in blocks.
 
     Opening reads the header and the first block, so that the CRS is chosen (and noted) and
     whole-file problems are found before any output; `run` checks every row and writes the
@@ -570,24 +625,41 @@ class CsvCheck:
     crs: the coordinates' CRS, overriding the judgement by column names and values.
     max_mb: refuse files larger than this (None: no limit).
     block_bytes: bytes of CSV per block.
+    data, name: check these bytes (a whole CSV, header first) instead of a file.
+    chosen: the CRS already chosen for the whole file, when `data` is a part of it.
+    part: `data` is one part of a larger file: whole-file problems (no rows, none located, the
+        CRS) are left to whoever joins the parts' summaries (distributed.py).
     """
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | None = None,
         *,
         crs: str | None = None,
         max_mb: float | None = None,
         block_bytes: int = BLOCK_BYTES,
+        data: bytes | None = None,
+        name: str | None = None,
+        chosen: CRS | None = None,
+        part: bool = False,
     ) -> None:
-        self.path = Path(path)
-        self.name = self.path.name
         self.block_bytes = max(int(block_bytes), 1 << 10)
         self.user_crs = parse_crs(crs) if crs else None
-        self.size = self._stat(max_mb)
-        self._handle: BinaryIO = self._open()
+        self.part = part
+        self.summary = BulkSummary()
+        if data is not None:
+            self.path = Path(name or "sites.csv")
+            self.size = len(data)
+            self._handle: BinaryIO = io.BytesIO(data)
+        elif path is not None:
+            self.path = Path(path)
+            self.size = self._stat(max_mb)
+            self._handle = self._open()
+        else:
+            raise ValueError("CsvCheck needs a path or data.")
+        self.name = name or self.path.name
         try:
-            self._start()
+            self._start(chosen)
         except BaseException:
             self._handle.close()
             raise
@@ -613,7 +685,7 @@ class CsvCheck:
 
     def _open(self) -> BinaryIO:
         try:
-            return open(self.path, "rb")
+            return open(self.path, "rb")  # closed by write(), or close() on an error
         except OSError as err:
             raise DataFileError(f"{self.path}: cannot read ({err.strerror}).") from err
 
@@ -623,7 +695,7 @@ class CsvCheck:
         except OSError as err:
             raise DataFileError(f"{self.path}: cannot read ({err.strerror}).") from err
 
-    def _start(self) -> None:
+    def _start(self, chosen: CRS | None) -> None:
         head = self._read(self.block_bytes)
         self._offset = len(head)
         if head.startswith(_BOM):
@@ -648,16 +720,20 @@ class CsvCheck:
         self._buffer = head[self.layout.body_start :]
         self._line = self.layout.body_line
         self._row = 1
-        self.crs: CRS | None = None
+        self.crs: CRS | None = chosen
         self.evidence: CoordinateEvidence | None = None
-        self._all_bad = _AllBad()
         self._first = self._next_block()
         if self._first is None:
-            raise DataFileError(f"{self.name}: has a header but no rows of sites under it.")
+            if not self.part:
+                raise DataFileError(f"{self.name}: has a header but no rows of sites under it.")
+            self.crs_note = ""
+            return
         self.crs = self._first.points.crs
         self.crs_note = self._first.points.note
-        if self._done():
-            self._all_bad.check(self.name)
+        if self._done() and not self.part:  # the whole file is read: refuse it now, if at all
+            first = BulkSummary(rows=self._first.table.num_rows)
+            _count_located(first, self._first)
+            first.check_located(self.name)
 
     def _done(self) -> bool:
         return self._eof and not self._buffer
@@ -682,31 +758,21 @@ class CsvCheck:
             self._line += chunk.count(b"\n")
             if not table.num_rows:
                 continue  # only blank lines
-            points = locate_columns(
-                table.column(self.x_pos),
-                table.column(self.y_pos),
+            block = _locate_block(
+                table,
+                ragged,
                 self.cols,
                 self.name,
                 self.user_crs,
-                decimal_comma=self.layout.sep == ";",
-                ragged=ragged,
-                crs=self.crs,
+                self.crs,
                 first_row=self._row,
+                decimal_comma=self.layout.sep == ";",
             )
-            control = any(c in chunk for c in _CONTROL)
-            block = _Block(table, points, self._row, end_byte, b'"' in chunk, control)
-            self._all_bad.add(block)
+            block.end_byte = end_byte
+            block.quoted = b'"' in chunk
+            block.control = any(c in chunk for c in _CONTROL)
             self._row += table.num_rows
-            self.evidence = (
-                points.evidence if self.evidence is None else self.evidence + points.evidence
-            )
-            ok = points.problems == ""
-            if points.crs.equals(CRS.from_user_input(MEASURE_CRS)):
-                block.x_bng, block.y_bng = points.x[ok], points.y[ok]
-            elif ok.any():
-                block.x_bng, block.y_bng = transformer(points.crs, MEASURE_CRS).transform(
-                    points.x[ok], points.y[ok]
-                )
+            self.evidence = _sum_evidence(self.evidence, block.points.evidence)
             return block
 
     @property
@@ -721,7 +787,8 @@ class CsvCheck:
 
     def _blocks(self) -> Iterator[_Block]:
         """The blocks in order, the next one read in a second thread while this one is checked."""
-        assert self._first is not None
+        if self._first is None:
+            return
         yield self._first
         self._first = None
         with ThreadPoolExecutor(1, thread_name_prefix="iszones-read") as pool:
@@ -741,33 +808,22 @@ class CsvCheck:
         within_km: float | None = None,
         progress: Progress | None = None,
     ) -> BulkSummary:
-        """Check every row against `index` and write the results to `output` (a .csv)."""
-        if within_km is not None and not (within_km >= 0 and np.isfinite(within_km)):
-            raise IszonesError(f"within_km must be a distance of 0 km or more, not {within_km!r}.")
+        """Check every row against `index` and write the results to `output` (.csv or
+        .parquet), atomically; returns what was found."""
         target = Path(output)
-        header = self._output_header(within_km)
-        summary = BulkSummary()
+        fmt = "parquet" if target.suffix.lower() == ".parquet" else "csv"
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         except OSError as err:
             raise DataFileError(f"{target}: cannot write ({err.strerror}).") from err
         try:
-            with os.fdopen(fd, "wb") as out, ThreadPoolExecutor(1, "iszones-write") as writer:
-                out.write(_BOM + header.encode("utf-8"))
-                pending: Future[int] | None = None
-                for block in self._blocks():
-                    rows = self._check_block(block, index, within_km, summary)
-                    if pending is not None:
-                        pending.result()  # at most one block waits to be written
-                    pending = writer.submit(_write_rows, out, rows)
-                    if progress is not None:
-                        progress(block.end_byte, self.size)
-                if pending is not None:
-                    pending.result()
-            self._all_bad.check(self.name)
-            if self.evidence is not None:  # the CRS chosen from the first block must fit all
-                table_crs(self.evidence, self.cols, self.name, self.user_crs)
+            with os.fdopen(fd, "wb") as out:
+                summary = self.write(out, index, within_km=within_km, progress=progress, fmt=fmt)
+            if not self.part:
+                summary.check_located(self.name)
+                if self.evidence is not None:  # the CRS chosen from the first block fits all
+                    table_crs(self.evidence, self.cols, self.name, self.user_crs)
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
@@ -778,119 +834,228 @@ class CsvCheck:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        finally:
-            self.close()
         return summary
 
-    def _output_names(self, within_km: float | None) -> tuple[list[str], list[int], list[str]]:
-        """(input column names as written, the input column each comes from, result names)."""
-        results = [
-            c
-            for c in RESULT_COLUMNS
-            if c != "area_share_in_zone" and (c != "within_km" or within_km is not None)
-        ]
-        names = self.layout.names
-        kept = [(n, i) for i, n in enumerate(names) if n != "geometry"]
-        if "geometry" in names:  # readers keep a 'geometry' column as 'geometry_input'
-            source = names.index("geometry")
-            at = [k for k, (n, _) in enumerate(kept) if n == "geometry_input"]
-            if at:
-                kept[at[0]] = ("geometry_input", source)
-            else:
-                kept.append(("geometry_input", source))
-        clashing = set(results)  # as check_sites renames them for point sites
-        taken = {n for n, _ in kept} | {"geometry"} | clashing
-        written = [free_name(n, taken) if n in clashing else n for n, _ in kept]
-        return written, [i for _, i in kept], results
-
-    def _output_header(self, within_km: float | None) -> str:
-        written, _, results = self._output_names(within_km)
-        return ",".join(csv_field(n) for n in [*written, *results]) + "\n"
-
-    def _check_block(
-        self, block: _Block, index: CheckIndex, within_km: float | None, summary: BulkSummary
-    ) -> Callable[[], bytes]:
-        """Check a block's rows; returns the work of writing them (done in the writer thread)."""
-        problems = block.points.problems
-        ok = problems == ""
-        answers = None
-        if ok.any():
-            assert block.x_bng is not None and block.y_bng is not None
-            answers = check_points(block.x_bng, block.y_bng, index)
-        self._count(block, answers, ok, problems, within_km, summary)
-        _, sources, _ = self._output_names(within_km)
-        encode = self.layout.sep != "," or block.quoted
-
-        def rows() -> bytes:
-            originals = [block.table.column(i).combine_chunks() for i in sources]
-            if block.control or _index_has_control(index):
-                fields, _ = _result_fields(answers, index, ok, problems, within_km, encode=False)
-                return _csv_rows_slowly([*originals, *fields])
-            special = False
-            if encode:
-                coded = [_encode_column(c) for c in originals]
-                originals = [c for c, _ in coded]
-                special = any(flag for _, flag in coded)
-            fields, results_special = _result_fields(answers, index, ok, problems, within_km)
-            return _csv_rows([*originals, *fields], special or results_special)
-
-        return rows
-
-    @staticmethod
-    def _count(
-        block: _Block,
-        answers: PointAnswers | None,
-        ok: np.ndarray,
-        problems: np.ndarray,
-        within_km: float | None,
-        summary: BulkSummary,
-    ) -> None:
-        n = len(ok)
-        summary.rows += n
-        bad = np.flatnonzero(~ok)
-        summary.problems += len(bad)
-        for pos in bad[: max(0, SHOWN_PROBLEMS - len(summary.first_problems))]:
-            summary.first_problems.append((block.first_row + int(pos), str(problems[pos])))
-        if answers is not None:
-            inside = answers.combo >= 0
-            summary.inside += int(inside.sum())
-            summary.outside += int((~inside).sum())
-            if within_km is not None:
-                summary.outside_within += int(
-                    (~inside & (answers.distance <= within_km * 1000)).sum()
-                )
+    def write(
+        self,
+        out: BinaryIO,
+        index: CheckIndex,
+        *,
+        within_km: float | None = None,
+        progress: Progress | None = None,
+        fmt: str = "csv",
+    ) -> BulkSummary:
+        """Check every row and write the results to an open binary file, as CSV (byte-order
+        mark, header, rows) or Parquet; returns what was found. Closes the input."""
+        if within_km is not None and not (within_km >= 0 and np.isfinite(within_km)):
+            raise IszonesError(f"within_km must be a distance of 0 km or more, not {within_km!r}.")
+        written, sources, results = _output_names(self.layout.names, within_km)
+        summary = self.summary
+        try:
+            if fmt == "parquet":
+                schema = _result_schema(written, results)
+                with pq.ParquetWriter(out, schema) as parquet:
+                    for block in self._blocks():
+                        answers = _answers(block, index)
+                        _count(block, answers, within_km, summary)
+                        parquet.write_table(
+                            _typed_table(block, answers, sources, index, within_km, schema)
+                        )
+                        if progress is not None:
+                            progress(block.end_byte, self.size)
+                return summary
+            header = ",".join(csv_field(n) for n in [*written, *results]) + "\n"
+            encode = self.layout.sep != ","
+            with ThreadPoolExecutor(1, "iszones-write") as writer:
+                out.write(_BOM + header.encode("utf-8"))
+                pending: Future[int] | None = None
+                for block in self._blocks():
+                    answers = _answers(block, index)
+                    _count(block, answers, within_km, summary)
+                    rows = partial(_block_csv, block, answers, sources, index, within_km, encode)
+                    if pending is not None:
+                        pending.result()  # at most one block waits to be written
+                    pending = writer.submit(_write_rows, out, rows)
+                    if progress is not None:
+                        progress(block.end_byte, self.size)
+                if pending is not None:
+                    pending.result()
+            summary.evidence = self.evidence
+            return summary
+        finally:
+            self.close()
 
 
-class _AllBad:
-    """Tracks whether any row could be located, for the same error as a whole-file read."""
+def _output_names(
+    names: Sequence[str], within_km: float | None
+) -> tuple[list[str], list[int], list[str]]:
+    """(input column names as written, the input column each comes from, result names)."""
+    results = [
+        c
+        for c in RESULT_COLUMNS
+        if c != "area_share_in_zone" and (c != "within_km" or within_km is not None)
+    ]
+    kept = [(n, i) for i, n in enumerate(names) if n != "geometry"]
+    if "geometry" in names:  # readers keep a 'geometry' column as 'geometry_input'
+        source = list(names).index("geometry")
+        at = [k for k, (n, _) in enumerate(kept) if n == "geometry_input"]
+        if at:
+            kept[at[0]] = ("geometry_input", source)
+        else:
+            kept.append(("geometry_input", source))
+    clashing = set(results)  # as check_sites renames them for point sites
+    taken = {n for n, _ in kept} | {"geometry"} | clashing
+    written = [free_name(n, taken) if n in clashing else n for n, _ in kept]
+    return written, [i for _, i in kept], results
 
-    def __init__(self) -> None:
-        self.rows = 0
-        self.located = 0
-        self.first: list[str] = []
-        self.all_swapped = True
 
-    def add(self, block: _Block) -> None:
-        problems = block.points.problems
-        self.rows += len(problems)
-        ok = problems == ""
-        self.located += int(ok.sum())
-        if self.located:
-            return
-        self.first.extend(
-            f"row {block.first_row + pos}: {problems[pos]}"
-            for pos in range(min(3 - len(self.first), len(problems)))
+def _locate_block(
+    table: pa.Table,
+    ragged: list[str] | None,
+    cols: tuple[str, str, str],
+    name: str,
+    user_crs: CRS | None,
+    crs: CRS | None,
+    *,
+    first_row: int,
+    decimal_comma: bool = False,
+) -> _Block:
+    """A block of rows with its points read, checked and put in EPSG:27700."""
+    names = table.column_names
+    points = locate_columns(
+        table.column(names.index(cols[0])),
+        table.column(names.index(cols[1])),
+        cols,
+        name,
+        user_crs,
+        decimal_comma=decimal_comma,
+        ragged=ragged,
+        crs=crs,
+        first_row=first_row,
+    )
+    block = _Block(table, points, first_row)
+    ok = points.problems == ""
+    if points.crs.equals(CRS.from_user_input(MEASURE_CRS)):
+        block.x_bng, block.y_bng = points.x[ok], points.y[ok]
+    elif ok.any():
+        block.x_bng, block.y_bng = transformer(points.crs, MEASURE_CRS).transform(
+            points.x[ok], points.y[ok]
         )
-        self.all_swapped &= all("look swapped" in str(p) for p in problems)
+    return block
 
-    def check(self, name: str) -> None:
-        if self.rows and not self.located:
-            fix = (
-                "Swap the two coordinate columns (their names or their values)."
-                if self.all_swapped
-                else "Fix the coordinates, or " + CRS_FIX + "."
-            )
-            raise DataFileError(
-                f"{name}: no row could be located ({self.rows} in all)."
-                f" {'; '.join(self.first)}. {fix}"
-            )
+
+def _answers(block: _Block, index: CheckIndex) -> PointAnswers | None:
+    if block.x_bng is None or not len(block.x_bng):
+        return None
+    assert block.y_bng is not None
+    return check_points(block.x_bng, block.y_bng, index)
+
+
+def _count_located(summary: BulkSummary, block: _Block) -> None:
+    problems = block.points.problems
+    ok = problems == ""
+    if not summary.located:
+        summary.leading.extend(
+            f"row {block.first_row + pos}: {problems[pos]}"
+            for pos in range(min(3 - len(summary.leading), len(problems)))
+        )
+        summary.all_swapped &= all("look swapped" in str(p) for p in problems[~ok])
+    summary.located += int(ok.sum())
+
+
+def _count(
+    block: _Block, answers: PointAnswers | None, within_km: float | None, summary: BulkSummary
+) -> None:
+    problems = block.points.problems
+    ok = problems == ""
+    _count_located(summary, block)
+    summary.rows += len(ok)
+    bad = np.flatnonzero(~ok)
+    summary.problems += len(bad)
+    for pos in bad[: max(0, SHOWN_PROBLEMS - len(summary.first_problems))]:
+        summary.first_problems.append((block.first_row + int(pos), str(problems[pos])))
+    if answers is not None:
+        inside = answers.combo >= 0
+        summary.inside += int(inside.sum())
+        summary.outside += int((~inside).sum())
+        if within_km is not None:
+            summary.outside_within += int((~inside & (answers.distance <= within_km * 1000)).sum())
+
+
+def _block_csv(
+    block: _Block,
+    answers: PointAnswers | None,
+    sources: Sequence[int],
+    index: CheckIndex,
+    within_km: float | None,
+    encode: bool,
+) -> bytes | pa.Buffer:
+    """A block's output rows as CSV (run in the writer thread)."""
+    problems = block.points.problems
+    ok = problems == ""
+    originals = [block.table.column(i).combine_chunks() for i in sources]
+    if block.control or _index_has_control(index):
+        fields, _ = _result_fields(answers, index, ok, problems, within_km, encode=False)
+        return _csv_rows_slowly([*originals, *fields])
+    special = False
+    if encode or block.quoted:
+        coded = [_encode_column(c) for c in originals]
+        originals = [c for c, _ in coded]
+        special = any(flag for _, flag in coded)
+    fields, results_special = _result_fields(answers, index, ok, problems, within_km)
+    return _csv_rows([*originals, *fields], special or results_special)
+
+
+_RESULT_TYPES = {
+    "in_zone": pa.bool_(),
+    "within_km": pa.bool_(),
+    "nearest_zone_distance_m": pa.float64(),
+}
+
+
+def _result_schema(
+    written: Sequence[str], results: Sequence[str], types: Sequence[pa.DataType] | None = None
+) -> pa.Schema:
+    """Input columns (as text, or of `types`), then the results typed (bool, float, text)."""
+    kinds = types if types is not None else [pa.string()] * len(written)
+    fields = [pa.field(n, t) for n, t in zip(written, kinds, strict=True)]
+    fields += [pa.field(n, _RESULT_TYPES.get(n, pa.string())) for n in results]
+    return pa.schema(fields)
+
+
+def _typed_table(
+    block: _Block,
+    answers: PointAnswers | None,
+    sources: Sequence[int],
+    index: CheckIndex,
+    within_km: float | None,
+    schema: pa.Schema,
+) -> pa.Table:
+    """A block's input columns and results as a typed Arrow table (for Parquet)."""
+    problems = block.points.problems
+    ok = problems == ""
+    n = len(ok)
+    columns: dict[str, Any] = {}
+    if answers is not None:
+        found = point_columns(answers, index)
+        found.pop("polygonal")
+        found.pop("area_share_in_zone")
+        for name, values in found.items():
+            full = np.full(n, None, dtype=object)
+            full[ok] = values
+            columns[name] = full
+        if within_km is not None:
+            full = np.full(n, None, dtype=object)
+            full[ok] = answers.distance <= within_km * 1000
+            columns["within_km"] = full
+    originals = [block.table.column(i).combine_chunks() for i in sources]
+    arrays = list(originals)
+    for field_ in list(schema)[len(originals) :]:
+        if field_.name == "problem":
+            arrays.append(pa.array(problems, pa.string()))
+            continue
+        values = columns.get(field_.name, np.full(n, None, dtype=object))
+        if field_.type == pa.string():
+            values = np.array([None if v is None else str(v) for v in values], dtype=object)
+        arrays.append(pa.array(values, field_.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=schema)

@@ -32,6 +32,7 @@ _BATCH = 1 << 17  # pairs per batch of cells or points, so temporaries stay smal
 _INT32_MAX = np.iinfo(np.int32).max
 THREADS = min(4, os.cpu_count() or 1)  # threads per query
 _POINTS = 1 << 16  # points per batch of a query
+_MAX_LEAF_CELLS = 1 << 23  # cells in the finest level's map (int32 each)
 _WIDTHS = (
     2,
     3,
@@ -318,11 +319,25 @@ class PolygonGrid:
         self._segment_tree = shapely.STRtree(segments)
         self._polygon_tree = shapely.STRtree(self.geoms)
         bounds = shapely.total_bounds(self.geoms)
+        # The lattice covers the polygons and, for polygons in the UK, the whole UK box: points
+        # that pass the readers' UK check never fall outside it (those that do are answered
+        # by _exact). Its leaves grow if needed to keep the cell map to some tens of MB.
+        x0, y0, x1, y1 = bounds
+        span = max(x1 - x0, y1 - y0, leaf_size)
+        x0, y0, x1, y1 = x0 - span, y0 - span, x1 + span, y1 + span
+        box = UK_BNG_BOX
+        if (
+            box[0] <= bounds[0]
+            and bounds[2] <= box[2]
+            and box[1] <= bounds[1]
+            and bounds[3] <= box[3]
+        ):
+            x0, y0, x1, y1 = min(x0, box[0]), min(y0, box[1]), max(x1, box[2]), max(y1, box[3])
+        while (x1 - x0) * (y1 - y0) / leaf_size**2 > _MAX_LEAF_CELLS:
+            leaf_size *= 2
         top = leaf_size * factor ** (levels - 1)
-        self.x0 = math.floor((min(bounds[0], UK_BNG_BOX[0]) - top) / top) * top
-        self.y0 = math.floor((min(bounds[1], UK_BNG_BOX[1]) - top) / top) * top
-        x1 = max(bounds[2], UK_BNG_BOX[2]) + top
-        y1 = max(bounds[3], UK_BNG_BOX[3]) + top
+        self.x0 = math.floor(x0 / top) * top
+        self.y0 = math.floor(y0 / top) * top
         self.factor = factor
         self.levels: list[_Level] = []
         for depth in range(levels):

@@ -574,6 +574,13 @@ _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 def _fast_numbers(raw: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """_numbers with Arrow for the cells that hold plain numbers, and the slow path for the
     others (empty, words, thousands separators): None when the column is not text at all."""
+    if isinstance(raw, pa.Array | pa.ChunkedArray) and (
+        pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type)
+    ):  # numbers already (Parquet): empty where null
+        out = np.array(pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+        empty = np.isnan(out) & np.asarray(pc.is_null(raw).to_numpy(zero_copy_only=False))
+        out[~np.isfinite(out)] = np.nan
+        return out, empty
     try:
         text = raw if isinstance(raw, pa.Array | pa.ChunkedArray) else pa.array(raw, pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -685,6 +692,14 @@ class CoordinateEvidence:
                 k: min(v for v in (self.examples.get(k), other.examples.get(k)) if v)
                 for k in set(self.examples) | set(other.examples)
             },
+        )
+
+    def shifted(self, rows: int) -> CoordinateEvidence:
+        """The same evidence for rows numbered `rows` later (a later part of a file)."""
+        return CoordinateEvidence(
+            self.counts,
+            {k: tuple(r + rows for r in v) for k, v in self.rows.items()},
+            {k: (row + rows, text) for k, (row, text) in self.examples.items()},
         )
 
     def has(self, *kinds: str) -> bool:

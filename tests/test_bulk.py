@@ -1,0 +1,464 @@
+"""Bulk checks: the grid index answers as shapely does, the streamed CSV check writes what the
+whole-file path writes (byte for byte), and both agree with a plain geopandas pipeline."""
+
+from __future__ import annotations
+
+import io
+import math
+import pickle
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+import shapely
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyproj import Transformer
+from shapely.geometry import Point, box
+
+from benchmarks.bulk_check import plain_pipeline, write_sites_csv
+from iszones import readers
+from iszones.bulk import CsvCheck, check_index, check_points, polygon_grid
+from iszones.check import bundled_boundaries, check_sites, prepare_check
+from iszones.cli import main
+from iszones.errors import CRSError, DataFileError
+from iszones.grid import PolygonGrid, mask_members, segment_distance
+from iszones.io import read_admin_units, read_zones
+from iszones.readers import read_site_file, result_bytes
+
+from .conftest import X0, Y0
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE / "data" / "check"
+DATA = HERE.parent / "data" / "boundaries"
+
+
+@pytest.fixture(scope="module")
+def fixture_zones() -> gpd.GeoDataFrame:
+    return bundled_boundaries(read_zones(FIXTURES / "zones.geojson"))
+
+
+@pytest.fixture(scope="module")
+def zones() -> gpd.GeoDataFrame:
+    return bundled_boundaries(read_zones(DATA / "zones.geojson"))
+
+
+@pytest.fixture(scope="module")
+def units() -> gpd.GeoDataFrame:
+    return read_admin_units(DATA / "uk_admin_units.geojson")
+
+
+def whole_file(path: Path, zones, units, **kwargs) -> bytes:
+    """What `iszones check` wrote before streaming: read whole, check_sites, result_bytes."""
+    sites = read_site_file(path, max_mb=1e6)
+    result = check_sites(sites.frame, zones, units, problems=sites.problems, **kwargs)
+    return result_bytes(result, ".csv")
+
+
+def streamed(path: Path, out: Path, zones, units, *, block_bytes=1 << 10, **kwargs) -> bytes:
+    CsvCheck(path, block_bytes=block_bytes).run(out, prepare_check(zones, units), **kwargs)
+    return out.read_bytes()
+
+
+# ---------------------------------------------------------------- the grid index
+
+
+def exact_answers(geoms, x, y, *, tolerance=0.0, max_distance=None):
+    """(first, nearest, distance, members) from shapely's STRtree, ties to the lowest."""
+    points = shapely.points(x, y)
+    tree = shapely.STRtree(geoms)
+    if tolerance:
+        pt, poly = tree.query(points, predicate="dwithin", distance=tolerance)
+    else:
+        pt, poly = tree.query(points, predicate="intersects")
+    members = [tuple(sorted(poly[pt == i].tolist())) for i in range(len(x))]
+    first = np.array([m[0] if m else -1 for m in members])
+    nearest, distance = first.copy(), np.where(first >= 0, 0.0, np.nan)
+    out = np.flatnonzero(first < 0)
+    if len(out):
+        limit = {} if max_distance is None else {"max_distance": max_distance}
+        (i, j), d = tree.query_nearest(points[out], return_distance=True, all_matches=True, **limit)
+        for k in np.unique(i):
+            low = d[i == k].min()
+            nearest[out[k]] = j[(i == k) & (d == low)].min()
+            distance[out[k]] = low
+    return first, nearest, distance, members
+
+
+@pytest.fixture
+def tricky_polygons(tiny_zones) -> np.ndarray:
+    """A holed square, a square sharing its border, a MultiPolygon, and one overlapping two."""
+    extra = box(X0 + 1500, Y0 + 200, X0 + 2500, Y0 + 800)
+    return np.array([*tiny_zones.geometry, extra], dtype=object)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.tuples(st.floats(-3000, 12000), st.floats(-3000, 4000)), min_size=1, max_size=60),
+    st.sampled_from([0.0, 0.01]),
+    st.sampled_from([None, 700.0]),
+)
+def test_grid_answers_as_shapely_does(tricky_polygons, points, tolerance, max_distance):
+    x = X0 + np.array([p[0] for p in points])
+    y = Y0 + np.array([p[1] for p in points])
+    # a small leaf, so that cells are built at every level, near edges and far from them
+    grid = PolygonGrid(
+        tricky_polygons, tolerance=tolerance, max_distance=max_distance, leaf_size=100.0
+    )
+    found = grid.locate(x, y, members=True)
+    first, nearest, distance, members = exact_answers(
+        tricky_polygons, x, y, tolerance=tolerance, max_distance=max_distance
+    )
+    assert found.first.tolist() == first.tolist()
+    assert found.nearest.tolist() == nearest.tolist()
+    np.testing.assert_array_equal(found.distance, distance)  # bit for bit, NaN where none
+    assert [mask_members(m) for m in found.members] == members
+
+
+@pytest.mark.parametrize(
+    ("px", "py", "expected"),
+    [
+        (X0 + 1000, Y0 + 500, [0, 1]),  # on the border two zones share: in both
+        (X0 + 500, Y0 + 500, []),  # in the hole
+        (X0 + 400, Y0 + 500, [0]),  # on the hole's edge: the boundary counts
+        (X0 + 2000.005, Y0 + 500, [1]),  # 5 mm outside zone 2: within the 1 cm rule
+        (X0 + 2000.02, Y0 + 500, []),  # 2 cm outside: not
+    ],
+)
+def test_grid_edge_cases(tiny_zones, px, py, expected):
+    grid = PolygonGrid(tiny_zones.geometry.to_numpy(), tolerance=0.01)
+    found = grid.locate(np.array([px]), np.array([py]), members=True)
+    assert list(mask_members(found.members[0])) == expected
+
+
+def test_grid_ties_go_to_the_first_polygon():
+    """A point as far from two polygons (a shared vertex is nearest) takes the first."""
+    a = box(0, 0, 10, 10)
+    b = box(10, -10, 20, 0)  # touches a at (10, 0) only
+    grid = PolygonGrid(np.array([b, a], dtype=object), leaf_size=5.0)
+    found = grid.locate(np.array([15.0]), np.array([5.0]))
+    assert found.nearest[0] == 0 and found.distance[0] == 5.0
+    assert PolygonGrid(np.array([a, b], dtype=object)).locate([15.0], [5.0]).nearest[0] == 0
+
+
+def test_grid_points_outside_its_lattice_are_answered_too(tiny_zones):
+    grid = PolygonGrid(tiny_zones.geometry.to_numpy(), tolerance=0.01)
+    x, y = np.array([5e6, X0 + 100]), np.array([5e6, Y0 + 100])
+    found = grid.locate(x, y)
+    _, nearest, distance, _ = exact_answers(tiny_zones.geometry.to_numpy(), x, y, tolerance=0.01)
+    assert found.nearest.tolist() == nearest.tolist()
+    np.testing.assert_allclose(found.distance, distance)
+
+
+def test_grid_travels_by_pickle_and_keeps_answering(tiny_zones):
+    grid = PolygonGrid(tiny_zones.geometry.to_numpy(), tolerance=0.01, max_distance=900.0)
+    grid.locate(np.array([X0]), np.array([Y0]))
+    again = pickle.loads(pickle.dumps(grid))  # noqa: S301 -- our own object, as Dask sends it
+    x, y = np.array([X0 + 100, X0 + 2500, X0 - 2000]), np.full(3, Y0 + 100.0)
+    a, b = grid.locate(x, y), again.locate(x, y)
+    assert a.nearest.tolist() == b.nearest.tolist() == [0, 1, -1]
+
+
+def test_grid_without_members_says_so(tiny_zones):
+    grid = PolygonGrid(tiny_zones.geometry.to_numpy(), members=False)
+    with pytest.raises(ValueError, match="members=True"):
+        grid.locate(np.array([X0]), np.array([Y0]), members=True)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=6, max_size=6))
+def test_segment_distance_is_shapelys(values):
+    px, py, ax, ay, bx, by = values
+    expected = shapely.distance(Point(px, py), shapely.LineString([(ax, ay), (bx, by)]))
+    if (ax, ay) == (bx, by):
+        expected = math.dist((px, py), (ax, ay))
+    got = segment_distance(*(np.array([v]) for v in values))[0]
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-9)
+
+
+def test_bundled_data_grid_equals_shapely(zones, units):
+    """The real zones and councils, 3000 seeded points over the UK box."""
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(-250_000, 700_000, 3000), rng.uniform(0, 1_250_000, 3000)
+    index = prepare_check(zones, units)
+    zone_geoms = index.zones.geometry.to_numpy()
+    unit_geoms = index.units.geometry.to_numpy()
+    for grid, geoms, kwargs in (
+        (index.zone_grid, zone_geoms, {"tolerance": 0.01}),
+        (index.unit_grid, unit_geoms, {"max_distance": 5000.0}),
+    ):
+        found = grid.locate(x, y)
+        first, nearest, distance, _ = exact_answers(geoms, x, y, **kwargs)
+        assert found.first.tolist() == first.tolist()
+        assert found.nearest.tolist() == nearest.tolist()
+        np.testing.assert_array_equal(found.distance, distance)
+
+
+def test_grids_are_shared_between_checks(tiny_zones):
+    a = polygon_grid(tiny_zones.geometry.to_numpy(), tolerance=0.01)
+    b = polygon_grid(tiny_zones.geometry.copy().to_numpy(), tolerance=0.01)
+    assert a is b
+    assert polygon_grid(tiny_zones.geometry.to_numpy()) is not a
+
+
+# ---------------------------------------------------------------- readers' fast paths
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.from_regex(r"\A[ ]?[+-]?\d{1,7}(\.\d{0,6})?([eE][+-]?\d{1,2})?[ ]?\Z"),
+            st.text(alphabet="0123456789,.-+eE naif\t", max_size=8),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_arrow_numbers_equal_pandas_numbers(cells):
+    """Arrow parses what it can; the rest goes the old way: the answers never differ."""
+    fast = readers._numbers(pa.array(cells, pa.string()), False)
+    slow = readers._slow_numbers(pd.Series(cells, dtype=object), False)
+    np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_array_equal(fast[1], slow[1])
+
+
+def test_bng_shortcut_box_lies_inside_the_uk_box():
+    """Points in _BNG_INSIDE_UK_BOX skip the conversion to longitude/latitude: the box must map
+    wholly inside the UK longitude/latitude box (its boundary, densely, is enough)."""
+    x0, y0, x1, y1 = readers._BNG_INSIDE_UK_BOX
+    t = np.linspace(0, 1, 20_001)
+    xs = np.concatenate(
+        [x0 + t * (x1 - x0), np.full_like(t, x1), x0 + t * (x1 - x0), np.full_like(t, x0)]
+    )
+    ys = np.concatenate(
+        [np.full_like(t, y0), y0 + t * (y1 - y0), np.full_like(t, y1), y0 + t * (y1 - y0)]
+    )
+    lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(xs, ys)
+    assert readers.UK_LON[0] < lon.min() and lon.max() < readers.UK_LON[1]
+    assert readers.UK_LAT[0] < lat.min() and lat.max() < readers.UK_LAT[1]
+
+
+# ---------------------------------------------------------------- streamed = whole file
+
+
+@pytest.mark.parametrize("name", ["sites_bng.csv", "sites_wgs84.csv"])
+@pytest.mark.parametrize("within_km", [None, 1.0])
+def test_streamed_csv_equals_the_whole_file_path(name, within_km, fixture_zones, units, tmp_path):
+    expected = whole_file(FIXTURES / name, fixture_zones, units, within_km=within_km)
+    got = streamed(FIXTURES / name, tmp_path / "out.csv", fixture_zones, units, within_km=within_km)
+    assert got == expected
+
+
+TRICKY = {
+    "quotes.csv": (
+        'ref,name,lat,lon\r\n1,"Unit 5, Riverside",52.91,-1.48\r\n'
+        '2,"He said ""hi""",52.92,-1.47\r\n3,"two\nlines",52.93,-1.46\r\n'
+        '4,5" pipe works,52.94,-1.45\r\n'
+    ),
+    "semicolons.csv": "nom;lat;lon;note\nA;52,91;-1,48;x,y\nB;52,92;-1,47;\n",
+    "ragged_and_blank.csv": (
+        "\n\nname,easting,northing,notes\nA,435100,335100\n,,,\nB,435200,335200,x,extra\n"
+        "C,435,100,335100\n\nD,\u00a0,335000,z\n"
+    ),
+    "clashes.csv": (
+        "zone_id,geometry,problem,easting,northing,geometry_input\n"
+        "mine,POINT (1 2),none,435100,335100,kept\n"
+    ),
+    "bom_tabs.csv": "\ufeffname\tx\ty\nA\t435100\t335100\nB\t435500.5\t335500.25\n",
+    "control_bytes.csv": "name,lat,lon\nA\x01B,52.91,-1.48\nC\x05,52.92,-1.47\n",
+    "not_utf8_later.csv": None,
+}
+
+
+@pytest.mark.parametrize("name", sorted(k for k, v in TRICKY.items() if v is not None))
+@pytest.mark.parametrize("block_bytes", [1 << 10, 1 << 22])
+def test_tricky_csvs_stream_byte_for_byte(name, block_bytes, fixture_zones, units, tmp_path):
+    source = tmp_path / name
+    text = TRICKY[name]
+    assert text is not None
+    source.write_bytes(text.encode("utf-8"))
+    expected = whole_file(source, fixture_zones, units)
+    got = streamed(source, tmp_path / "out.csv", fixture_zones, units, block_bytes=block_bytes)
+    assert got == expected
+
+
+def test_synthetic_rows_across_many_blocks(fixture_zones, zones, units, tmp_path):
+    source = write_sites_csv(tmp_path / "sites.csv", 3000, seed=3, variant="wgs84")
+    expected = whole_file(source, zones, units, within_km=2)
+    got = streamed(source, tmp_path / "out.csv", zones, units, block_bytes=4096, within_km=2)
+    assert got == expected
+
+
+def test_whole_file_problems_found_across_blocks(fixture_zones, units, tmp_path):
+    rows = "".join(f"{i},-1.48,52.91\n" for i in range(200))  # degrees first ...
+    later = "".join(f"{i},435100,335100\n" for i in range(200))  # ... metres later
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("id,x,y\n" + rows + later)
+    out = tmp_path / "out.csv"
+    job = CsvCheck(mixed, block_bytes=1 << 10)
+    assert "EPSG:4326" in job.notes[0]
+    with pytest.raises(CRSError, match=r"mix degrees \(row 1, row 2, row 3 \.\.\.\) and British"):
+        job.run(out, prepare_check(fixture_zones, units))
+    assert not out.exists() and list(tmp_path.iterdir()) == [mixed]
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,lat,lon\n" + "".join(f"{i},95,1\n" for i in range(300)))
+    job = CsvCheck(bad, block_bytes=1 << 10)
+    with pytest.raises(DataFileError, match=r"no row could be located \(300 in all\)\. row 1:"):
+        job.run(out, prepare_check(fixture_zones, units))
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "match"),
+    [
+        (b"", "the file is empty"),
+        (b"\n \n", "the file is empty"),
+        (b"name,lat,lon\n\n", "has a header but no rows"),
+        (b"name,lat,lon\nA,95,1\n", r"no row could be located \(1 in all\)"),
+        (b"name,postcode\nA,DE1\n", "no coordinate columns"),
+    ],
+)
+def test_small_bad_files_are_refused_on_opening(payload, match, tmp_path):
+    source = tmp_path / "sites.csv"
+    source.write_bytes(payload)
+    with pytest.raises(DataFileError, match=match):
+        CsvCheck(source)
+
+
+def test_a_bad_byte_in_a_later_block_names_its_line(fixture_zones, units, tmp_path):
+    source = tmp_path / "sites.csv"
+    good = "".join(f"{i},435100,335100\n" for i in range(500))
+    source.write_bytes(b"id,easting,northing\n" + good.encode() + b"x\xa3,435100,335100\n")
+    job = CsvCheck(source, block_bytes=1 << 10)
+    with pytest.raises(DataFileError, match="line 502 is not UTF-8"):
+        job.run(tmp_path / "out.csv", prepare_check(fixture_zones, units))
+
+
+def test_progress_counts_bytes_to_the_end(fixture_zones, units, tmp_path):
+    source = write_sites_csv(tmp_path / "sites.csv", 2000, seed=1, variant="bng")
+    calls: list[tuple[int, int]] = []
+    CsvCheck(source, block_bytes=8192).run(
+        tmp_path / "o.csv",
+        prepare_check(fixture_zones, units),
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    size = source.stat().st_size
+    assert len(calls) > 3 and calls[-1] == (size, size)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_parquet_output_has_typed_results(fixture_zones, units, tmp_path):
+    out = tmp_path / "out.parquet"
+    CsvCheck(FIXTURES / "sites_bng.csv").run(out, prepare_check(fixture_zones, units))
+    table = pd.read_parquet(out)
+    assert table["in_zone"].tolist()[:3] == [True, False, True]
+    assert pd.isna(table["in_zone"].iloc[8])  # not checked: unknown, not false
+    assert table["nearest_zone_distance_m"].iloc[1] == 100.0
+    assert table["zone_id"].iloc[2] == "1;2"
+
+
+# ---------------------------------------------------------------- equal to plain geopandas
+
+
+@pytest.mark.parametrize("variant", ["bng", "wgs84"])
+def test_fast_path_equals_plain_geopandas_on_10k_seeded_rows(variant, zones, units, tmp_path):
+    source = write_sites_csv(tmp_path / "sites.csv", 10_000, seed=42, variant=variant)
+    fast = tmp_path / "fast.csv"
+    CsvCheck(source).run(fast, prepare_check(zones, units))
+    plain = plain_pipeline(source, tmp_path / "plain.csv", zones, units, variant)
+    got = pd.read_csv(fast, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    checked = (got["problem"] == "").to_numpy()
+    assert checked.sum() > 9_900  # a few rows are broken on purpose
+    assert (plain["in_zone"].notna().to_numpy() >= checked).all()
+    want = plain[checked]
+    assert got.loc[checked, "zone_id"].tolist() == want["zone_id"].fillna("").tolist()
+    near = got.loc[checked, "nearest_zone_id"].astype(int).tolist()
+    assert near == want["nearest_zone_id"].astype(int).tolist()
+    distance = got.loc[checked, "nearest_zone_distance_m"].astype(float).to_numpy()
+    np.testing.assert_allclose(distance, want["nearest_zone_distance_m"], rtol=0, atol=0.001)
+    authority = got.loc[checked, "local_authority"].tolist()
+    assert authority == want["local_authority"].fillna("").tolist()
+    # and the seeded data covers what matters: inside, outside, at sea, beyond every council
+    assert 0.05 < (got.loc[checked, "in_zone"] == "true").mean() < 0.6
+    assert (got.loc[checked, "local_authority"] == "").sum() > 50
+
+
+def test_check_points_on_the_fixture_zones(fixture_zones, units):
+    index = check_index(fixture_zones.to_crs(27700), units.to_crs(27700))
+    found = check_points(np.array([X0 + 1000.0, X0 + 500]), np.array([Y0 + 500.0, Y0 + 500]), index)
+    assert [found.combos[c] for c in found.combo if c >= 0] == [(0, 1)]
+    assert found.distance.tolist() == [0.0, 100.0]
+
+
+# ---------------------------------------------------------------- through the CLI
+
+
+def test_cli_streams_a_csv_into_a_csv(zones, units, tmp_path):
+    source = write_sites_csv(tmp_path / "sites.csv", 5000, seed=9, variant="bng")
+    out = tmp_path / "checked.csv"
+    result = CliRunner().invoke(main, ["check", str(source), "--out", str(out), "--within-km", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Checking sites" in result.stderr
+    assert result.stdout.splitlines()[-1] == f"Wrote {out}"
+    assert out.read_bytes() == whole_file(source, zones, units, within_km=2)
+    summary = result.stdout.splitlines()[0]
+    assert summary.startswith("5000 rows checked: ") and "with problems" in summary
+
+
+def test_cli_max_mb_applies_to_a_streamed_file_only_when_given(tmp_path):
+    source = write_sites_csv(tmp_path / "sites.csv", 3000, seed=2, variant="bng")
+    out = tmp_path / "checked.csv"
+    small = ["check", str(source), "--out", str(out), "--max-mb", "0.01"]
+    result = CliRunner().invoke(main, small)
+    assert result.exit_code == 1 and "over the 0.01 MB limit" in result.stderr
+    assert not out.exists()
+
+
+def test_cli_scheduler_needs_the_dask_engine(tmp_path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "check",
+            str(FIXTURES / "sites_bng.csv"),
+            "--out",
+            str(tmp_path / "o.csv"),
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+        ],
+    )
+    assert result.exit_code == 2 and "--scheduler needs --engine dask" in result.stderr
+
+
+def test_check_sites_points_and_polygons_together(fixture_zones, units):
+    """check_sites sends points to the vectorised core and shapes to the geometric path; a
+    point and the same place as a tiny square get the same answers."""
+    square = box(X0 + 99, Y0 + 99, X0 + 101, Y0 + 101)
+    sites = gpd.GeoDataFrame(
+        {"kind": ["point", "square", "point far"]},
+        geometry=[Point(X0 + 100, Y0 + 100), square, Point(X0 + 3000, Y0 + 500)],
+        crs="EPSG:27700",
+    )
+    result = check_sites(sites, fixture_zones, units)
+    assert result["zone_id"].tolist()[:2] == ["1", "1"]
+    assert result["local_authority"].tolist()[0] == result["local_authority"].tolist()[1]
+    assert result["nearest_zone_id"].tolist()[2] == 4  # P6 in sites_bng.csv
+    assert result.loc[1, "area_share_in_zone"] == 1.0 and np.isnan(
+        result.loc[0, "area_share_in_zone"]
+    )
+
+
+def test_readers_still_read_excel_numbers(tmp_path):
+    """Excel columns of numbers (not text) take the old path, with empty cells named."""
+    frame = pd.DataFrame({"name": ["A", "B"], "easting": [435100.0, None], "northing": [335100, 1]})
+    buffer = io.BytesIO()
+    frame.to_excel(buffer, index=False)
+    table = readers.read_site_bytes(buffer.getvalue(), "sites.xlsx")
+    assert table.problems.tolist() == ["", "'easting' is empty"]
