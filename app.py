@@ -18,7 +18,8 @@ import streamlit as st
 from streamlit.components.v1 import declare_component
 from streamlit_folium import st_folium
 
-from iszones import assets, maps, urlstate
+from iszones import assets, export, maps, urlstate
+from iszones.brief import zone_brief_pdf
 from iszones.errors import IszonesError
 from iszones.filters import Selection, apply_selection, largest_amount, summary
 from iszones.io import (
@@ -195,6 +196,17 @@ def sites_csv(sites: gpd.GeoDataFrame) -> bytes:
 
 def geojson_bytes(frame: gpd.GeoDataFrame, name: str) -> bytes:
     return geojson_text(to_feature_collection(frame, name=name)).encode("utf-8")
+
+
+def brief_button(where: Any, cat: Catalogue, zone_id: int) -> None:
+    """A download button for the zone's briefing sheet (made only when clicked)."""
+    where.download_button(
+        f"Zone {zone_id} briefing sheet (PDF)",
+        lambda: zone_brief_pdf(cat, zone_id),
+        f"iszones-zone-{zone_id}-brief.pdf",
+        "application/pdf",
+        key=f"brief-{zone_id}-{id(where)}",
+    )
 
 
 def md(text: str) -> str:
@@ -546,6 +558,7 @@ with sheet_tab:
         m3.metric("Boundary", str(zone["geometry_precision"]).replace("_", " "))
         m4.metric("Sites inside", len(inside))
         card(maps.zone_card_html(zone), wide=True)
+        brief_button(st, cat, selection.zone_id)
         st.subheader(f"Sites inside ({len(inside)}, from the spatial join)")
         st.dataframe(sites_table(inside), hide_index=True, width="stretch")
         st.number_input(
@@ -594,6 +607,33 @@ with share_tab:
         return assets.standalone_html(fresh, offline=True)
 
     c4.download_button("Map (HTML, works offline)", map_html, "iszones-map.html", "text/html")
+
+    st.markdown("**Static map for Word, slides and print** (drawn offline, no tiles):")
+    subtitle = export.selection_subtitle(
+        selection,
+        zones_kept=len(kept_zones),
+        zones_all=len(cat.zones),
+        sites_kept=len(kept_sites),
+        sites_all=len(cat.sites),
+    )
+    static_args = {"title": TITLE, "subtitle": subtitle, "background": cat.admin_units}
+    s1, s2, s3 = st.columns(3)
+    s1.download_button(
+        "Map (PNG, 2338 px)",
+        lambda: export.static_map_png(full_zones, kept_sites, **static_args),
+        "iszones-map.png",
+        "image/png",
+    )
+    s2.download_button(
+        "Map (PDF, A4 landscape)",
+        lambda: export.static_map_pdf(full_zones, kept_sites, **static_args),
+        "iszones-map.pdf",
+        "application/pdf",
+    )
+    if selection.zone_id is not None:
+        brief_button(s3, cat, selection.zone_id)
+    else:
+        s3.caption("Pick a zone for its one- or two-page briefing sheet (PDF).")
 
 st.divider()
 st.caption(

@@ -158,10 +158,14 @@ def test_share_tab_offers_downloads_and_an_iframe():
     at = run_app(zone="22")
     labels = [b.label for b in at.get("download_button")]
     assert labels == [
+        "Zone 22 briefing sheet (PDF)",  # in the zone sheet
         "Sites (CSV)",
         "Sites (GeoJSON)",
         "Zones (GeoJSON)",
         "Map (HTML, works offline)",
+        "Map (PNG, 2338 px)",
+        "Map (PDF, A4 landscape)",
+        "Zone 22 briefing sheet (PDF)",  # and beside the map downloads
     ]
     snippet = next(c.value for c in at.code if c.value.startswith("<iframe"))
     assert "view=embed" in snippet and "zone=22" in snippet and "embed=true" in snippet
