@@ -934,7 +934,7 @@ def _locate_block(
         first_row=first_row,
     )
     block = _Block(table, points, first_row)
-    ok = points.problems == ""
+    ok = points.ok
     if points.crs.equals(CRS.from_user_input(MEASURE_CRS)):
         block.x_bng, block.y_bng = points.x[ok], points.y[ok]
     elif ok.any():
@@ -953,7 +953,7 @@ def _answers(block: _Block, index: CheckIndex) -> PointAnswers | None:
 
 def _count_located(summary: BulkSummary, block: _Block) -> None:
     problems = block.points.problems
-    ok = problems == ""
+    ok = block.points.ok
     if not summary.located:
         summary.leading.extend(
             f"row {block.first_row + pos}: {problems[pos]}"
@@ -967,7 +967,7 @@ def _count(
     block: _Block, answers: PointAnswers | None, within_km: float | None, summary: BulkSummary
 ) -> None:
     problems = block.points.problems
-    ok = problems == ""
+    ok = block.points.ok
     _count_located(summary, block)
     summary.rows += len(ok)
     bad = np.flatnonzero(~ok)
@@ -992,7 +992,7 @@ def _block_csv(
 ) -> bytes | pa.Buffer:
     """A block's output rows as CSV (run in the writer thread)."""
     problems = block.points.problems
-    ok = problems == ""
+    ok = block.points.ok
     originals = [block.table.column(i).combine_chunks() for i in sources]
     if block.control or _index_has_control(index):
         fields, _ = _result_fields(answers, index, ok, problems, within_km, encode=False)
@@ -1033,7 +1033,7 @@ def _typed_table(
 ) -> pa.Table:
     """A block's input columns and results as a typed Arrow table (for Parquet)."""
     problems = block.points.problems
-    ok = problems == ""
+    ok = block.points.ok
     n = len(ok)
     columns: dict[str, Any] = {}
     if answers is not None:

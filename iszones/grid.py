@@ -33,17 +33,7 @@ _INT32_MAX = np.iinfo(np.int32).max
 THREADS = min(4, os.cpu_count() or 1)  # threads per query
 _POINTS = 1 << 16  # points per batch of a query
 _MAX_LEAF_CELLS = 1 << 23  # cells in the finest level's map (int32 each)
-_WIDTHS = (
-    2,
-    3,
-    4,
-    6,
-    8,
-    12,
-    16,
-    24,
-    32,
-)  # candidate table widths: rows are grouped by their candidate count
+_WIDTHS = (3, 5, 8, 12, 16, 32)  # candidate table widths: rows are grouped by their count
 
 
 def segment_distance(
@@ -313,6 +303,14 @@ class PolygonGrid:
         self._pad = len(self.ax)
         self._seg = [np.concatenate([v, far]) for v in (self.ax, self.ay, self.bx, self.by)]
         self._seg_owner = np.concatenate([self.owner, [_INT32_MAX]]).astype(np.int32)
+        zero = np.zeros(1)
+        self._lane = [
+            self._seg[0],
+            self._seg[1],
+            np.concatenate([self.dx, zero]),
+            np.concatenate([self.dy, zero]),
+            np.concatenate([self.inv_len2, zero]),
+        ]
         segments = shapely.linestrings(
             np.stack([np.column_stack([self.ax, self.ay]), np.column_stack([self.bx, self.by])], 1)
         )
@@ -626,7 +624,9 @@ class PolygonGrid:
         """(nearest polygon or -1, distance) from each row's candidate segments.
 
         Rows are grouped by how many candidates they have, and each group is computed as a
-        fixed-width table (padded with a far-away segment): no per-pair bookkeeping.
+        fixed-width table: no per-pair bookkeeping. A row narrower than its table reads on into
+        the next row's candidates, which is harmless: they are real segments too, so the nearest
+        of them all is still the nearest segment (and a tie there is a true tie).
         """
         ptr, segs = cand
         counts = ptr[row + 1] - ptr[row]
@@ -634,8 +634,11 @@ class PolygonGrid:
         dmin = np.full(len(x), np.inf)
         if not len(segs):
             return best, dmin
+        widest = int(counts.max(initial=0))
+        padded = np.concatenate([segs, np.full(widest, self._pad, dtype=segs.dtype)])
+        starts = ptr[row]
         low = 1
-        for width in (*_WIDTHS, int(counts.max(initial=0))):
+        for width in (*_WIDTHS, widest):
             if width < low:
                 continue
             group = np.flatnonzero((counts >= low) & (counts <= width))
@@ -646,10 +649,7 @@ class PolygonGrid:
             step = _CHUNK // width + 1
             for start in range(0, len(group), step):
                 sel = group[start : start + step]
-                at = ptr[row[sel]][:, None] + lanes
-                seg = np.where(
-                    lanes < counts[sel][:, None], segs[np.minimum(at, len(segs) - 1)], self._pad
-                )
+                seg = padded[starts[sel][:, None] + lanes]
                 best[sel], dmin[sel] = self._closest(x[sel], y[sel], seg)
         return best, dmin
 
@@ -662,15 +662,12 @@ class PolygonGrid:
         it, and for every segment of the rows where another comes within a micrometre (a vertex
         shared by two polygons: then the lowest owner wins).
         """
-        ax, ay, bx, by = (v[seg] for v in self._seg)
+        ax, ay, dx, dy, inv = (v[seg] for v in self._lane)
         ex = x[:, None] - ax
         ey = y[:, None] - ay
-        dx, dy = bx - ax, by - ay
         t = ex * dx
         t += ey * dy
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t /= dx * dx + dy * dy
-        np.nan_to_num(t, copy=False, nan=0.0)
+        t *= inv  # 0 for a segment of no length, and for the padding
         np.clip(t, 0.0, 1.0, out=t)
         ex -= t * dx
         ey -= t * dy

@@ -592,12 +592,12 @@ def _fast_numbers(raw: Any) -> tuple[np.ndarray, np.ndarray] | None:
         empty = np.zeros(len(out), dtype=bool)  # every cell a number: the usual case
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_NUMBER), False)
-        plain_rows = np.flatnonzero(np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool))
-        out = np.full(len(text), np.nan)
-        values = pc.cast(text.take(pa.array(plain_rows)), pa.float64())
-        out[plain_rows] = values.to_numpy(zero_copy_only=False)
+        is_plain = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool)
+        rest = np.flatnonzero(~is_plain)
+        # the others become "0" so that one cast does all; they are set from the slow path
+        zeroed = pc.replace_with_mask(text, pa.array(~is_plain), pa.array(["0"] * len(rest)))
+        out = np.array(pc.cast(zeroed, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
         empty = np.zeros(len(out), dtype=bool)
-        rest = np.setdiff1d(np.arange(len(out)), plain_rows, assume_unique=True)
         out[rest], empty[rest] = _slow_numbers(
             pd.Series(text_column(text.take(pa.array(rest))), dtype=object), False
         )
@@ -799,6 +799,7 @@ class TablePoints:
     crs: CRS
     note: str
     evidence: CoordinateEvidence
+    ok: np.ndarray  # rows without a problem (problems == "", without comparing text)
 
 
 def locate_columns(
@@ -854,10 +855,9 @@ def locate_columns(
             problem(n_bad, _ranged(ycol, y, "northing", "0 to 1300000 m"))
 
     problems = _outside_uk_xy(x, y, crs, problems, (xcol, ycol), kind, said)
-    bad = problems != ""
-    x[bad] = np.nan
-    y[bad] = np.nan
-    return TablePoints(x, y, problems, crs, note, evidence)
+    x[said] = np.nan
+    y[said] = np.nan
+    return TablePoints(x, y, problems, crs, note, evidence, ~said)
 
 
 def _locate_table(
@@ -875,7 +875,7 @@ def _locate_table(
     )
     n = len(table)
     points = np.full(n, None, dtype=object)
-    ok = found.problems == ""
+    ok = found.ok
     points[ok] = shapely.points(found.x[ok], found.y[ok])
 
     kept = table.drop(columns=[c for c in ("geometry",) if c in table.columns])
@@ -952,7 +952,7 @@ def _outside_uk_xy(
     said: np.ndarray | None = None,
 ) -> np.ndarray:
     """_outside_uk for points given as coordinate arrays (no geometries made); `said` marks
-    the rows with a problem already (see _first_problem)."""
+    the rows with a problem already (see _first_problem), and is kept up to date."""
     problems = problems.copy()
     located = np.flatnonzero(problems == "" if said is None else ~said)
     if not len(located):
@@ -979,6 +979,8 @@ def _outside_uk_xy(
         bounds = np.column_stack([lon, lat, lon, lat])[~in_box]
         inside, texts = _uk_check(bounds, crs, names, kind)
         problems[check] = np.where(inside, problems[check], texts)
+        if said is not None:
+            said[check[~inside]] = True
     return problems
 
 
@@ -1534,12 +1536,34 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _plain_values(column: pd.Series, bool_text: bool) -> np.ndarray:
+    """_cell for every value of a column (and true/false text when `bool_text`), without a
+    Python call per value for the usual kinds of column: text, numbers, flags."""
+    kind = pd.api.types.infer_dtype(column, skipna=True)
+    if kind == "empty":
+        return np.full(len(column), None, dtype=object)
+    values = np.array(column.to_numpy(dtype=object, na_value=None), dtype=object)  # a copy
+    if kind == "string":
+        return values  # Python str, None where missing
+    if kind in ("floating", "integer", "mixed-integer-float") and not any(
+        isinstance(v, np.generic) for v in values
+    ):
+        return values  # Python numbers, None where missing
+    if kind == "boolean" and not any(isinstance(v, np.generic) for v in values):
+        if bool_text:
+            known = np.flatnonzero(pd.notna(values))
+            values[known] = np.where(values[known].astype(bool), "true", "false")
+        return values
+    cells = [_cell(v) for v in values]  # numpy scalars, lists, dates, mixtures: one by one
+    if bool_text:
+        cells = [("true" if v else "false") if isinstance(v, bool) else v for v in cells]
+    return np.array(cells, dtype=object)
+
+
 def _plain_table(result: gpd.GeoDataFrame, *, bool_text: bool) -> pd.DataFrame:
     table = pd.DataFrame(result.drop(columns=result.geometry.name))
     for column in table.columns:
-        values = [_cell(v) for v in table[column]]
-        if bool_text:
-            values = [("true" if v else "false") if isinstance(v, bool) else v for v in values]
+        values = _plain_values(table[column], bool_text)
         table[column] = pd.Series(values, index=table.index, dtype=object)
     return table
 
