@@ -1542,7 +1542,8 @@ def _plain_values(column: pd.Series, bool_text: bool) -> np.ndarray:
     kind = pd.api.types.infer_dtype(column, skipna=True)
     if kind == "empty":
         return np.full(len(column), None, dtype=object)
-    values = np.array(column.to_numpy(dtype=object, na_value=None), dtype=object)  # a copy
+    values = column.astype(object).to_numpy(copy=True)
+    values[pd.isna(values)] = None  # NaN, NA and NaT alike
     if kind == "string":
         return values  # Python str, None where missing
     if kind in ("floating", "integer", "mixed-integer-float") and not any(

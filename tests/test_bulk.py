@@ -462,3 +462,31 @@ def test_readers_still_read_excel_numbers(tmp_path):
     frame.to_excel(buffer, index=False)
     table = readers.read_site_bytes(buffer.getvalue(), "sites.xlsx")
     assert table.problems.tolist() == ["", "'easting' is empty"]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series(["a", None, "b"], dtype=object),
+        pd.Series([True, False, None], dtype=object),
+        pd.Series([1.5, np.nan, 0.0]),
+        pd.Series([1, None, 3], dtype=object),
+        pd.Series([np.int64(1), None], dtype=object),
+        pd.Series([[1, 2], None], dtype=object),
+        pd.Series([None, None], dtype=object),
+        pd.Series([1, 2], dtype="Int64"),
+        pd.Series([True, None], dtype="boolean"),
+        pd.Series(["x", 1.5, None], dtype=object),
+        pd.Series([np.float64(1.5), None, np.nan], dtype=object),
+        pd.Series(pd.array(["a", None], dtype="string")),
+        pd.Series([np.bool_(True), None], dtype=object),
+    ],
+)
+@pytest.mark.parametrize("bool_text", [True, False])
+def test_result_cells_made_in_bulk_equal_one_by_one(column, bool_text):
+    """_plain_table's fast paths give exactly what _cell gives, value by value."""
+    want = [readers._cell(v) for v in column]
+    if bool_text:
+        want = [("true" if v else "false") if isinstance(v, bool) else v for v in want]
+    got = list(readers._plain_values(column, bool_text))
+    assert [type(v) for v in got] == [type(v) for v in want] and got == want
