@@ -6,7 +6,7 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import geopandas as gpd
@@ -24,6 +24,10 @@ from .io import (
     zones_path,
 )
 from .spatial import areas_km2
+
+if TYPE_CHECKING:
+    from .filters import Selection
+    from .io import Catalogue
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -357,8 +361,10 @@ def _check_in_bulk(
     click.echo(f"Wrote {output}")
 
 
-def _selection_options(*, kinds: bool) -> Callable[[F], F]:
-    """The dashboard's filters as options, shared by `zones` and (with --kind) `sites`."""
+def filter_options(func: F) -> F:
+    """The dashboard's filters as options (zones, sites, export-map). Values are matched
+    loosely (case, '-' or '_', labels such as "Investment Zone"); a wrong one is an error
+    naming the choices."""
     from .schema import NATIONS, PROGRAMMES, SECTORS, SITE_KINDS
 
     options = [
@@ -366,56 +372,44 @@ def _selection_options(*, kinds: bool) -> Callable[[F], F]:
             "--sector",
             "sectors",
             multiple=True,
-            type=click.Choice(SECTORS),
-            help="Keep zones and sites in this sector (repeat for several).",
+            help=f"Keep this sector (repeat for several): {', '.join(SECTORS)}.",
         ),
         click.option(
             "--programme",
-            type=click.Choice(PROGRAMMES),
             default=None,
-            help="freeport and investment_zone include zones that are both; both means only those.",
+            help=f"{', '.join(PROGRAMMES)}; freeport and investment_zone include zones that are"
+            " both, both means only those.",
         ),
-        click.option("--nation", type=click.Choice(NATIONS), default=None, help="Keep one nation."),
-        click.option("--zone", "zone_id", type=int, default=None, help="Keep one zone, by id."),
+        click.option("--nation", default=None, help=f"Keep one nation: {', '.join(NATIONS)}."),
+        click.option("--zone", default=None, help="Keep one zone, by number (1-22)."),
+        click.option(
+            "--kind",
+            "kinds",
+            multiple=True,
+            help=f"Keep sites of this kind (repeat for several): {', '.join(SITE_KINDS)}.",
+        ),
         click.option("--q", "query", default="", help="Free text in names and descriptions."),
         click.option(
             "--min-funding",
+            "min_funding_gbp",
             type=click.FloatRange(min=0),
             default=None,
             help="Keep those with a funding line of at least this many pounds.",
         ),
-        click.option(
-            "--out",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="Write to this file (.csv or .geojson; also .xlsx, .gpkg) instead of a table.",
-        ),
-        click.option(
-            "--data-dir",
-            "folder",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            help=_DATA_DIR_HELP,
-        ),
     ]
-    if kinds:
-        options.insert(
-            4,
-            click.option(
-                "--kind",
-                "kinds",
-                multiple=True,
-                type=click.Choice(SITE_KINDS),
-                help="Keep sites of this kind (repeat for several).",
-            ),
-        )
+    for option in reversed(options):
+        func = option(func)
+    return func
 
-    def decorate(func: F) -> F:
-        for option in reversed(options):
-            func = option(func)
-        return func
 
-    return decorate
+def _data_dir_option(func: F) -> F:
+    return click.option(
+        "--data-dir",
+        "folder",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help=_DATA_DIR_HELP,
+    )(func)
 
 
 def _list_frame(frame: gpd.GeoDataFrame, columns: list[str], out: Path | None, what: str) -> None:
@@ -431,45 +425,32 @@ def _list_frame(frame: gpd.GeoDataFrame, columns: list[str], out: Path | None, w
 
 
 def _selected(
-    folder: Path | None,
-    sectors: tuple[str, ...],
-    programme: str | None,
-    nation: str | None,
-    zone_id: int | None,
-    query: str,
-    min_funding: float | None,
-    kinds: tuple[str, ...] = (),
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    from .filters import Selection, apply_selection, check_selection
+    folder: Path | None, **filters: Any
+) -> tuple[Selection, Catalogue, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The selection the filter options ask for, and the zones and sites it keeps."""
+    from .filters import apply_selection, parse_selection
     from .io import load_catalogue
 
     catalogue = load_catalogue(folder)
-    selection = Selection(
-        sectors=sectors,
-        programme=programme,
-        nation=nation,
-        zone_id=zone_id,
-        kinds=kinds,
-        query=query,
-        min_funding_gbp=min_funding,
-    )
-    check_selection(selection, catalogue.zones["zone_id"])
-    return apply_selection(catalogue.zones, catalogue.sites, selection)
+    selection = parse_selection(**filters, zone_ids=catalogue.zones["zone_id"])
+    zones, sites = apply_selection(catalogue.zones, catalogue.sites, selection)
+    return selection, catalogue, zones, sites
+
+
+_LIST_OUT = click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (.csv or .geojson; also .xlsx, .gpkg) instead of a table.",
+)
 
 
 @main.command("zones")
-@_selection_options(kinds=False)
+@filter_options
+@_LIST_OUT
+@_data_dir_option
 @clean_errors
-def zones_command(
-    sectors: tuple[str, ...],
-    programme: str | None,
-    nation: str | None,
-    zone_id: int | None,
-    query: str,
-    min_funding: float | None,
-    out: Path | None,
-    folder: Path | None,
-) -> None:
+def zones_command(out: Path | None, folder: Path | None, **filters: Any) -> None:
     """List the Industrial Strategy Zones, with the dashboard's filters.
 
     Prints a table, or writes every field to --out (CSV or GeoJSON by its extension; the
@@ -477,25 +458,17 @@ def zones_command(
 
     Example: iszones zones --programme investment_zone --sector "Life Sciences" --out iz.csv
     """
-    zones, _ = _selected(folder, sectors, programme, nation, zone_id, query, min_funding)
+    _, _, zones, _ = _selected(folder, **filters)
     columns = ["zone_id", "name", "programme", "nation", "status", "sectors", "geometry_precision"]
     _list_frame(zones, columns, out, "zones")
 
 
 @main.command("sites")
-@_selection_options(kinds=True)
+@filter_options
+@_LIST_OUT
+@_data_dir_option
 @clean_errors
-def sites_command(
-    sectors: tuple[str, ...],
-    programme: str | None,
-    nation: str | None,
-    zone_id: int | None,
-    kinds: tuple[str, ...],
-    query: str,
-    min_funding: float | None,
-    out: Path | None,
-    folder: Path | None,
-) -> None:
+def sites_command(out: Path | None, folder: Path | None, **filters: Any) -> None:
     """List the bundled sites (tax sites, ports, assets, projects), with the dashboard's filters.
 
     Each site shows the zones it lies in (computed, not typed in) and its local authority.
@@ -503,7 +476,7 @@ def sites_command(
 
     Example: iszones sites --zone 22 --kind tax_site --out em_tax_sites.geojson
     """
-    _, sites = _selected(folder, sectors, programme, nation, zone_id, query, min_funding, kinds)
+    _, _, _, sites = _selected(folder, **filters)
     columns = ["site_id", "name", "kind", "zone_ids", "local_authority", "nation"]
     _list_frame(sites, columns, out, "sites")
 
@@ -614,57 +587,6 @@ def _export_format(out: Path, allowed: tuple[str, ...]) -> str:
     return suffix[1:]
 
 
-def _vocabulary(value: str, choices: tuple[str, ...], labels: dict[str, str] | None = None) -> str:
-    """`value` spelt as in the vocabulary, ignoring case, '-'/'_' and labels; else unchanged."""
-    wanted = value.strip().casefold().replace("-", "_").replace(" ", "_")
-    for choice in choices:
-        names = [choice, (labels or {}).get(choice, "")]
-        if any(wanted == n.casefold().replace("-", "_").replace(" ", "_") for n in names if n):
-            return choice
-    return value
-
-
-def _export_selection(
-    sectors: tuple[str, ...],
-    programme: str | None,
-    nation: str | None,
-    zone: str | None,
-    kinds: tuple[str, ...],
-    query: str,
-    zone_ids: Any,
-) -> Any:
-    """The dashboard's Selection from the export options; IszonesError names any bad value."""
-    from .filters import Selection, check_selection
-    from .schema import (
-        NATIONS,
-        PROGRAMME_LABELS,
-        PROGRAMMES,
-        SECTORS,
-        SITE_KIND_LABELS,
-        SITE_KINDS,
-    )
-
-    zone_id = None
-    if zone is not None:
-        try:
-            zone_id = int(zone)
-        except ValueError:
-            raise IszonesError(
-                f"--zone must be a zone number such as 22, not {zone!r}"
-                " (`iszones zones` lists them)."
-            ) from None
-    selection = Selection(
-        sectors=tuple(_vocabulary(s, SECTORS) for s in sectors),
-        programme=_vocabulary(programme, PROGRAMMES, PROGRAMME_LABELS) if programme else None,
-        nation=_vocabulary(nation, NATIONS) if nation else None,
-        zone_id=zone_id,
-        kinds=tuple(_vocabulary(k, SITE_KINDS, SITE_KIND_LABELS) for k in kinds),
-        query=query,
-    )
-    check_selection(selection, zone_ids)
-    return selection
-
-
 @main.command("export-map")
 @click.option(
     "--out",
@@ -673,19 +595,7 @@ def _export_selection(
     help="The file to write: .png (image for Word or slides), .pdf (A4 landscape, vector)"
     " or .html (interactive, opens with no server).",
 )
-@click.option("--sector", "sectors", multiple=True, help="Keep this sector (repeat for several).")
-@click.option(
-    "--programme",
-    default=None,
-    help="freeport, investment_zone or both (freeport and investment_zone include zones that"
-    " are both).",
-)
-@click.option("--nation", default=None, help="England, Scotland, Wales or Northern Ireland.")
-@click.option("--zone", default=None, help="Keep one zone, by number (1-22).")
-@click.option(
-    "--kind", "kinds", multiple=True, help="Keep sites of this kind, e.g. tax_site (repeat)."
-)
-@click.option("--q", "query", default="", help="Free text in names and descriptions.")
+@filter_options
 @click.option(
     "--title",
     default=None,
@@ -703,26 +613,15 @@ def _export_selection(
     is_flag=True,
     help="HTML only: inline the map library so the file opens with no internet at all.",
 )
-@click.option(
-    "--data-dir",
-    "folder",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Data folder to read (default: bundled data or $ISZONES_DATA_DIR).",
-)
+@_data_dir_option
 @clean_errors
 def export_map(
     out: Path,
-    sectors: tuple[str, ...],
-    programme: str | None,
-    nation: str | None,
-    zone: str | None,
-    kinds: tuple[str, ...],
-    query: str,
     title: str | None,
     dpi: int | None,
     offline: bool,
     folder: Path | None,
+    **filters: Any,
 ) -> None:
     """Write a map of the selected zones and sites for a briefing: PNG, PDF or HTML.
 
@@ -736,17 +635,12 @@ def export_map(
     iszones export-map --zone 22 --out east_midlands.html --offline
     """
     from .export import DEFAULT_DPI, check_dpi, data_date, selection_subtitle
-    from .filters import apply_selection
-    from .io import load_catalogue, write_bytes_atomic
+    from .io import write_bytes_atomic
 
     fmt = _export_format(out, _EXPORT_SUFFIXES)
     resolution = dpi or DEFAULT_DPI
     check_dpi(resolution)
-    catalogue = load_catalogue(folder)
-    selection = _export_selection(
-        sectors, programme, nation, zone, kinds, query, catalogue.zones["zone_id"]
-    )
-    zones, sites = apply_selection(catalogue.zones, catalogue.sites, selection)
+    selection, catalogue, zones, sites = _selected(folder, **filters)
     subtitle = selection_subtitle(
         selection,
         zones_kept=len(zones),
@@ -807,13 +701,7 @@ def export_map(
 @click.option(
     "--out", required=True, type=click.Path(path_type=Path), help="The PDF file to write."
 )
-@click.option(
-    "--data-dir",
-    "folder",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Data folder to read (default: bundled data or $ISZONES_DATA_DIR).",
-)
+@_data_dir_option
 @clean_errors
 def brief_command(zone: str, out: Path, folder: Path | None) -> None:
     """Write a zone briefing sheet: 1-2 A4 pages of PDF.
@@ -825,12 +713,12 @@ def brief_command(zone: str, out: Path, folder: Path | None) -> None:
     Example: iszones brief --zone 22 --out east_midlands_brief.pdf
     """
     from .brief import zone_brief_pdf
-    from .io import load_catalogue, write_bytes_atomic
+    from .io import write_bytes_atomic
 
     _export_format(out, (".pdf",))
-    catalogue = load_catalogue(folder)
-    selection = _export_selection((), None, None, zone, (), "", catalogue.zones["zone_id"])
-    payload = zone_brief_pdf(catalogue, int(selection.zone_id))
+    selection, catalogue, _, _ = _selected(folder, zone=zone)
+    assert selection.zone_id is not None  # --zone is required
+    payload = zone_brief_pdf(catalogue, selection.zone_id)
     write_bytes_atomic(out, payload)
     name = catalogue.zones.set_index("zone_id").loc[selection.zone_id, "name"]
     click.echo(f"Wrote {out} (zone briefing for {name}, {len(payload) // 1024} KB)")

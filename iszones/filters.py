@@ -9,7 +9,7 @@ includes zones that are both a Freeport and an Investment Zone; so does
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from .errors import IszonesError
-from .schema import NATIONS, PROGRAMMES, SECTORS, SITE_KINDS
+from .schema import NATIONS, PROGRAMME_LABELS, PROGRAMMES, SECTORS, SITE_KIND_LABELS, SITE_KINDS
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,54 @@ def check_selection(selection: Selection, zone_ids: Iterable[int]) -> None:
         problems.append("minimum funding must be 0 or more")
     if problems:
         raise IszonesError("; ".join(problems) + ".")
+
+
+def _key(text: str) -> str:
+    return " ".join(text.replace("_", " ").replace("-", " ").casefold().split())
+
+
+def match_choice(
+    value: str, choices: Iterable[str], labels: Mapping[str, str] | None = None
+) -> str:
+    """The choice `value` names (by code or label; any case, '-', '_' or spaces); else `value`."""
+    wanted = _key(value)
+    for choice in choices:
+        if wanted in (_key(choice), _key((labels or {}).get(choice, choice))):
+            return choice
+    return value
+
+
+def parse_selection(
+    *,
+    sectors: Iterable[str] = (),
+    programme: str | None = None,
+    nation: str | None = None,
+    zone: str | int | None = None,
+    kinds: Iterable[str] = (),
+    query: str = "",
+    min_funding_gbp: float | None = None,
+    zone_ids: Iterable[int],
+) -> Selection:
+    """A Selection from loosely spelt user values (CLI options); IszonesError names bad ones."""
+    zone_id = None
+    if zone is not None and str(zone).strip():
+        try:
+            zone_id = int(str(zone).strip())
+        except ValueError:
+            raise IszonesError(
+                f"zone must be a zone number such as 22, not {zone!r} (`iszones zones` lists them)."
+            ) from None
+    selection = Selection(
+        sectors=tuple(match_choice(s, SECTORS) for s in sectors),
+        programme=match_choice(programme, PROGRAMMES, PROGRAMME_LABELS) if programme else None,
+        nation=match_choice(nation, NATIONS) if nation else None,
+        zone_id=zone_id,
+        kinds=tuple(match_choice(k, SITE_KINDS, SITE_KIND_LABELS) for k in kinds),
+        query=query,
+        min_funding_gbp=min_funding_gbp,
+    )
+    check_selection(selection, zone_ids)
+    return selection
 
 
 def _any_in(values: Sequence[Any], wanted: Sequence[str]) -> bool:

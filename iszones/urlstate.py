@@ -16,7 +16,7 @@ from html import escape
 from urllib.parse import urlencode
 
 from .errors import IszonesError
-from .filters import Selection, check_selection
+from .filters import Selection, check_selection, match_choice
 from .maps import BASEMAPS
 from .schema import NATIONS, PROGRAMME_LABELS, PROGRAMMES, SECTORS, SITE_KIND_LABELS, SITE_KINDS
 
@@ -46,19 +46,6 @@ class UrlState:
     view: str = "full"
     km: float = DEFAULT_KM
     basemap: str = "none"
-
-
-def _key(text: str) -> str:
-    return " ".join(text.replace("_", " ").replace("-", " ").casefold().split())
-
-
-def _match(value: str, choices: Iterable[str], labels: Mapping[str, str] | None = None) -> str:
-    """The choice `value` names (by code or label, any case); the value itself if none does."""
-    wanted = _key(value)
-    for choice in choices:
-        if wanted in (_key(choice), _key((labels or {}).get(choice, choice))):
-            return choice
-    return value
 
 
 def _problem(selection: Selection, zone_ids: Iterable[int]) -> str | None:
@@ -108,21 +95,21 @@ def parse_params(
 
     sectors: list[str] = []
     for raw in params.get("sector", ()):
-        sector = _match(raw, SECTORS)
+        sector = match_choice(raw, SECTORS)
         if raw.strip() and checked(Selection(sectors=(sector,))) and sector not in sectors:
             sectors.append(sector)
     kinds: list[str] = []
     for raw in params.get("kind", ()):
-        kind = _match(raw, SITE_KINDS, SITE_KIND_LABELS)
+        kind = match_choice(raw, SITE_KINDS, SITE_KIND_LABELS)
         if raw.strip() and checked(Selection(kinds=(kind,))) and kind not in kinds:
             kinds.append(kind)
     programme = first("programme")
     if programme is not None:
-        programme = _match(programme, PROGRAMMES, PROGRAMME_LABELS)
+        programme = match_choice(programme, PROGRAMMES, PROGRAMME_LABELS)
         programme = programme if checked(Selection(programme=programme)) else None
     nation = first("nation")
     if nation is not None:
-        nation = _match(nation, NATIONS)
+        nation = match_choice(nation, NATIONS)
         nation = nation if checked(Selection(nation=nation)) else None
     zone_id: int | None = None
     raw_zone = first("zone")
@@ -144,11 +131,11 @@ def parse_params(
     raw_km = first("km")
     if raw_km is not None:
         km = _number("km", raw_km, problems) or DEFAULT_KM
-    basemap = _match(first("basemap") or "none", BASEMAPS, BASEMAPS)
+    basemap = match_choice(first("basemap") or "none", BASEMAPS, BASEMAPS)
     if basemap not in BASEMAPS:
         problems.append(f"basemap={basemap!r} is not one of {', '.join(BASEMAPS)}; using none.")
         basemap = "none"
-    view = _match(first("view") or "full", VIEWS)
+    view = match_choice(first("view") or "full", VIEWS)
     if view not in VIEWS:
         problems.append(f"view={view!r} is not one of {', '.join(VIEWS)}; showing the full app.")
         view = "full"

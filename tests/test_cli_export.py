@@ -123,7 +123,7 @@ def test_filters_are_matched_without_regard_to_case_or_dashes(tmp_path):
     ("args", "message"),
     [
         (["--zone", "99"], r"unknown zone 99 \(zones are numbered 1-22\)"),
-        (["--zone", "east"], r"--zone must be a zone number such as 22, not 'east'"),
+        (["--zone", "east"], r"zone must be a zone number such as 22, not 'east'"),
         (["--sector", "Mining"], r"unknown sector 'Mining' \(choose from: Advanced Manufacturing"),
         (["--programme", "enterprise"], r"unknown programme 'enterprise' \(choose from: freeport"),
         (["--nation", "Narnia"], r"unknown nation 'Narnia'"),
@@ -192,7 +192,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path, monk
     ("args", "message"),
     [
         (["--zone", "23", "--out", "b.pdf"], r"unknown zone 23 \(zones are numbered 1-22\)"),
-        (["--zone", "x", "--out", "b.pdf"], r"--zone must be a zone number such as 22"),
+        (["--zone", "x", "--out", "b.pdf"], r"zone must be a zone number such as 22"),
         (["--zone", "22", "--out", "b.png"], r"b.png: unknown file type '.png'; expected .pdf"),
     ],
 )
