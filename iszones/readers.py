@@ -455,7 +455,8 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
         {n: text_column(table.column(i)) for i, n in enumerate(layout.names)}, dtype=object
     )
     frame.attrs["sep"] = layout.sep
-    frame.attrs["ragged"] = ragged if ragged is not None else [""] * len(frame)
+    # only the ragged rows, by position: pandas deep-copies attrs on every operation
+    frame.attrs["ragged"] = {i: text for i, text in enumerate(ragged or ()) if text}
     return frame
 
 
@@ -483,7 +484,7 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None, max_mb: float) -> pd.D
         raise DataFileError(f"{name}: sheet {chosen!r} has a header but no rows of sites.")
     table = table.astype(object).where(table.notna(), None)
     table.attrs["sep"] = ","
-    table.attrs["ragged"] = [""] * len(table)
+    table.attrs["ragged"] = {}
     if len(book) > 1 and sheet is None:
         table.attrs["note"] = (
             f"read sheet {chosen!r}, the first of {len(book)}; choose another with --layer"
@@ -864,6 +865,11 @@ def _locate_table(
     table: pd.DataFrame, name: str, user_crs: CRS | None, *, decimal_comma: bool
 ) -> SiteTable:
     cols = find_coordinate_columns(list(table.columns), name, user_crs)
+    ragged = None
+    if table.attrs.get("ragged"):
+        ragged = [""] * len(table)
+        for pos, text in table.attrs["ragged"].items():
+            ragged[pos] = text
     found = locate_columns(
         table[cols[0]],
         table[cols[1]],
@@ -871,7 +877,7 @@ def _locate_table(
         name,
         user_crs,
         decimal_comma=decimal_comma,
-        ragged=table.attrs.get("ragged"),
+        ragged=ragged,
     )
     n = len(table)
     points = np.full(n, None, dtype=object)
@@ -879,6 +885,7 @@ def _locate_table(
     points[ok] = shapely.points(found.x[ok], found.y[ok])
 
     kept = table.drop(columns=[c for c in ("geometry",) if c in table.columns])
+    kept.attrs = {}  # how the file was read is in the SiteTable, not on every copy of the rows
     if "geometry" in table.columns:
         kept["geometry_input"] = table["geometry"]
     frame = gpd.GeoDataFrame(kept.reset_index(drop=True), geometry=points, crs=found.crs)
