@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -331,6 +332,35 @@ def frames_path(source: Path, output: Path, zones: gpd.GeoDataFrame, units: gpd.
     write_result(result, output)
 
 
+def run_dask(
+    source: Path, folder: Path, zones: gpd.GeoDataFrame, units: gpd.GeoDataFrame, n: int
+) -> None:
+    """The same file on a LocalCluster of this machine's cores, into CSV and Parquet parts."""
+    from distributed import Client, LocalCluster
+
+    from iszones.distributed import check_distributed
+
+    start = time.perf_counter()
+    with (
+        LocalCluster(threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        up = time.perf_counter() - start
+        workers = len(client.scheduler_info()["workers"])
+        index = prepare_check(zones, units)
+        part = max(1 << 20, source.stat().st_size // (4 * workers))  # a few parts per worker
+        for suffix in (".csv", ".parquet"):
+            begin = time.perf_counter()
+            done = check_distributed(
+                str(source), str(folder / f"dask{suffix}"), index, client=client, part_bytes=part
+            )
+            seconds = time.perf_counter() - begin
+            print(
+                f"  {'dask ' + suffix[1:] + ' parts':<22} {seconds:7.2f} s  {n / seconds:>12,.0f}"
+                f" rows/s  ({workers} workers, {done.parts} parts; cluster start {up:.1f} s)"
+            )
+
+
 def versions() -> str:
     import geopandas
     import pyarrow
@@ -354,6 +384,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-frames", action="store_true", help="skip check_sites in memory")
     parser.add_argument("--plain-max", type=int, default=2_000_000, help="largest N for plain")
     parser.add_argument("--dir", type=Path, default=None, help="where to write the files")
+    parser.add_argument(
+        "--dask", action="store_true", help="also --engine dask on a LocalCluster (a worker a core)"
+    )
     args = parser.parse_args(argv)
     sizes = args.rows or [100_000, 1_000_000] + ([10_000_000] if args.large else [])
     print(f"{os.cpu_count()} cores; {versions()}")
@@ -403,6 +436,8 @@ def main(argv: list[str] | None = None) -> None:
                         timings["plain geopandas"].seconds / timings["iszones streamed CSV"].seconds
                     )
                     print(f"  iszones is {ratio:.1f}x faster than the plain pipeline")
+                if args.dask:
+                    run_dask(source, folder, zones, units, n)
                 seconds, peak = run_cli(source, folder / "d.csv")
                 print(
                     f"  {'CLI iszones check':<22} {seconds:7.2f} s  {n / seconds:>12,.0f} rows/s"
@@ -410,6 +445,8 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 for name in ("a.csv", "b.csv", "c.csv", "d.csv"):
                     (folder / name).unlink(missing_ok=True)
+                for name in ("dask.csv", "dask.parquet"):
+                    shutil.rmtree(folder / name, ignore_errors=True)
                 source.unlink()
 
 

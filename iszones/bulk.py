@@ -65,6 +65,7 @@ RESULT_COLUMNS = (
     "problem",
 )
 BLOCK_BYTES = 4 << 20  # bytes of CSV per block: about 100,000 rows of a typical site list
+FIRST_BLOCK_BYTES = 1 << 20
 SHOWN_PROBLEMS = 5
 _BOM = b"\xef\xbb\xbf"
 
@@ -696,7 +697,8 @@ class CsvCheck:
             raise DataFileError(f"{self.path}: cannot read ({err.strerror}).") from err
 
     def _start(self, chosen: CRS | None) -> None:
-        head = self._read(self.block_bytes)
+        # A small first block: the CRS is chosen and the pipeline starts sooner.
+        head = self._read(min(self.block_bytes, FIRST_BLOCK_BYTES))
         self._offset = len(head)
         if head.startswith(_BOM):
             head = head[len(_BOM) :]
@@ -743,9 +745,11 @@ class CsvCheck:
         while True:
             if self._done():
                 return None
+            first = self.crs is None
+            enough = min(self.block_bytes, FIRST_BLOCK_BYTES if first else self.block_bytes) // 2
             while not self._eof:
                 cut = _row_end(self._buffer)
-                if cut and len(self._buffer) >= self.block_bytes // 2:
+                if cut and len(self._buffer) >= enough:
                     break
                 more = self._read(self.block_bytes)
                 self._offset += len(more)
