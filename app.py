@@ -131,7 +131,7 @@ def sites_table(sites: gpd.GeoDataFrame) -> pd.DataFrame:
             "Site": sites["name"],
             "Kind": sites["kind"].map(SITE_KIND_LABELS),
             "Zone": zones,
-            "Council area": sites["local_authority"].fillna("(no single location)"),
+            "Council area (approx.)": sites["local_authority"].fillna("(no single location)"),
             "Nation": sites["nation"],
             "Sectors": sites["sectors"].apply(_text_list),
             "Largest funding (£)": sites["funding"].apply(largest_amount).astype("Float64"),

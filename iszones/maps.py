@@ -169,7 +169,14 @@ def site_card_html(site: Mapping[str, Any]) -> str:
         + ("" if not site.get("d2n2_asset") else " · D2N2 asset")
         + "</p>",
         f"<p><b>Zone:</b> {zone_text}</p>",
-        f"<p><b>Council area:</b> {place}</p>" if place else "",
+        (
+            f"<p><b>Council area:</b> {place}"
+            ' <small title="From generalised county-level outlines (Natural Earth admin-1):'
+            ' a site within 1-2 km of a county border can be given its neighbour.">'
+            "(approximate: generalised county outlines)</small></p>"
+        )
+        if place
+        else "",
         f"<p>{esc(site.get('description'))}</p>" if site.get("description") else "",
         "<h4>Sectors</h4>",
         _listing(esc(s) for s in _as_list(site.get("sectors"))),
