@@ -376,7 +376,9 @@ def _sites_table(flow: Flow, numbered: gpd.GeoDataFrame, unlocated: gpd.GeoDataF
         return
     flow.paragraph(
         "From the spatial join of each site's location with the zone footprint (a site on the"
-        " boundary counts as inside). ± is how precisely the site's location is known.",
+        " boundary counts as inside). ± is how precisely the site's location is known. Council"
+        " areas come from generalised county outlines, so a site near a county border may show"
+        " its neighbour (*).",
         size=SMALL,
         colour=MUTED,
         gap=0,
@@ -389,7 +391,7 @@ def _sites_table(flow: Flow, numbered: gpd.GeoDataFrame, unlocated: gpd.GeoDataF
         [
             Cell(t, x, w, bold=True, colour=MUTED)
             for t, x, w in zip(
-                ("#", "Site", "Kind", "Local authority", "±", "Designation"),
+                ("#", "Site", "Kind", "Council area*", "±", "Designation"),
                 cols,
                 widths,
                 strict=True,
