@@ -167,7 +167,8 @@ _MAX_SHOWN_PROBLEMS = 5
     type=click.FloatRange(min=0, min_open=True),
     default=100.0,
     show_default=True,
-    help="Refuse input files (or zips unpacking to) more than this many megabytes.",
+    help="Refuse input files (or zips unpacking to) more than this many megabytes. A CSV"
+    " checked into a CSV is streamed, and limited only when this is given.",
 )
 @click.option(
     "--data-dir",
