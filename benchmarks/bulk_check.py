@@ -10,6 +10,7 @@ and each run's peak memory; then times the `iszones check` command on the same f
     .venv/bin/python benchmarks/bulk_check.py            # N = 100k and 1M
     .venv/bin/python benchmarks/bulk_check.py --large    # and 10M
     .venv/bin/python benchmarks/bulk_check.py --rows 200000 --variants bng
+    .venv/bin/python benchmarks/bulk_check.py --dask     # and --engine dask on a LocalCluster
 
 The generator and the plain pipeline are also what tests/test_bulk.py compares iszones with.
 """
