@@ -111,7 +111,9 @@ def _unique_pairs(
 
 
 def _distinct(ids: np.ndarray, size: int) -> np.ndarray:
-    """The distinct values of non-negative ints below `size`, sorted (a dense mark: no sort)."""
+    """The distinct values of non-negative ints below `size`, sorted."""
+    if len(ids) * 16 < size:  # few: sorting them beats marking the whole map
+        return np.unique(ids)
     seen = np.zeros(size, dtype=bool)
     seen[ids] = True
     return np.flatnonzero(seen)
@@ -150,6 +152,7 @@ class _Level:
     first: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
     mask: np.ndarray | None = None
     _pending: list[tuple[Any, ...]] = field(default_factory=list)
+    _stores: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     inherited: dict[int, int] = field(default_factory=dict)  # settled parent row -> its row here
 
     @property
@@ -170,27 +173,62 @@ class _Level:
         self._pending.append((built, first, mask, cells))
 
     def commit(self) -> None:
-        """Join the added rows to the tables (once per build: concatenating is not free)."""
+        """Join the added rows to the tables, growing them by doubling (as a list grows), so
+        that cells built block after block do not copy the tables each time."""
         if not self._pending:
             return
         start = self.rows()
+        if not self._stores:  # the first commit: start growing stores from the empty tables
+            if self.mask is None:
+                self.mask = np.zeros((0, self.words), dtype=np.uint64)
+            for name, (ptr, values) in self.tables.items():
+                self._stores[name] = (_Growing(ptr), _Growing(values))
+            self._stores["first"] = (_Growing(self.first), _Growing(self.first))
+            self._stores["mask"] = (_Growing(self.mask), _Growing(self.mask))
         for name in self.tables:
-            old_ptr, old_values = self.tables[name]
-            ptrs, values = [old_ptr], [old_values]
-            end = old_ptr[-1]
+            ptr_store, value_store = self._stores[name]
+            end = int(ptr_store.view()[-1])
             for built, *_ in self._pending:
                 ptr, vals = built[name]
-                ptrs.append(end + ptr[1:])
-                values.append(vals.astype(np.int32))
-                end += ptr[-1]
-            self.tables[name] = [np.concatenate(ptrs), np.concatenate(values)]
-        self.first = np.concatenate([self.first, *(p[1].astype(np.int32) for p in self._pending)])
-        masks = [p[2] for p in self._pending]
-        self.mask = np.concatenate(masks if self.mask is None else [self.mask, *masks])
+                ptr_store.extend(end + ptr[1:])
+                value_store.extend(vals.astype(np.int32))
+                end += int(ptr[-1])
+            self.tables[name] = [ptr_store.view(), value_store.view()]
+        first = self._stores["first"][0]
+        for pending in self._pending:
+            first.extend(pending[1].astype(np.int32))
+        self.first = first.view()
+        mask = self._stores["mask"][0]
+        for pending in self._pending:
+            mask.extend(pending[2])
+        self.mask = mask.view()
         cells = np.concatenate([p[3] for p in self._pending])
         if len(cells):
             self.row[cells] = np.arange(start, start + len(cells), dtype=np.int32)
         self._pending = []
+
+
+class _Growing:
+    """A numpy array that grows by doubling; views of what it held stay valid as it grows."""
+
+    def __init__(self, initial: np.ndarray) -> None:
+        self._data = initial.copy()
+        self._size = len(initial)
+
+    def extend(self, more: np.ndarray) -> None:
+        need = self._size + len(more)
+        if need > len(self._data):
+            grown = np.empty(
+                (max(need, 2 * len(self._data), 1024), *self._data.shape[1:]),
+                dtype=self._data.dtype,
+            )
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : need] = more
+        self._size = need
+
+    def view(self) -> np.ndarray:
+        return self._data[: self._size]
 
 
 def _masks(pt: np.ndarray, poly: np.ndarray, n: int, words: int) -> np.ndarray:
