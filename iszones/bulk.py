@@ -199,21 +199,24 @@ def _combos(mask: np.ndarray, n_zones: int) -> tuple[np.ndarray, list[tuple[int,
     return combo, combos
 
 
-def check_points(x: np.ndarray, y: np.ndarray, index: CheckIndex) -> PointAnswers:
-    """Zones, nearest zone and distance, and admin unit for points in EPSG:27700."""
+def check_points(
+    x: np.ndarray, y: np.ndarray, index: CheckIndex, *, threads: int | None = None
+) -> PointAnswers:
+    """Zones, nearest zone and distance, and admin unit for points in EPSG:27700.
+
+    threads: per grid query (see PolygonGrid.locate); the two grids are asked at once.
+    """
     units = None
-    if (
-        index.unit_grid is not None and len(x) >= 10_000
-    ):  # both grids at once: they share the GIL little
+    if index.unit_grid is not None and len(x) >= 10_000:  # at once: they share the GIL little
         with ThreadPoolExecutor(1, thread_name_prefix="iszones-units") as pool:
-            units = pool.submit(index.unit_grid.locate, x, y)
-            found = index.zone_grid.locate(x, y, members=True)
+            units = pool.submit(index.unit_grid.locate, x, y, threads=threads)
+            found = index.zone_grid.locate(x, y, members=True, threads=threads)
             unit = units.result().nearest
     else:
-        found = index.zone_grid.locate(x, y, members=True)
+        found = index.zone_grid.locate(x, y, members=True, threads=threads)
         unit = np.full(len(x), NO_POLYGON, dtype=np.int64)
         if index.unit_grid is not None:
-            unit = index.unit_grid.locate(x, y).nearest
+            unit = index.unit_grid.locate(x, y, threads=threads).nearest
     assert found.members is not None
     combo, combos = _combos(found.members, len(index.zones))
     return PointAnswers(combo, combos, found.nearest, np.round(found.distance, 2), unit)
@@ -952,7 +955,8 @@ def _answers(block: _Block, index: CheckIndex) -> PointAnswers | None:
     if block.x_bng is None or not len(block.x_bng):
         return None
     assert block.y_bng is not None
-    return check_points(block.x_bng, block.y_bng, index)
+    # the pipeline's reader and writer threads keep the other core busy: one thread per grid
+    return check_points(block.x_bng, block.y_bng, index, threads=1)
 
 
 def _count_located(summary: BulkSummary, block: _Block) -> None:

@@ -570,8 +570,15 @@ class PolygonGrid:
 
     # ------------------------------------------------------------ queries
 
-    def locate(self, x: np.ndarray, y: np.ndarray, *, members: bool = False) -> Located:
-        """Answers for points given by coordinate arrays (EPSG:27700 metres, all finite)."""
+    def locate(
+        self, x: np.ndarray, y: np.ndarray, *, members: bool = False, threads: int | None = None
+    ) -> Located:
+        """Answers for points given by coordinate arrays (EPSG:27700 metres, all finite).
+
+        threads: how many threads share the work (default THREADS); 1 where the caller keeps
+        the other cores busy itself (bulk.CsvCheck's pipeline).
+        """
+        threads = THREADS if threads is None else max(1, threads)
         if members and not self.words:
             raise ValueError("This grid keeps no members: build it with members=True.")
         x = np.ascontiguousarray(x, dtype=np.float64)
@@ -601,8 +608,8 @@ class PolygonGrid:
                 mask[idx] = found.members
 
         starts = range(0, n, _POINTS)
-        if len(starts) > 1 and THREADS > 1:  # numpy and GEOS let go of the GIL in their loops
-            with ThreadPoolExecutor(THREADS, thread_name_prefix="iszones-grid") as pool:
+        if len(starts) > 1 and threads > 1:  # numpy and GEOS let go of the GIL in their loops
+            with ThreadPoolExecutor(threads, thread_name_prefix="iszones-grid") as pool:
                 list(pool.map(batch, starts))
         else:
             for start in starts:
