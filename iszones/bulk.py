@@ -13,7 +13,6 @@ import functools
 import hashlib
 import io
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +33,7 @@ from pyproj import CRS
 from .errors import DataFileError, IszonesError
 from .grid import NO_POLYGON, PolygonGrid
 from .grid import mask_members as grid_members
+from .io import atomic_output
 from .readers import (
     CRS_FIX,
     CoordinateEvidence,
@@ -819,28 +819,12 @@ class CsvCheck:
         .parquet), atomically; returns what was found."""
         target = Path(output)
         fmt = "parquet" if target.suffix.lower() == ".parquet" else "csv"
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        except OSError as err:
-            raise DataFileError(f"{target}: cannot write ({err.strerror}).") from err
-        try:
-            with os.fdopen(fd, "wb") as out:
-                summary = self.write(out, index, within_km=within_km, progress=progress, fmt=fmt)
+        with atomic_output(target) as out:
+            summary = self.write(out, index, within_km=within_km, progress=progress, fmt=fmt)
             if not self.part:
                 summary.check_located(self.name)
                 if self.evidence is not None:  # the CRS chosen from the first block fits all
                     table_crs(self.evidence, self.cols, self.name, self.user_crs)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
-            os.replace(tmp, target)
-        except OSError as err:
-            Path(tmp).unlink(missing_ok=True)
-            raise DataFileError(f"{target}: cannot write ({err.strerror}).") from err
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return summary
 
     def write(

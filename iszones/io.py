@@ -6,10 +6,11 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import geopandas as gpd
 import numpy as np
@@ -227,8 +228,10 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def write_bytes_atomic(path: str | os.PathLike[str], payload: bytes) -> None:
-    """Write bytes so that `path` is either the old file or the complete new one, never half."""
+@contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary handle to a temporary file beside `path`, renamed over `path` only when the
+    block finishes; on any error the temporary file is removed and `path` is untouched."""
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -237,7 +240,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], payload: bytes) -> None:
         raise DataFileError(f"{target}: cannot write ({err.strerror}).") from err
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            yield handle
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
@@ -245,6 +248,15 @@ def write_bytes_atomic(path: str | os.PathLike[str], payload: bytes) -> None:
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
         raise DataFileError(f"{target}: cannot write ({err.strerror}).") from err
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], payload: bytes) -> None:
+    """Write bytes so that `path` is either the old file or the complete new one, never half."""
+    with atomic_output(path) as handle:
+        handle.write(payload)
 
 
 def geojson_text(doc: Mapping[str, Any]) -> str:
