@@ -36,6 +36,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from iszones import bulk
 from iszones.bulk import CsvCheck
@@ -158,8 +159,9 @@ def write_sites_csv(path: Path, n: int, *, seed: int = 0, variant: str = "bng") 
                 )
             else:
                 out.write((",".join(frame.columns) + "\n").encode())
-            coded = [bulk._encode_column(pa.array(frame[c], pa.string())) for c in frame]
-            out.write(bulk._csv_rows([c for c, _ in coded], any(flag for _, flag in coded)))
+            fields = [bulk._quote_column(pa.array(frame[c], pa.string())) for c in frame]
+            fields[-1] = pc.binary_join_element_wise(fields[-1], "\n", "")  # the row's end
+            out.write(bulk._csv_rows(fields))
     return path
 
 

@@ -14,8 +14,9 @@ import hashlib
 import io
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -25,7 +26,6 @@ import geopandas as gpd
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import shapely
 from pyproj import CRS
@@ -64,8 +64,11 @@ RESULT_COLUMNS = (
     "boundary_source",
     "problem",
 )
-BLOCK_BYTES = 4 << 20  # bytes of CSV per block: about 100,000 rows of a typical site list
-FIRST_BLOCK_BYTES = 1 << 20
+BLOCK_BYTES = 4 << 20  # bytes of CSV per block at most: about 100,000 rows of a site list
+FIRST_BLOCK_BYTES = 1 << 20  # the first block, read alone to choose the CRS
+LAST_BLOCK_BYTES = 256 << 10  # blocks shrink towards this near the end, to share the last work
+WORKERS = min(4, os.cpu_count() or 1)  # threads checking blocks at once
+IN_FLIGHT = 2  # blocks read ahead per worker: what bounds memory
 SHOWN_PROBLEMS = 5
 _BOM = b"\xef\xbb\xbf"
 
@@ -200,26 +203,40 @@ def _combos(mask: np.ndarray, n_zones: int) -> tuple[np.ndarray, list[tuple[int,
 
 
 def check_points(
-    x: np.ndarray, y: np.ndarray, index: CheckIndex, *, threads: int | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    index: CheckIndex,
+    *,
+    threads: int | None = None,
+    unit: np.ndarray | None = None,
 ) -> PointAnswers:
     """Zones, nearest zone and distance, and admin unit for points in EPSG:27700.
 
     threads: per grid query (see PolygonGrid.locate); the two grids are asked at once.
+    unit: the admin units, when already found (see local_units).
     """
-    units = None
-    if index.unit_grid is not None and len(x) >= 10_000:  # at once: they share the GIL little
-        with ThreadPoolExecutor(1, thread_name_prefix="iszones-units") as pool:
-            units = pool.submit(index.unit_grid.locate, x, y, threads=threads)
-            found = index.zone_grid.locate(x, y, members=True, threads=threads)
-            unit = units.result().nearest
-    else:
+    if unit is not None or index.unit_grid is None or len(x) < 10_000:
         found = index.zone_grid.locate(x, y, members=True, threads=threads)
-        unit = np.full(len(x), NO_POLYGON, dtype=np.int64)
-        if index.unit_grid is not None:
-            unit = index.unit_grid.locate(x, y, threads=threads).nearest
+        if unit is None:
+            unit = local_units(x, y, index, threads=threads)
+    else:  # at once: they share the GIL little
+        with ThreadPoolExecutor(1, thread_name_prefix="iszones-units") as pool:
+            units = pool.submit(local_units, x, y, index, threads=threads)
+            found = index.zone_grid.locate(x, y, members=True, threads=threads)
+            unit = units.result()
     assert found.members is not None
     combo, combos = _combos(found.members, len(index.zones))
     return PointAnswers(combo, combos, found.nearest, np.round(found.distance, 2), unit)
+
+
+def local_units(
+    x: np.ndarray, y: np.ndarray, index: CheckIndex, *, threads: int | None = None
+) -> np.ndarray:
+    """Per point (EPSG:27700), the position of its admin unit (containing, else nearest within
+    5 km), or -1."""
+    if index.unit_grid is None:
+        return np.full(len(x), NO_POLYGON, dtype=np.int64)
+    return index.unit_grid.locate(x, y, threads=threads).nearest
 
 
 def _unique_join(values: Any, sep: str) -> str:
@@ -311,23 +328,9 @@ def csv_field(value: Any) -> str:
     return text
 
 
-# Rows are written by Arrow's CSV writer, which quotes every text value or none. So values are
-# quoted here, as Python's csv module would, with stand-in bytes for the quotes, newlines and
-# field separators that Arrow must not see, and the stand-ins are swapped back afterwards.
-_STAND_INS = {",": "\x01", '"': "\x02", "\n": "\x03", "\r": "\x04", ", joined": "\x05"}
-_CONTROL = [c.encode() for c in _STAND_INS.values()]
-_SWAP_BACK = bytes.maketrans(b"\x01\x02\x03\x04\x05", b',"\n\r,')
-_SPECIAL = "[" + "".join(',"\n\r').replace("\n", "\\n").replace("\r", "\\r") + "]"
-
-
-def _encoded(value: Any) -> str:
-    """csv_field(value) with stand-ins for quotes, newlines and carriage returns."""
-    text = csv_field(value)
-    return text.replace('"', "\x02").replace("\n", "\x03").replace("\r", "\x04")
-
-
-def _has_special(text: str) -> bool:
-    return any(c in text for c in ',"\n\r\x01\x02\x03\x04\x05')
+# Rows are joined by Arrow (binary_join_element_wise): each value already quoted as Python's csv
+# module quotes it, and the last column ending each row with its newline.
+_SPECIAL = (b",", b'"', b"\n", b"\r")
 
 
 def _patched(base: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
@@ -343,28 +346,26 @@ def _text_bytes(values: pa.Array) -> bytes:
     return b"" if data is None else data.to_pybytes()
 
 
-def _encode_column(values: pa.Array) -> tuple[pa.Array, bool]:
-    """A text column as fields with stand-ins, and whether any field had a special character."""
+def _quote_column(values: pa.Array) -> pa.Array:
+    """A text column's values quoted where Python's csv writer quotes them."""
     raw = _text_bytes(values)
-    if not any(c in raw for c in (b",", b'"', b"\n", b"\r")):
-        return values, False  # a plain search of the bytes settles most columns
-    special = np.asarray(
-        pc.match_substring_regex(values, _SPECIAL).to_numpy(zero_copy_only=False), dtype=bool
+    if not any(c in raw for c in _SPECIAL):
+        return values  # a plain search of the bytes settles most columns
+    rows = np.flatnonzero(
+        np.asarray(
+            pc.match_substring_regex(values, _QUOTE_PATTERN).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
     )
-    rows = np.flatnonzero(special)
     if not len(rows):
-        return values, False
-    some = values.take(pa.array(rows))  # only these change: work on them alone
-    need = pc.match_substring_regex(some, _QUOTE_PATTERN)
-    coded = pc.replace_substring(some, '"', "\x02\x02")
-    coded = pc.replace_substring(pc.replace_substring(coded, "\n", "\x03"), "\r", "\x04")
-    coded = pc.if_else(need, pc.binary_join_element_wise("\x02", coded, "\x02", ""), coded)
-    return _patched(values, rows, coded), True
+        return values
+    some = pc.replace_substring(values.take(pa.array(rows)), '"', '""')  # only these change
+    return _patched(values, rows, pc.binary_join_element_wise('"', some, '"', ""))
 
 
-def _lookup(table: Sequence[str | None], codes: np.ndarray) -> pa.Array:
-    """Fields of `table` at `codes` (None writes as an empty field)."""
-    return pa.array(table, pa.string()).take(pa.array(codes))
+def _lookup(fields: Sequence[str], codes: np.ndarray) -> pa.Array:
+    """The `fields` at `codes`."""
+    return pa.array(fields, pa.string()).take(pa.array(codes))
 
 
 def _metres_text(distance: np.ndarray, known: np.ndarray) -> pa.Array:
@@ -385,27 +386,15 @@ def _metres_text(distance: np.ndarray, known: np.ndarray) -> pa.Array:
     return text
 
 
-def _plain_text(value: Any) -> str:
-    """A value as the text of a CSV field, before any quoting (see csv_field)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    return str(value.item() if isinstance(value, np.generic) else value)
-
-
 def _result_fields(
     answers: PointAnswers | None,
     index: CheckIndex,
     ok: np.ndarray,
     problems: np.ndarray,
     within_km: float | None,
-    *,
-    encode: bool = True,
-) -> tuple[list[pa.Array], bool]:
-    """The result columns of one block as CSV fields (RESULT_COLUMNS order), and whether any
-    field has a special character. Fields have stand-ins (see _encoded), or with `encode` false
-    are plain text for the csv module to quote."""
+) -> list[pa.Array]:
+    """The result columns of one block as quoted CSV fields, in RESULT_COLUMNS order (the six
+    from zone_id to nearest_zone_name as one), the last one ending each row with its newline."""
     n = len(ok)
     combo = np.full(n, -2, dtype=np.int64)  # -2 unchecked, -1 outside, else a combo
     nearest = np.full(n, -1, dtype=np.int64)
@@ -420,97 +409,40 @@ def _result_fields(
     labels = combo_text(index, combos)
     text = index.zone_text
     ids = index.zones["zone_id"].to_numpy(dtype=object)
-    special = False
-
-    def field(value: Any) -> str:
-        nonlocal special
-        coded = _encoded(value) if encode else _plain_text(value)
-        special |= _has_special(coded)
-        return coded
-
     # Everything from zone_id to nearest_zone_name, and boundary_source, follows from one key:
     # 0 not checked, then each set of zones a site is in, then each zone nearest to one outside.
-    first = [c[0] for c in combos]
-    heads: list[list[str | None]] = [[None] * 6]
-    heads += [
-        [
-            *(field(labels[k][i]) for k in ("zone_id", "zone_name", "programme")),
-            "true",
-            field(ids[first[i]]),
-            field(text["zone_name"][first[i]]),
-        ]
-        for i in range(len(combos))
-    ]
-    heads += [
-        [None, None, None, "false", field(ids[z]), field(text["zone_name"][z])]
-        for z in range(len(ids))
-    ]
-    sources = [None, *map(field, labels["boundary_source"]), *map(field, text["boundary_source"])]
+    heads: list[list[Any]] = [[None] * 6]
+    for i, c in enumerate(combos):
+        labelled = [labels[k][i] for k in ("zone_id", "zone_name", "programme")]
+        heads.append([*labelled, True, ids[c[0]], text["zone_name"][c[0]]])
+    heads += [[None, None, None, False, ids[z], text["zone_name"][z]] for z in range(len(ids))]
+    sources = [None, *labels["boundary_source"], *text["boundary_source"]]
     key = np.where(inside, combo + 1, 1 + len(combos) + nearest)
     key[~ok] = 0
-    if encode:  # one field of six, joined by the stand-in separator: fewer columns to write
-        joined = ["\x05".join(f or "" for f in head) for head in heads]
-        fields = [_lookup(joined, key)]
-        special = True
-    else:
-        fields = [_lookup([head[i] for head in heads], key) for i in range(6)]
+    fields = [_lookup([",".join(map(csv_field, head)) for head in heads], key)]
     fields.append(_metres_text(distance, ok))
-    flags = [None, "false", "true"]
     if within_km is not None:
         near = distance <= within_km * 1000
-        fields.append(_lookup(flags, np.where(ok, near + 1, 0)))
+        fields.append(_lookup(["", "false", "true"], np.where(ok, near + 1, 0)))
     names: Any = index.unit_names if index.unit_names is not None else []
-    fields.append(_lookup([None, *map(field, names)], unit + 1))
-    fields.append(_lookup(sources, key))
+    fields.append(_lookup(["", *map(csv_field, names)], unit + 1))
+    fields.append(_lookup(list(map(csv_field, sources)), key))
     said = np.flatnonzero(problems != "")
+    codes = np.zeros(n, dtype=np.int64)
+    unique: Any = []
     if len(said):
         unique, inverse = np.unique(problems[said].astype(str), return_inverse=True)
-        codes = np.zeros(n, dtype=np.int64)
         codes[said] = 1 + inverse.ravel()
-        fields.append(_lookup([None, *map(field, unique)], codes))
-    else:
-        fields.append(pa.nulls(n, pa.string()))
-    return fields, special
+    fields.append(_lookup([csv_field(p) + "\n" for p in [None, *unique]], codes))
+    return fields
 
 
-def _csv_rows(columns: Sequence[pa.Array], special: bool) -> bytes:
-    """Rows of CSV from columns of fields (with stand-ins when `special`), newline-ended."""
-    table = pa.table(list(columns), names=[f"c{i}" for i in range(len(columns))])
-    sink = pa.BufferOutputStream()
-    pa_csv.write_csv(
-        table,
-        sink,
-        pa_csv.WriteOptions(
-            include_header=False, delimiter="\x01" if special else ",", quoting_style="none"
-        ),
-    )
-    rows = sink.getvalue()
-    return rows.to_pybytes().translate(_SWAP_BACK) if special else rows
-
-
-def _csv_rows_slowly(columns: Sequence[pa.Array]) -> bytes:
-    """Rows of CSV from columns of plain text, by Python's csv module: for the rare values that
-    hold the stand-in bytes themselves."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    values = [["" if v is None else v for v in c.to_pylist()] for c in columns]
-    writer.writerows(zip(*values, strict=True))
-    return buffer.getvalue().encode("utf-8")
-
-
-def _has_control(texts: Any) -> bool:
-    return any(c in str(t) for t in texts for c in _STAND_INS.values())
-
-
-def _index_has_control(index: CheckIndex) -> bool:
-    texts = [*index.zone_text.values(), index.zones["zone_id"].to_numpy(dtype=object)]
-    if index.unit_names is not None:
-        texts.append(index.unit_names)
-    return any(_has_control(values) for values in texts)
-
-
-def _write_rows(out: BinaryIO, rows: Callable[[], bytes | pa.Buffer]) -> int:
-    return out.write(rows())
+def _csv_rows(columns: Sequence[pa.Array]) -> pa.Buffer:
+    """Rows of CSV from columns of quoted fields, the last of which ends each row."""
+    rows = pc.binary_join_element_wise(*columns, ",", null_handling="replace", null_replacement="")
+    wide = pa.types.is_large_string(rows.type)
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64 if wide else np.int32)[rows.offset :]
+    return rows.buffers()[2][offsets[0] : offsets[len(rows)]]
 
 
 # ---------------------------------------------------------------- streaming a CSV file
@@ -584,12 +516,20 @@ def _sum_evidence(
 class _Block:
     table: pa.Table
     points: TablePoints
-    first_row: int  # 1-based number of its first row in the file
+    first_row: int  # 1-based number of its first row in the file (set as blocks come in order)
     end_byte: int = 0  # bytes of the file read up to the end of this block
     quoted: bool = True  # whether its text has a double quote (else no value needs quoting)
-    control: bool = False  # whether it has a byte that _csv_rows uses as a stand-in
     x_bng: np.ndarray | None = None
     y_bng: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """A piece of a CSV file's body, cut at the end of a row."""
+
+    data: bytes
+    first_line: int  # the file's line number of its first line
+    end_byte: int  # bytes of the file read up to its end
 
 
 def _row_end(buffer: bytes) -> int:
@@ -727,7 +667,9 @@ class CsvCheck:
         self._row = 1
         self.crs: CRS | None = chosen
         self.evidence: CoordinateEvidence | None = None
-        self._first = self._next_block()
+        self._first: _Block | None = None
+        while self._first is None and (chunk := self._next_chunk()) is not None:
+            self._first = self._parse(chunk)
         if self._first is None:
             if not self.part:
                 raise DataFileError(f"{self.name}: has a header but no rows of sites under it.")
@@ -743,44 +685,65 @@ class CsvCheck:
     def _done(self) -> bool:
         return self._eof and not self._buffer
 
-    def _next_block(self) -> _Block | None:
-        """Read, parse and locate the next block of rows; None at the end of the file."""
-        while True:
-            if self._done():
-                return None
-            first = self.crs is None
-            enough = min(self.block_bytes, FIRST_BLOCK_BYTES if first else self.block_bytes) // 2
-            while not self._eof:
-                cut = _row_end(self._buffer)
-                if cut and len(self._buffer) >= enough:
-                    break
+    def _next_chunk(self) -> _Chunk | None:
+        """The next piece of the file, cut at the end of a row; None at the end of the file.
+
+        About a block: smaller for the first (the CRS is chosen sooner) and near the end (so
+        that every worker has a share of the last rows).
+        """
+        if self._done():
+            return None
+        if self.crs is None:
+            target = FIRST_BLOCK_BYTES
+        else:
+            left = self.size - self._offset + len(self._buffer)
+            target = max(left // (2 * WORKERS), LAST_BLOCK_BYTES)
+        target = min(target, self.block_bytes)
+        cut = 0
+        while not cut:
+            if len(self._buffer) > target:
+                cut = _row_end(self._buffer[:target]) or _row_end(self._buffer)
+            if not cut and self._eof:
+                cut = len(self._buffer)
+            elif not cut:
                 more = self._read(self.block_bytes)
                 self._offset += len(more)
                 self._eof = not more
                 self._buffer += more
-            cut = len(self._buffer) if self._eof else _row_end(self._buffer)
-            chunk, self._buffer = self._buffer[:cut], self._buffer[cut:]
-            end_byte = self._offset - len(self._buffer)
-            table, ragged = parse_csv_rows(chunk, self.layout, self.name, first_line=self._line)
-            self._line += chunk.count(b"\n")
-            if not table.num_rows:
-                continue  # only blank lines
-            block = _locate_block(
-                table,
-                ragged,
-                self.cols,
-                self.name,
-                self.user_crs,
-                self.crs,
-                first_row=self._row,
-                decimal_comma=self.layout.sep == ";",
-            )
-            block.end_byte = end_byte
-            block.quoted = b'"' in chunk
-            block.control = any(c in chunk for c in _CONTROL)
-            self._row += table.num_rows
-            self.evidence = _sum_evidence(self.evidence, block.points.evidence)
-            return block
+        data, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        chunk = _Chunk(data, self._line, self._offset - len(self._buffer))
+        self._line += data.count(b"\n")
+        return chunk
+
+    def _parse(self, chunk: _Chunk) -> _Block | None:
+        """A chunk's rows parsed and located (None when it has only blank lines); any thread
+        may parse once the CRS is chosen. Rows are numbered from 1 until the block is placed."""
+        table, ragged = parse_csv_rows(
+            chunk.data, self.layout, self.name, first_line=chunk.first_line
+        )
+        if not table.num_rows:
+            return None
+        block = _locate_block(
+            table,
+            ragged,
+            self.cols,
+            self.name,
+            self.user_crs,
+            self.crs,
+            first_row=1,
+            decimal_comma=self.layout.sep == ";",
+        )
+        block.end_byte = chunk.end_byte
+        block.quoted = b'"' in chunk.data
+        return block
+
+    def _place(self, block: _Block) -> None:
+        """Number a block's rows after those before it, and add up its evidence."""
+        block.first_row = self._row
+        self._row += block.table.num_rows
+        evidence = block.points.evidence
+        if evidence is not None:
+            self.evidence = _sum_evidence(self.evidence, evidence.shifted(block.first_row - 1))
 
     @property
     def notes(self) -> list[str]:
@@ -792,20 +755,39 @@ class CsvCheck:
 
     # -------------------------------------------------------- running
 
-    def _blocks(self) -> Iterator[_Block]:
-        """The blocks in order, the next one read in a second thread while this one is checked."""
+    def _checked(
+        self, index: CheckIndex, render: Callable[[_Block, PointAnswers | None], Any]
+    ) -> Iterator[tuple[_Block, PointAnswers | None, Any]]:
+        """Every block, its answers and `render(block, answers)`, in file order, worked out by a
+        pool of threads: each reads, checks and renders whole blocks, so no stage waits on
+        another (the file is cut into chunks here, which is quick)."""
         if self._first is None:
             return
-        yield self._first
-        self._first = None
-        with ThreadPoolExecutor(1, thread_name_prefix="iszones-read") as pool:
-            pending: Future[_Block | None] = pool.submit(self._next_block)
-            while True:
-                block = pending.result()
-                if block is None:
-                    return
-                pending = pool.submit(self._next_block)
-                yield block
+
+        def work(item: _Chunk | _Block) -> tuple[_Block, PointAnswers | None, Any] | None:
+            block = item if isinstance(item, _Block) else self._parse(item)
+            if block is None:
+                return None
+            answers = _answers(block, index)
+            return block, answers, render(block, answers)
+
+        with ThreadPoolExecutor(WORKERS, thread_name_prefix="iszones-check") as pool:
+            pending = deque([pool.submit(work, self._first)])
+            self._first = None
+            try:
+                while pending:
+                    while len(pending) < WORKERS * IN_FLIGHT:
+                        chunk = self._next_chunk()
+                        if chunk is None:
+                            break
+                        pending.append(pool.submit(work, chunk))
+                    done = pending.popleft().result()
+                    if done is not None:
+                        self._place(done[0])
+                        yield done
+            finally:
+                for future in pending:  # after an error: no more work
+                    future.cancel()
 
     def run(
         self,
@@ -845,32 +827,27 @@ class CsvCheck:
         try:
             if fmt == "parquet":
                 schema = _result_schema(written, results)
+                render: Callable[[_Block, PointAnswers | None], Any] = partial(
+                    _typed_table, sources=sources, index=index, within_km=within_km, schema=schema
+                )
                 with pq.ParquetWriter(out, schema) as parquet:
-                    for block in self._blocks():
-                        answers = _answers(block, index)
+                    for block, answers, table in self._checked(index, render):
                         _count(block, answers, within_km, summary)
-                        parquet.write_table(
-                            _typed_table(block, answers, sources, index, within_km, schema)
-                        )
+                        parquet.write_table(table)
                         if progress is not None:
                             progress(block.end_byte, self.size)
-                return summary
-            header = ",".join(csv_field(n) for n in [*written, *results]) + "\n"
-            encode = self.layout.sep != ","
-            with ThreadPoolExecutor(1, "iszones-write") as writer:
+            else:
+                quote = self.layout.sep != ","  # a value may hold a comma
+                render = partial(
+                    _block_csv, sources=sources, index=index, within_km=within_km, quote=quote
+                )
+                header = ",".join(csv_field(n) for n in [*written, *results]) + "\n"
                 out.write(_BOM + header.encode("utf-8"))
-                pending: Future[int] | None = None
-                for block in self._blocks():
-                    answers = _answers(block, index)
+                for block, answers, rows in self._checked(index, render):
                     _count(block, answers, within_km, summary)
-                    rows = partial(_block_csv, block, answers, sources, index, within_km, encode)
-                    if pending is not None:
-                        pending.result()  # at most one block waits to be written
-                    pending = writer.submit(_write_rows, out, rows)
+                    out.write(rows)
                     if progress is not None:
                         progress(block.end_byte, self.size)
-                if pending is not None:
-                    pending.result()
             summary.evidence = self.evidence
             return summary
         finally:
@@ -939,8 +916,9 @@ def _answers(block: _Block, index: CheckIndex) -> PointAnswers | None:
     if block.x_bng is None or not len(block.x_bng):
         return None
     assert block.y_bng is not None
-    # the pipeline's reader and writer threads keep the other core busy: one thread per grid
-    return check_points(block.x_bng, block.y_bng, index, threads=1)
+    # blocks are checked in a pool of threads already: one thread per block
+    x, y = block.x_bng, block.y_bng
+    return check_points(x, y, index, threads=1, unit=local_units(x, y, index, threads=1))
 
 
 def _count_located(summary: BulkSummary, block: _Block) -> None:
@@ -980,22 +958,15 @@ def _block_csv(
     sources: Sequence[int],
     index: CheckIndex,
     within_km: float | None,
-    encode: bool,
-) -> bytes | pa.Buffer:
-    """A block's output rows as CSV (run in the writer thread)."""
-    problems = block.points.problems
-    ok = block.points.ok
+    quote: bool,
+) -> pa.Buffer:
+    """A block's output rows as CSV (run in the writer thread); `quote`: whether input values
+    may need quoting (else only when the block has a double quote in it)."""
     originals = [block.table.column(i).combine_chunks() for i in sources]
-    if block.control or _index_has_control(index):
-        fields, _ = _result_fields(answers, index, ok, problems, within_km, encode=False)
-        return _csv_rows_slowly([*originals, *fields])
-    special = False
-    if encode or block.quoted:
-        coded = [_encode_column(c) for c in originals]
-        originals = [c for c, _ in coded]
-        special = any(flag for _, flag in coded)
-    fields, results_special = _result_fields(answers, index, ok, problems, within_km)
-    return _csv_rows([*originals, *fields], special or results_special)
+    if quote or block.quoted:
+        originals = [_quote_column(c) for c in originals]
+    fields = _result_fields(answers, index, block.points.ok, block.points.problems, within_km)
+    return _csv_rows([*originals, *fields])
 
 
 _RESULT_TYPES = {
