@@ -5,7 +5,9 @@ and at sea; WGS84 and British National Grid variants), then, in this one process
 the other, checks them with iszones (CSV in, CSV out) and with the plain pipeline doing the same
 work (read CSV, points_from_xy, to_crs(27700), sjoin with the zones, sjoin_nearest for the points
 outside them, the same for local authorities, write CSV). Prints rows/s for both, their ratio
-and each run's peak memory; then times the `iszones check` command on the same file.
+and each run's peak memory; then times the `iszones check` command on the same file. iszones runs
+--repeat times (each from scratch, its index rebuilt) and the median is shown with every run:
+this shared machine's speed varies by a tenth or more from minute to minute.
 
     .venv/bin/python benchmarks/bulk_check.py            # N = 100k and 1M
     .venv/bin/python benchmarks/bulk_check.py --large    # and 10M
@@ -24,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -261,38 +262,34 @@ class Timing:
         return self.rows / self.seconds
 
 
-def _rss_mb(pid: int | str = "self") -> float:
-    """Resident memory of a process in MB (Linux /proc)."""
-    with open(f"/proc/{pid}/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+def _peak_mb(pid: int | str = "self") -> float:
+    """The process's peak resident memory in MB: the kernel's high-water mark (VmHWM); 0 for a
+    process that has ended."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1e3
+    return 0.0
 
 
 @contextmanager
 def measured(rows: int) -> Iterator[Timing]:
-    """Wall time and peak resident memory during the block (sampled every 5 ms).
+    """Wall time and peak resident memory during the block.
 
-    The runs share one process, so memory a run frees stays with the process: a later run's
-    peak includes what earlier runs left (the CLI figure, from a process of its own, does not).
+    The peak is the kernel's high-water mark, reset at the start (Linux clear_refs), so no
+    thread samples memory while the run competes for the interpreter lock. The runs share one
+    process, so memory a run frees stays with the process: a later run's peak includes what
+    earlier runs left (the CLI figure, from a process of its own, does not).
     """
     timing = Timing(0.0, 0.0, rows)
-    peak = _rss_mb()
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.wait(0.005):
-            peak = max(peak, _rss_mb())
-
-    watcher = threading.Thread(target=sample, daemon=True)
-    watcher.start()
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # resets VmHWM to the current resident size
     start = time.perf_counter()
     try:
         yield timing
     finally:
         timing.seconds = time.perf_counter() - start
-        done.set()
-        watcher.join()
-        timing.peak_mb = max(peak, _rss_mb())
+        timing.peak_mb = _peak_mb()
 
 
 def run_cli(source: Path, output: Path) -> tuple[float, float]:
@@ -306,10 +303,7 @@ def run_cli(source: Path, output: Path) -> tuple[float, float]:
     peak = 0.0
     while proc.poll() is None:  # VmHWM is the kernel's own high-water mark of the process
         try:
-            with open(f"/proc/{proc.pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmHWM:"):
-                        peak = max(peak, int(line.split()[1]) / 1e3)
+            peak = max(peak, _peak_mb(proc.pid))
         except OSError:
             break
         time.sleep(0.02)
@@ -364,6 +358,11 @@ def run_dask(
             )
 
 
+def _spread(tries: list[Timing]) -> str:
+    """Each run's seconds, fastest first: '2.31, 2.40, 2.62 s'."""
+    return ", ".join(f"{t.seconds:.2f}" for t in sorted(tries, key=lambda t: t.seconds)) + " s"
+
+
 def versions() -> str:
     import geopandas
     import pyarrow
@@ -387,6 +386,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-frames", action="store_true", help="skip check_sites in memory")
     parser.add_argument("--plain-max", type=int, default=2_000_000, help="largest N for plain")
     parser.add_argument("--dir", type=Path, default=None, help="where to write the files")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of iszones per N (the median is shown)"
+    )
     parser.add_argument(
         "--dask", action="store_true", help="also --engine dask on a LocalCluster (a worker a core)"
     )
@@ -427,12 +429,18 @@ def main(argv: list[str] | None = None) -> None:
                     )
                 timings = {}
                 for label, run in runs:
-                    with measured(n) as timing:
-                        run()
-                    timings[label] = timing
+                    tries = []
+                    for _ in range(args.repeat if label.startswith("iszones") else 1):
+                        with measured(n) as timing:
+                            run()
+                        tries.append(timing)
+                    timings[label] = timing = sorted(tries, key=lambda t: t.seconds)[
+                        len(tries) // 2
+                    ]
                     print(
                         f"  {label:<22} {timing.seconds:7.2f} s  {timing.rate:>12,.0f} rows/s"
-                        f"  peak {timing.peak_mb:,.0f} MB"
+                        f"  peak {max(t.peak_mb for t in tries):,.0f} MB"
+                        + (f"  (median of {_spread(tries)})" if len(tries) > 1 else "")
                     )
                 if "plain geopandas" in timings:
                     ratio = (
@@ -441,10 +449,12 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"  iszones is {ratio:.1f}x faster than the plain pipeline")
                 if args.dask:
                     run_dask(source, folder, zones, units, n)
-                seconds, peak = run_cli(source, folder / "d.csv")
+                clis = sorted(run_cli(source, folder / "d.csv") for _ in range(args.repeat))
+                seconds = clis[len(clis) // 2][0]
                 print(
                     f"  {'CLI iszones check':<22} {seconds:7.2f} s  {n / seconds:>12,.0f} rows/s"
-                    f"  peak {peak:,.0f} MB (its own process, start-up included)"
+                    f"  peak {max(p for _, p in clis):,.0f} MB (its own process, start-up"
+                    f" included; median of {', '.join(f'{s:.2f}' for s, _ in clis)} s)"
                 )
                 for name in ("a.csv", "b.csv", "c.csv", "d.csv"):
                     (folder / name).unlink(missing_ok=True)

@@ -427,7 +427,7 @@ def _result_fields(
     names: Any = index.unit_names if index.unit_names is not None else []
     fields.append(_lookup(["", *map(csv_field, names)], unit + 1))
     fields.append(_lookup(list(map(csv_field, sources)), key))
-    said = np.flatnonzero(problems != "")
+    said = np.flatnonzero(~ok)  # the rows with a problem
     codes = np.zeros(n, dtype=np.int64)
     unique: Any = []
     if len(said):

@@ -830,7 +830,7 @@ def locate_columns(
         crs, note = table_crs(evidence, cols, name, user_crs)
 
     n = len(x)
-    problems = np.array(ragged if ragged is not None else [""] * n, dtype=object)
+    problems = np.full(n, "", dtype=object) if ragged is None else np.array(ragged, dtype=object)
     said = problems != "" if ragged is not None else np.zeros(n, dtype=bool)
 
     def problem(mask: np.ndarray, text: str | Callable[[np.ndarray], list[str]]) -> None:
