@@ -532,18 +532,20 @@ class _Chunk:
     end_byte: int  # bytes of the file read up to its end
 
 
-def _row_end(buffer: bytes) -> int:
-    """Where the last complete row in `buffer` ends (after its newline); 0 if none does.
+def _row_end(buffer: bytes, limit: int | None = None) -> int:
+    """Where the last complete row in `buffer` (or in its first `limit` bytes) ends, after its
+    newline; 0 if none does.
 
     A newline ends a row when an even number of double quotes come before it (otherwise it is
     inside a quoted value). A stray quote in an unquoted value upsets that count, so a cut that
     would leave a block under a quarter full is made at the last newline instead.
     """
-    end = buffer.rfind(b"\n")
+    limit = len(buffer) if limit is None else min(limit, len(buffer))
+    end = buffer.rfind(b"\n", 0, limit)
     if end < 0:
         return 0
     last = end
-    quotes = buffer.count(b'"', 0, end)
+    quotes = _occurrences(buffer, b'"', end)
     while quotes % 2:
         before = buffer.rfind(b"\n", 0, end)
         if before < 0:
@@ -551,9 +553,15 @@ def _row_end(buffer: bytes) -> int:
             break
         quotes -= buffer.count(b'"', before, end)
         end = before
-    if end < len(buffer) // 4:
+    if end < limit // 4:
         end = last
     return end + 1
+
+
+def _occurrences(data: bytes, char: bytes, end: int = -1) -> int:
+    """How many times a byte occurs in `data` (up to `end`), counted by numpy: unlike bytes.count
+    it lets the other threads run meanwhile."""
+    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8, count=end) == ord(char)))
 
 
 class CsvCheck:
@@ -702,7 +710,7 @@ class CsvCheck:
         cut = 0
         while not cut:
             if len(self._buffer) > target:
-                cut = _row_end(self._buffer[:target]) or _row_end(self._buffer)
+                cut = _row_end(self._buffer, target) or _row_end(self._buffer)
             if not cut and self._eof:
                 cut = len(self._buffer)
             elif not cut:
@@ -712,7 +720,7 @@ class CsvCheck:
                 self._buffer += more
         data, self._buffer = self._buffer[:cut], self._buffer[cut:]
         chunk = _Chunk(data, self._line, self._offset - len(self._buffer))
-        self._line += data.count(b"\n")
+        self._line += _occurrences(data, b"\n")
         return chunk
 
     def _parse(self, chunk: _Chunk) -> _Block | None:
