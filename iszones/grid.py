@@ -23,17 +23,17 @@ from typing import Any
 import numpy as np
 import shapely
 
+from . import kernels
+
 # The lattice always covers the UK's longitude/latitude box (-11..3, 49..61.5) in British
 # National Grid, so points that passed the readers' UK check never fall outside it.
 UK_BNG_BOX = (-300_000.0, -150_000.0, 800_000.0, 1_400_000.0)
 NO_POLYGON = -1
 _CHUNK = 1 << 15  # pairs per numpy pass: big enough to amortise calls, small enough for cache
 _BATCH = 1 << 17  # pairs per batch of cells or points, so temporaries stay small
-_INT32_MAX = np.iinfo(np.int32).max
 THREADS = min(4, os.cpu_count() or 1)  # threads per query
 _POINTS = 1 << 16  # points per batch of a query
 _MAX_LEAF_CELLS = 1 << 23  # cells in the finest level's map (int32 each)
-_WIDTHS = (3, 5, 8, 12, 16, 32)  # candidate table widths: rows are grouped by their count
 
 
 def segment_distance(
@@ -336,19 +336,7 @@ class PolygonGrid:
         self.dx, self.dy = self.bx - self.ax, self.by - self.ay
         len2 = self.dx * self.dx + self.dy * self.dy
         self.inv_len2 = np.divide(1.0, len2, out=np.zeros_like(len2), where=len2 > 0)
-        # The same with one more, far-away, segment: padding in fixed-width candidate tables.
-        far = np.array([1e150])
-        self._pad = len(self.ax)
-        self._seg = [np.concatenate([v, far]) for v in (self.ax, self.ay, self.bx, self.by)]
-        self._seg_owner = np.concatenate([self.owner, [_INT32_MAX]]).astype(np.int32)
-        zero = np.zeros(1)
-        self._lane = [
-            self._seg[0],
-            self._seg[1],
-            np.concatenate([self.dx, zero]),
-            np.concatenate([self.dy, zero]),
-            np.concatenate([self.inv_len2, zero]),
-        ]
+        self._seg_xy = np.column_stack([self.ax, self.ay, self.bx, self.by])
         segments = shapely.linestrings(
             np.stack([np.column_stack([self.ax, self.ay]), np.column_stack([self.bx, self.by])], 1)
         )
@@ -666,70 +654,11 @@ class PolygonGrid:
     def _nearest(
         self, x: np.ndarray, y: np.ndarray, row: np.ndarray, cand: list[np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(nearest polygon or -1, distance) from each row's candidate segments.
-
-        Rows are grouped by how many candidates they have, and each group is computed as a
-        fixed-width table: no per-pair bookkeeping. A row narrower than its table reads on into
-        the next row's candidates, which is harmless: they are real segments too, so the nearest
-        of them all is still the nearest segment (and a tie there is a true tie).
-        """
+        """(nearest polygon or -1, distance) from each row's candidate segments."""
+        best = np.empty(len(x), dtype=np.int64)
+        dmin = np.empty(len(x))
         ptr, segs = cand
-        counts = ptr[row + 1] - ptr[row]
-        best = np.full(len(x), NO_POLYGON, dtype=np.int64)
-        dmin = np.full(len(x), np.inf)
-        if not len(segs):
-            return best, dmin
-        widest = int(counts.max(initial=0))
-        padded = np.concatenate([segs, np.full(widest, self._pad, dtype=segs.dtype)])
-        starts = ptr[row]
-        low = 1
-        for width in (*_WIDTHS, widest):
-            if width < low:
-                continue
-            group = np.flatnonzero((counts >= low) & (counts <= width))
-            low = width + 1
-            if not len(group):
-                continue
-            lanes = np.arange(width)
-            step = _CHUNK // width + 1
-            for start in range(0, len(group), step):
-                sel = group[start : start + step]
-                seg = padded[starts[sel][:, None] + lanes]
-                best[sel], dmin[sel] = self._closest(x[sel], y[sel], seg)
-        return best, dmin
-
-    def _closest(
-        self, x: np.ndarray, y: np.ndarray, seg: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per row of a (points, width) table of segments: the nearest owner and the distance.
-
-        The cheap distance picks each row's closest segment; the exact (GEOS) one is computed for
-        it, and for every segment of the rows where another comes within a micrometre (a vertex
-        shared by two polygons: then the lowest owner wins).
-        """
-        ax, ay, dx, dy, inv = (v[seg] for v in self._lane)
-        ex = x[:, None] - ax
-        ey = y[:, None] - ay
-        t = ex * dx
-        t += ey * dy
-        t *= inv  # 0 for a segment of no length, and for the padding
-        np.clip(t, 0.0, 1.0, out=t)
-        ex -= t * dx
-        ey -= t * dy
-        ex *= ex
-        ey *= ey
-        ex += ey  # squared distances, within about 1e-10 m
-        low = np.sqrt(ex.min(axis=1))
-        # the exact distance decides among the segments within a micrometre of the closest
-        r, lane = np.nonzero(ex <= ((low + 1e-6) ** 2)[:, None])
-        pick = seg[r, lane]
-        d = segment_distance(x[r], y[r], *(v[pick] for v in self._seg))
-        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
-        dmin = np.minimum.reduceat(d, starts)
-        owner = np.where(
-            d == np.repeat(dmin, np.diff(np.r_[starts, len(r)])), self._seg_owner[pick], _INT32_MAX
-        )
-        best = np.minimum.reduceat(owner, starts).astype(np.int64)
+        kernels.nearest_owners(x, y, row, ptr, segs, self._seg_xy, self.owner, best, dmin)
         return best, dmin
 
     def _exact(self, x: np.ndarray, y: np.ndarray, members: bool) -> Located:
