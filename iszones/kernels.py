@@ -64,3 +64,74 @@ def nearest_owners(
                 found = o
         best[i] = found
         dmin[i] = low
+
+
+_POWERS_OF_TEN = np.array([10.0**k for k in range(23)])  # exact in float64 up to 1e22
+_MAX_EXACT = 1 << 53  # integers up to this are exact in float64
+
+
+@compiled
+def plain_decimals(offsets: np.ndarray, data: np.ndarray, out: np.ndarray, ok: np.ndarray) -> None:
+    """Parse text cells (Arrow offsets into UTF-8 `data`) written as plain decimals,
+    [+-]digits[.digits][e[+-]digits], into `out`, setting `ok` where that worked exactly.
+
+    Only numbers whose digits fit in 53 bits and whose power of ten is within 22 are parsed
+    (Clinger's fast path: one correctly rounded multiplication or division, so the result is
+    what any correct parser gives); other cells are left for the caller (`ok` False).
+    """
+    for i in range(len(out)):
+        ok[i] = False
+        j = offsets[i]
+        end = offsets[i + 1]
+        negative = False
+        if j < end and (data[j] == 43 or data[j] == 45):  # + or -
+            negative = data[j] == 45
+            j += 1
+        mantissa = 0
+        digits = 0  # digits read, of either part
+        scale = 0  # digits after the point
+        exact = True
+        point = False
+        while j < end:
+            c = data[j]
+            if 48 <= c <= 57:
+                digits += 1
+                if mantissa <= (_MAX_EXACT - 9) // 10:
+                    mantissa = mantissa * 10 + (c - 48)
+                    if point:
+                        scale += 1
+                elif c != 48 or not point:
+                    exact = False  # more digits than 53 bits hold (trailing zeros aside)
+            elif c == 46 and not point:  # .
+                point = True
+            else:
+                break
+            j += 1
+        if digits == 0 or not exact:
+            continue
+        power = 0
+        if j < end and (data[j] == 101 or data[j] == 69):  # e or E
+            j += 1
+            minus = False
+            if j < end and (data[j] == 43 or data[j] == 45):
+                minus = data[j] == 45
+                j += 1
+            start = j
+            while j < end and 48 <= data[j] <= 57 and j - start < 4:
+                power = power * 10 + (data[j] - 48)
+                j += 1
+            if j == start:
+                continue
+            if minus:
+                power = -power
+        if j != end:
+            continue
+        power -= scale
+        value = float(mantissa)
+        if mantissa != 0:
+            if power < -22 or power > 22:
+                continue
+            scaled = _POWERS_OF_TEN[abs(power)]
+            value = value / scaled if power < 0 else value * scaled
+        out[i] = -value if negative else value
+        ok[i] = True

@@ -39,6 +39,7 @@ from defusedxml.ElementTree import fromstring as parse_xml_safely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as ProjCRSError
 
+from . import kernels
 from .errors import CRSError, DataFileError
 from .io import geojson_text, to_feature_collection, write_bytes_atomic
 from .schema import MEASURE_CRS, PROGRAMME_LABELS, PROGRAMMES, STORAGE_CRS
@@ -573,8 +574,8 @@ _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
 def _fast_numbers(raw: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """_numbers with Arrow for the cells that hold plain numbers, and the slow path for the
-    others (empty, words, thousands separators): None when the column is not text at all."""
+    """_numbers for Arrow columns and plain text: simple decimals by a compiled loop, the other
+    cells as _other_numbers reads them; None when the column is not text at all."""
     if isinstance(raw, pa.Array | pa.ChunkedArray) and (
         pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type)
     ):  # numbers already (Parquet): empty where null
@@ -586,23 +587,47 @@ def _fast_numbers(raw: Any) -> tuple[np.ndarray, np.ndarray] | None:
         text = raw if isinstance(raw, pa.Array | pa.ChunkedArray) else pa.array(raw, pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None  # numbers or dates from Excel: the slow path
-    try:
-        if text.null_count:
-            raise pa.ArrowInvalid("empty cells")  # (from Excel) the mixed path says which
-        out = np.array(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
-        empty = np.zeros(len(out), dtype=bool)  # every cell a number: the usual case
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_NUMBER), False)
-        is_plain = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool)
-        rest = np.flatnonzero(~is_plain)
-        # the others become "0" so that one cast does all; they are set from the slow path
-        zeroed = pc.replace_with_mask(text, pa.array(~is_plain), pa.array(["0"] * len(rest)))
-        out = np.array(pc.cast(zeroed, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
-        empty = np.zeros(len(out), dtype=bool)
-        out[rest], empty[rest] = _slow_numbers(
-            pd.Series(text_column(text.take(pa.array(rest))), dtype=object), False
-        )
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    out, plain = _plain_decimals(text)
+    empty = np.zeros(len(out), dtype=bool)
+    rest = np.flatnonzero(~plain)  # empty, words, "1,200", many digits: few, if any
+    if len(rest):
+        out[rest], empty[rest] = _other_numbers(text.take(pa.array(rest)))
     out[~np.isfinite(out)] = np.nan
+    return out, empty
+
+
+def _plain_decimals(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(values, parsed) for an Arrow text column: its simple decimals read by a compiled loop."""
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+        text = text.cast(pa.string())
+    n = len(text)
+    out = np.full(n, np.nan)
+    parsed = np.zeros(n, dtype=bool)
+    _, offsets, data = text.buffers()
+    if n and data is not None:
+        width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+        starts = np.frombuffer(offsets, dtype=width)[text.offset : text.offset + n + 1]
+        kernels.plain_decimals(starts, np.frombuffer(data, dtype=np.uint8), out, parsed)
+        if text.null_count:  # an empty cell from Excel: the others say which
+            parsed &= np.asarray(text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return out, parsed
+
+
+def _other_numbers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(values, empty) for text cells that are not simple decimals: Arrow's parser for those
+    still plain numbers (many digits), the slow path for the rest (empty, words, "1,200")."""
+    plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_NUMBER), False)
+    is_plain = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool)
+    out = np.full(len(text), np.nan)
+    empty = np.zeros(len(text), dtype=bool)
+    if is_plain.any():
+        numbers = pc.cast(text.filter(plain), pa.float64())
+        out[is_plain] = numbers.to_numpy(zero_copy_only=False)
+    if not is_plain.all():
+        others = pd.Series(text_column(text.filter(pc.invert(plain))), dtype=object)
+        out[~is_plain], empty[~is_plain] = _slow_numbers(others, False)
     return out, empty
 
 

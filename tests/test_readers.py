@@ -12,6 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import pytest
 from hypothesis import given, settings
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from shapely.geometry import Point, Polygon, box
 
+from iszones import readers
 from iszones.errors import CRSError, DataFileError
 from iszones.readers import (
     find_coordinate_columns,
@@ -91,6 +93,45 @@ def test_tabs_and_thousands_separators():
     assert xy(table) == [(435100, 335100)]
     table = csv_sites("name\teasting\tnorthing\nA\t435100\t335100\n")
     assert xy(table) == [(435100, 335100)]
+
+
+PLAIN_DECIMALS = st.from_regex(
+    r"\A[+-]?([0-9]{1,20}\.?[0-9]{0,20}|\.[0-9]{1,20})([eE][+-]?[0-9]{1,3})?\Z"
+)
+ODD_CELLS = st.sampled_from(
+    ["", "  ", " 1.5 ", "n/a", "1,200", "1,200.5", "nan", "inf", "-0", "1e400", "1e-400", "1.", "."]
+)
+
+
+def python_number(cell: str) -> float:
+    """What a cell means, by Python's own (correctly rounded) parser: NaN for no number."""
+    text = cell.strip()
+    if text.replace(",", "").replace(".", "", 1).lstrip("-").isdigit() and "," in text:
+        text = text.replace(",", "")  # a thousands separator
+    try:
+        value = float(text)
+    except ValueError:
+        return float("nan")
+    return value if np.isfinite(value) else float("nan")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(PLAIN_DECIMALS, ODD_CELLS), min_size=1, max_size=30))
+def test_coordinate_cells_read_exactly_as_python_reads_them(cells):
+    values, empty = readers._numbers(pa.array(cells), decimal_comma=False)
+    expected = np.array([python_number(c) for c in cells])
+    assert np.array_equal(values, expected, equal_nan=True)
+    assert np.signbit(values[values == 0]).tolist() == np.signbit(expected[expected == 0]).tolist()
+    assert empty.tolist() == [not c.strip() for c in cells]
+
+
+def test_plain_coordinates_take_the_compiled_path():
+    cells = pa.array(["-1.4812345", "52.91", "435100", "+0.5e1", ".25", "-0"])
+    values, parsed = readers._plain_decimals(cells)
+    assert parsed.all()
+    assert values.tolist() == [-1.4812345, 52.91, 435100.0, 5.0, 0.25, -0.0]
+    values, parsed = readers._plain_decimals(pa.array(["1,200", "", "n/a", "1" * 17, None]))
+    assert not parsed.any()  # left to Arrow's parser and the slow path
 
 
 @pytest.mark.parametrize(
