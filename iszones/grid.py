@@ -29,38 +29,10 @@ from . import kernels
 # National Grid, so points that passed the readers' UK check never fall outside it.
 UK_BNG_BOX = (-300_000.0, -150_000.0, 800_000.0, 1_400_000.0)
 NO_POLYGON = -1
-_CHUNK = 1 << 15  # pairs per numpy pass: big enough to amortise calls, small enough for cache
 _BATCH = 1 << 17  # pairs per batch of cells or points, so temporaries stay small
 THREADS = min(4, os.cpu_count() or 1)  # threads per query
 _POINTS = 1 << 16  # points per batch of a query
 _MAX_LEAF_CELLS = 1 << 23  # cells in the finest level's map (int32 each)
-
-
-def segment_distance(
-    px: np.ndarray,
-    py: np.ndarray,
-    ax: np.ndarray,
-    ay: np.ndarray,
-    bx: np.ndarray,
-    by: np.ndarray,
-) -> np.ndarray:
-    """Distance from points to segments A-B, with the same arithmetic as GEOS's pointToSegment.
-
-    Computing it the same way makes ties (a vertex shared by two polygons) exact and the
-    distances equal to shapely's, not merely close.
-    """
-    dx = bx - ax
-    dy = by - ay
-    len2 = dx * dx + dy * dy
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = ((px - ax) * dx + (py - ay) * dy) / len2
-        s = ((ay - py) * dx - (ax - px) * dy) / len2
-        inner = np.abs(s) * np.sqrt(len2)
-    ex, ey = px - ax, py - ay
-    to_a = np.sqrt(ex * ex + ey * ey)
-    fx, fy = px - bx, py - by
-    to_b = np.sqrt(fx * fx + fy * fy)
-    return np.where((len2 == 0) | (r <= 0), to_a, np.where(r >= 1, to_b, inner))
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -80,16 +52,6 @@ def _expand(
     counts = ptr[rows + 1] - ptr[rows]
     owner = np.repeat(np.arange(len(rows)), counts)
     return owner, values[_ranges(ptr[rows], counts)], counts
-
-
-def _group_min(values: np.ndarray, counts: np.ndarray, empty: Any) -> np.ndarray:
-    """Per group (consecutive runs of `counts`), the minimum of `values`; `empty` for none."""
-    out = np.full(len(counts), empty, dtype=values.dtype)
-    has = counts > 0
-    if has.any():
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[has]
-        out[has] = np.minimum.reduceat(values, starts)
-    return out
 
 
 def _csr(group: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -330,17 +292,10 @@ class PolygonGrid:
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         coords, ring_of = shapely.get_coordinates(rings, return_index=True)
         same = ring_of[1:] == ring_of[:-1]
-        self.ax, self.ay = coords[:-1, 0][same].copy(), coords[:-1, 1][same].copy()
-        self.bx, self.by = coords[1:, 0][same].copy(), coords[1:, 1][same].copy()
+        start, end = coords[:-1][same], coords[1:][same]
         self.owner = part_owner[ring_part[ring_of[:-1][same]]].astype(np.int32)
-        self.dx, self.dy = self.bx - self.ax, self.by - self.ay
-        len2 = self.dx * self.dx + self.dy * self.dy
-        self.inv_len2 = np.divide(1.0, len2, out=np.zeros_like(len2), where=len2 > 0)
-        self._seg_xy = np.column_stack([self.ax, self.ay, self.bx, self.by])
-        segments = shapely.linestrings(
-            np.stack([np.column_stack([self.ax, self.ay]), np.column_stack([self.bx, self.by])], 1)
-        )
-        self._segment_tree = shapely.STRtree(segments)
+        self._seg_xy = np.ascontiguousarray(np.hstack([start, end]))  # ax, ay, bx, by
+        self._segment_tree = shapely.STRtree(shapely.linestrings(np.stack([start, end], 1)))
         self._polygon_tree = shapely.STRtree(self.geoms)
         bounds = shapely.total_bounds(self.geoms)
         # The lattice covers the polygons and, for polygons in the UK, the whole UK box: points
@@ -375,38 +330,6 @@ class PolygonGrid:
         # Rebuilt from its polygons where it is unpickled (a Dask worker): the cells built here
         # are only a cache, and GEOS trees and prepared geometries do not travel.
         return (_rebuild, (self.geoms, self._options))
-
-    # ------------------------------------------------------------ distances
-
-    def _approx_d2(
-        self, qx: np.ndarray, qy: np.ndarray, pt: np.ndarray, seg: np.ndarray
-    ) -> np.ndarray:
-        """Squared distances from points (qx[pt], qy[pt]) to segments, by clamped projection.
-
-        Within about 1e-10 m of the exact distance; used to choose, never to answer.
-        """
-        out = np.empty(len(pt))
-        for s in range(0, len(pt), _CHUNK):
-            p, g = pt[s : s + _CHUNK], seg[s : s + _CHUNK]
-            ex = qx[p] - self.ax[g]
-            ey = qy[p] - self.ay[g]
-            dx, dy = self.dx[g], self.dy[g]
-            t = ex * dx
-            t += ey * dy
-            t *= self.inv_len2[g]
-            np.clip(t, 0.0, 1.0, out=t)
-            ex -= t * dx
-            ey -= t * dy
-            ex *= ex
-            ey *= ey
-            ex += ey
-            out[s : s + _CHUNK] = ex
-        return out
-
-    def _exact_d(self, qx: np.ndarray, qy: np.ndarray, pt: np.ndarray, seg: np.ndarray):
-        return segment_distance(
-            qx[pt], qy[pt], self.ax[seg], self.ay[seg], self.bx[seg], self.by[seg]
-        )
 
     # ------------------------------------------------------------ building cells
 
@@ -484,16 +407,15 @@ class PolygonGrid:
             reach = np.minimum(reach, self.max_distance + radius + 1e-6 * (1 + dmin))
         cell_pos, seg = self._segment_tree.query(centres, predicate="dwithin", distance=reach)
         order = np.lexsort((seg, cell_pos))
-        cell_pos, seg = cell_pos[order], seg[order].astype(np.int32)
+        ptr, segs = _csr(cell_pos[order], seg[order].astype(np.int32), len(cells))
         in_cell, in_poly = self._polygon_tree.query(centres, predicate="intersects")
         inside = _unique_pairs(in_cell, in_poly, self.n)
-        self._store(level, cells, cx, cy, cell_pos, seg, inside)
+        self._store(level, cells, cx, cy, (ptr, segs, np.arange(len(cells))), inside)
 
     def _build_children(
         self, level: _Level, cells: np.ndarray, parent: _Level, prow: np.ndarray
     ) -> None:
         cx, cy = self._centres(level, cells)
-        cell_pos, seg, _ = _expand(*parent.tables["cand"], prow)
         # Inside: the parent's polygons with no boundary near it, and those whose boundary is
         # near the parent re-tested at this cell's centre.
         in_cell, in_poly, _ = _expand(*parent.tables["inside"], prow)
@@ -503,7 +425,8 @@ class PolygonGrid:
             in_cell = np.concatenate([in_cell, near_cell[hit]])
             in_poly = np.concatenate([in_poly, near_poly[hit]])
         inside = _unique_pairs(in_cell, in_poly, self.n)
-        self._store(level, cells, cx, cy, cell_pos, seg, inside)
+        ptr, segs = parent.tables["cand"]
+        self._store(level, cells, cx, cy, (ptr, segs, prow), inside)
 
     def _among(
         self, pt: np.ndarray, poly: np.ndarray, other_pt: np.ndarray, other_poly: np.ndarray
@@ -519,22 +442,31 @@ class PolygonGrid:
         cells: np.ndarray,
         cx: np.ndarray,
         cy: np.ndarray,
-        cell_pos: np.ndarray,
-        seg: np.ndarray,
+        candidates: tuple[np.ndarray, np.ndarray, np.ndarray],
         inside: tuple[np.ndarray, np.ndarray],
     ) -> None:
-        """Keep each cell's candidate segments, near-boundary polygons and inside polygons."""
+        """Keep each cell's candidate segments, near-boundary polygons and inside polygons.
+
+        candidates: (ptr, segs, rows), the segments that may be nearest to each cell's points
+        are among those of its row in that table (its parent's, or all within reach).
+        """
         m = len(cells)
-        radius = level.radius
-        d = np.sqrt(self._approx_d2(cx, cy, cell_pos, seg))
-        counts = np.bincount(cell_pos, minlength=m)
-        dmin = _group_min(d, counts, np.inf)
-        slack = 1e-6 * (1 + dmin)  # far above the approximation's error
-        keep = d <= (dmin + 2 * radius + slack)[cell_pos]
-        if self.max_distance is not None:
-            keep &= d <= (self.max_distance + radius + slack)[cell_pos]
-        near = d <= radius + self._margin
-        near_cell, near_poly = _unique_pairs(cell_pos[near], self.owner[seg[near]], self.n)
+        ptr, segs, rows = candidates
+        limit = np.inf if self.max_distance is None else self.max_distance
+        counts, kept, near_counts, near_poly = kernels.cell_segments(
+            rows,
+            cx,
+            cy,
+            ptr,
+            segs,
+            self._seg_xy,
+            self.owner,
+            level.radius,
+            self._margin,
+            limit,
+            self.n,
+        )
+        near_cell = np.repeat(np.arange(m), near_counts)
         in_cell, in_poly = inside
         if len(near_cell) and len(in_cell):  # kept apart: those are tested exactly below
             far = ~self._among(in_cell, in_poly, near_cell, near_poly)
@@ -544,10 +476,11 @@ class PolygonGrid:
         settled = np.zeros(m, dtype=bool)
         settled[in_cell] = True
         settled[near_cell] = False
-        keep &= ~settled[cell_pos]
+        cand_ptr = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(np.where(settled, 0, counts), out=cand_ptr[1:])
         level.append(
             {
-                "cand": _csr(cell_pos[keep], seg[keep], m),
+                "cand": (cand_ptr, kept[np.repeat(~settled, counts)]),
                 "near": _csr(near_cell, near_poly, m),
                 "inside": _csr(in_cell, in_poly, m),
             },
@@ -629,12 +562,12 @@ class PolygonGrid:
             hit = shapely.intersects_xy(self.geoms[e_poly], ex[e_pt], ey[e_pt])
             pts, polys = [in_pt, e_pt[hit]], [in_poly, e_poly[hit]]
             if self.tolerance > 0:  # within tolerance of a boundary, from outside
-                c_pt, c_seg, _ = _expand(*view.tables["cand"], row[edgy])
-                close = self._approx_d2(ex, ey, c_pt, c_seg) <= (self.tolerance + 1e-6) ** 2
-                c_pt, c_seg = c_pt[close], c_seg[close]
-                close = self._exact_d(ex, ey, c_pt, c_seg) <= self.tolerance
-                pts.append(c_pt[close])
-                polys.append(self.owner[c_seg[close]])
+                ptr, segs = view.tables["cand"]
+                close_pt, close_poly = kernels.owners_within(
+                    ex, ey, row[edgy], ptr, segs, self._seg_xy, self.owner, self.tolerance
+                )
+                pts.append(close_pt)
+                polys.append(close_poly)
             pt, poly = _unique_pairs(np.concatenate(pts), np.concatenate(polys), self.n)
             first[edgy] = _first_of(pt, poly, len(edgy))
             if mask is not None:

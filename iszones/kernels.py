@@ -135,3 +135,102 @@ def plain_decimals(offsets: np.ndarray, data: np.ndarray, out: np.ndarray, ok: n
             value = value / scaled if power < 0 else value * scaled
         out[i] = -value if negative else value
         ok[i] = True
+
+
+@compiled
+def cell_segments(
+    rows: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    ptr: np.ndarray,
+    segs: np.ndarray,
+    seg_xy: np.ndarray,
+    owner: np.ndarray,
+    radius: float,
+    margin: float,
+    max_distance: float,
+    n_polygons: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For cells of a grid level (centre cx, cy, half-diagonal `radius`), from the candidate
+    segments of their rows in a table (CSR ptr/segs; the parent cells' candidates):
+
+    - the segments that can be nearest to some point of the cell: within the centre's nearest
+      distance plus the cell's diameter (and within max_distance plus `radius`), in table order;
+    - the polygons whose boundary comes within `radius` + `margin` of the centre, lowest first.
+
+    Returns (segments per cell, segments, polygons per cell, polygons), the pairs cell by cell.
+    """
+    m = len(rows)
+    total = 0
+    widest = 0
+    for i in range(m):
+        count = ptr[rows[i] + 1] - ptr[rows[i]]
+        total += count
+        widest = max(widest, count)
+    kept_count = np.zeros(m, dtype=np.int64)
+    kept = np.empty(total, dtype=np.int32)
+    near_count = np.zeros(m, dtype=np.int64)
+    near = np.empty(total, dtype=np.int32)
+    distance = np.empty(widest)
+    stamp = np.full(n_polygons, -1, dtype=np.int64)
+    k_out = 0
+    n_out = 0
+    for i in range(m):
+        start = ptr[rows[i]]
+        count = ptr[rows[i] + 1] - start
+        low = np.inf
+        for k in range(count):
+            s = segs[start + k]
+            d = segment_distance(
+                cx[i], cy[i], seg_xy[s, 0], seg_xy[s, 1], seg_xy[s, 2], seg_xy[s, 3]
+            )
+            distance[k] = d
+            low = min(low, d)
+        slack = 1e-6 * (1.0 + low)  # far above float error in the distances
+        reach = min(low + 2.0 * radius, max_distance + radius) + slack
+        first_kept = k_out
+        first_near = n_out
+        for k in range(count):
+            s = segs[start + k]
+            if distance[k] <= reach:
+                kept[k_out] = s
+                k_out += 1
+            polygon = owner[s]
+            if distance[k] <= radius + margin and stamp[polygon] != i:
+                stamp[polygon] = i
+                near[n_out] = polygon
+                n_out += 1
+        near[first_near:n_out].sort()
+        kept_count[i] = k_out - first_kept
+        near_count[i] = n_out - first_near
+    return kept_count, kept[:k_out], near_count, near[:n_out]
+
+
+@compiled
+def owners_within(
+    x: np.ndarray,
+    y: np.ndarray,
+    row: np.ndarray,
+    ptr: np.ndarray,
+    segs: np.ndarray,
+    seg_xy: np.ndarray,
+    owner: np.ndarray,
+    tolerance: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (point, polygon) for each candidate segment of the point's row (CSR ptr/segs)
+    within `tolerance` of the point; a polygon may come more than once."""
+    total = 0
+    for i in range(len(x)):
+        total += ptr[row[i] + 1] - ptr[row[i]]
+    points = np.empty(total, dtype=np.int64)
+    polygons = np.empty(total, dtype=np.int32)
+    found = 0
+    for i in range(len(x)):
+        for k in range(ptr[row[i]], ptr[row[i] + 1]):
+            s = segs[k]
+            d = segment_distance(x[i], y[i], seg_xy[s, 0], seg_xy[s, 1], seg_xy[s, 2], seg_xy[s, 3])
+            if d <= tolerance:
+                points[found] = i
+                polygons[found] = owner[s]
+                found += 1
+    return points[:found], polygons[:found]
