@@ -1,17 +1,28 @@
-"""Compiled loops (numba) behind the polygon grid's queries.
+"""Compiled loops (numba) behind the polygon grid and the readers' number parsing.
 
-Each runs without the GIL, so the threads checking blocks of a file use every core; compiled
-code is cached beside this module (or in numba's user cache) after the first run.
+Each runs without the GIL, so the threads checking blocks of a file use every core. Compiled
+code is cached beside this module (or in numba's user cache directory) after the first run;
+where neither can be written, functions are compiled afresh in each process instead.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit
 
-compiled = njit(nogil=True, cache=True, error_model="numpy", boundscheck=False)
+_OPTIONS: dict[str, Any] = {"nogil": True, "error_model": "numpy", "boundscheck": False}
+
+
+def compiled(function: Callable[..., Any]) -> Any:
+    """`function` compiled without the GIL, cached on disk where there is somewhere to."""
+    try:
+        return njit(cache=True, **_OPTIONS)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return njit(**_OPTIONS)(function)
 
 
 @compiled

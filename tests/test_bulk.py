@@ -183,6 +183,13 @@ def test_segment_distance_is_shapelys(values):
     assert kernels.segment_distance(px, py, ax, ay, bx, by) == expected
 
 
+def test_kernels_compile_where_nothing_can_be_cached():
+    namespace: dict = {}
+    # a function with no source file: numba has nowhere to cache it, and must still compile it
+    exec("def add_one(x):\n    return x + 1\n", namespace)  # noqa: S102
+    assert kernels.compiled(namespace["add_one"])(41) == 42
+
+
 def test_bundled_data_grid_equals_shapely(zones, units):
     """The real zones and councils, 3000 seeded points over the UK box."""
     rng = np.random.default_rng(7)
