@@ -82,9 +82,12 @@ _MAX_EXACT = 1 << 53  # integers up to this are exact in float64
 
 
 @compiled
-def plain_decimals(offsets: np.ndarray, data: np.ndarray, out: np.ndarray, ok: np.ndarray) -> None:
+def plain_decimals(
+    offsets: np.ndarray, data: np.ndarray, point: int, out: np.ndarray, ok: np.ndarray
+) -> None:
     """Parse text cells (Arrow offsets into UTF-8 `data`) written as plain decimals,
-    [+-]digits[.digits][e[+-]digits], into `out`, setting `ok` where that worked exactly.
+    [+-]digits[.digits][e[+-]digits] with the byte `point` as the decimal mark, into `out`,
+    setting `ok` where that worked exactly.
 
     Only numbers whose digits fit in 53 bits and whose power of ten is within 22 are parsed
     (Clinger's fast path: one correctly rounded multiplication or division, so the result is
@@ -102,19 +105,19 @@ def plain_decimals(offsets: np.ndarray, data: np.ndarray, out: np.ndarray, ok: n
         digits = 0  # digits read, of either part
         scale = 0  # digits after the point
         exact = True
-        point = False
+        fraction = False
         while j < end:
             c = data[j]
             if 48 <= c <= 57:
                 digits += 1
                 if mantissa <= (_MAX_EXACT - 9) // 10:
                     mantissa = mantissa * 10 + (c - 48)
-                    if point:
+                    if fraction:
                         scale += 1
-                elif c != 48 or not point:
+                elif c != 48 or not fraction:
                     exact = False  # more digits than 53 bits hold (trailing zeros aside)
-            elif c == 46 and not point:  # .
-                point = True
+            elif c == point and not fraction:
+                fraction = True
             else:
                 break
             j += 1

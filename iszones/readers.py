@@ -569,13 +569,18 @@ def find_coordinate_columns(
     )
 
 
-# Plain decimal numbers (ASCII), which Arrow's parser and pandas read alike.
-_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+# What a cell may hold to be a number, once trimmed (ASCII digits only, as Arrow reads them)
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_GROUPED_NUMBER = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?", re.ASCII)  # 435,100
+_DECIMAL_COMMA = re.compile(r"(-?\d+),(\d+)", re.ASCII)  # 52,91 in a semicolon file
 
 
-def _fast_numbers(raw: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """_numbers for Arrow columns and plain text: simple decimals by a compiled loop, the other
-    cells as _other_numbers reads them; None when the column is not text at all."""
+def _numbers(raw: Any, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(values, empty mask); values are NaN where the cell is empty or not a number.
+
+    `raw` is a column of text (or, from Excel or Parquet, of numbers and text): a Series or an
+    Arrow array. Plain decimals are read by a compiled loop; the few other cells one by one.
+    """
     if isinstance(raw, pa.Array | pa.ChunkedArray) and (
         pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type)
     ):  # numbers already (Parquet): empty where null
@@ -583,79 +588,64 @@ def _fast_numbers(raw: Any) -> tuple[np.ndarray, np.ndarray] | None:
         empty = np.isnan(out) & np.asarray(pc.is_null(raw).to_numpy(zero_copy_only=False))
         out[~np.isfinite(out)] = np.nan
         return out, empty
-    try:
-        text = raw if isinstance(raw, pa.Array | pa.ChunkedArray) else pa.array(raw, pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None  # numbers or dates from Excel: the slow path
-    if isinstance(text, pa.ChunkedArray):
-        text = text.combine_chunks()
-    out, plain = _plain_decimals(text)
-    empty = np.zeros(len(out), dtype=bool)
-    rest = np.flatnonzero(~plain)  # empty, words, "1,200", many digits: few, if any
-    if len(rest):
-        out[rest], empty[rest] = _other_numbers(text.take(pa.array(rest)))
+    text = _arrow_text(raw)
+    if text is None:  # numbers, dates or booleans from Excel among the text
+        cells = raw.to_pylist() if isinstance(raw, pa.Array | pa.ChunkedArray) else list(raw)
+        out, empty = np.full(len(cells), np.nan), np.zeros(len(cells), dtype=bool)
+        rest = np.arange(len(cells))
+    else:
+        out, plain = _plain_decimals(text, "," if decimal_comma else ".")
+        empty = np.zeros(len(out), dtype=bool)
+        rest = np.flatnonzero(~plain)  # empty, words, "1,200", many digits: few, if any
+        cells = text.take(pa.array(rest)).to_pylist()
+    for pos, cell in zip(rest.tolist(), cells, strict=True):
+        out[pos], empty[pos] = _cell_number(cell, decimal_comma)
     out[~np.isfinite(out)] = np.nan
     return out, empty
 
 
-def _plain_decimals(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(values, parsed) for an Arrow text column: its simple decimals read by a compiled loop."""
-    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
-        text = text.cast(pa.string())
+def _arrow_text(raw: Any) -> pa.Array | None:
+    """The column as one Arrow text array, or None when it holds other things than text."""
+    try:
+        if isinstance(raw, pa.ChunkedArray):
+            raw = raw.combine_chunks()
+        if isinstance(raw, pa.Array):
+            return raw if pa.types.is_string(raw.type) else raw.cast(pa.string())
+        return pa.array(raw, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+
+
+def _plain_decimals(text: pa.Array, point: str = ".") -> tuple[np.ndarray, np.ndarray]:
+    """(values, parsed) for an Arrow text column: its simple decimals, with `point` as the
+    decimal mark, read by a compiled loop (kernels.plain_decimals)."""
     n = len(text)
     out = np.full(n, np.nan)
     parsed = np.zeros(n, dtype=bool)
     _, offsets, data = text.buffers()
     if n and data is not None:
-        width = np.int64 if pa.types.is_large_string(text.type) else np.int32
-        starts = np.frombuffer(offsets, dtype=width)[text.offset : text.offset + n + 1]
-        kernels.plain_decimals(starts, np.frombuffer(data, dtype=np.uint8), out, parsed)
-        if text.null_count:  # an empty cell from Excel: the others say which
+        starts = np.frombuffer(offsets, dtype=np.int32)[text.offset : text.offset + n + 1]
+        cells = np.frombuffer(data, dtype=np.uint8)
+        kernels.plain_decimals(starts, cells, ord(point), out, parsed)
+        if text.null_count:  # an empty cell from Excel, read as ""
             parsed &= np.asarray(text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     return out, parsed
 
 
-def _other_numbers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(values, empty) for text cells that are not simple decimals: Arrow's parser for those
-    still plain numbers (many digits), the slow path for the rest (empty, words, "1,200")."""
-    plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_NUMBER), False)
-    is_plain = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool)
-    out = np.full(len(text), np.nan)
-    empty = np.zeros(len(text), dtype=bool)
-    if is_plain.any():
-        numbers = pc.cast(text.filter(plain), pa.float64())
-        out[is_plain] = numbers.to_numpy(zero_copy_only=False)
-    if not is_plain.all():
-        others = pd.Series(text_column(text.filter(pc.invert(plain))), dtype=object)
-        out[~is_plain], empty[~is_plain] = _slow_numbers(others, False)
-    return out, empty
-
-
-def _numbers(raw: Any, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(values, empty mask); values are NaN where the cell is empty or not a number.
-
-    `raw` is a column of text (or, from Excel, of numbers and text): a Series or an Arrow array.
-    """
-    if not decimal_comma:
-        fast = _fast_numbers(raw)
-        if fast is not None:
-            return fast
-    if isinstance(raw, pa.Array | pa.ChunkedArray):
-        raw = pd.Series(text_column(raw), dtype=object)
-    return _slow_numbers(pd.Series(raw), decimal_comma)
-
-
-def _slow_numbers(raw: pd.Series, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
-    text = raw.astype("string").str.strip()
-    empty = (text.isna() | (text == "")).to_numpy()
-    if decimal_comma:  # 52,91 in a semicolon-separated file
-        text = text.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
-    else:  # 435,100 written with a thousands separator
-        grouped = text.str.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?").fillna(False).to_numpy()
-        text = text.where(~grouped, text.str.replace(",", "", regex=False))
-    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    values[~np.isfinite(values)] = np.nan
-    return values, empty
+def _cell_number(cell: Any, decimal_comma: bool) -> tuple[float, bool]:
+    """(number or NaN, whether the cell is empty) for one cell of any type."""
+    if cell is None or cell is pd.NA or (isinstance(cell, float) and math.isnan(cell)):
+        return math.nan, True
+    text = str(cell).strip()
+    if not text:
+        return math.nan, True
+    if decimal_comma and (match := _DECIMAL_COMMA.fullmatch(text)):
+        text = f"{match[1]}.{match[2]}"
+    elif not decimal_comma and _GROUPED_NUMBER.fullmatch(text):
+        text = text.replace(",", "")
+    if not _PLAIN_NUMBER.fullmatch(text):
+        return math.nan, False
+    return float(text), False
 
 
 def _classify(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:

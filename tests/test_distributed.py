@@ -3,6 +3,7 @@ processes, started once for the module and closed after it)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,13 +30,17 @@ DATA = HERE.parent / "data" / "boundaries"
 
 @pytest.fixture(scope="module")
 def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as dask_client,
-    ):
-        yield dask_client
+    # Streamlit's AppTest (test_app, test_page_check) leaves its script as __main__, which
+    # spawned workers would run again on start-up: they start from a clean interpreter instead.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delattr(sys.modules["__main__"], "__file__", raising=False)
+        with (
+            distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster) as dask_client,
+        ):
+            yield dask_client
 
 
 @pytest.fixture(scope="module")

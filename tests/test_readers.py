@@ -125,6 +125,16 @@ def test_coordinate_cells_read_exactly_as_python_reads_them(cells):
     assert empty.tolist() == [not c.strip() for c in cells]
 
 
+def test_decimal_commas_and_cells_from_excel():
+    values, empty = readers._numbers(pa.array(["52,91", "-1,48", "52.5", "", "1.200,5"]), True)
+    assert values[:3].tolist() == [52.91, -1.48, 52.5] and np.isnan(values[3:]).all()
+    assert empty.tolist() == [False, False, False, True, False]
+    excel = pd.Series([435100, 335100.5, " 435,100 ", None, float("nan"), True, "n/a"])
+    values, empty = readers._numbers(excel, False)
+    assert values[:3].tolist() == [435100.0, 335100.5, 435100.0] and np.isnan(values[3:]).all()
+    assert empty.tolist() == [False, False, False, True, True, False, False]
+
+
 def test_plain_coordinates_take_the_compiled_path():
     cells = pa.array(["-1.4812345", "52.91", "435100", "+0.5e1", ".25", "-0"])
     values, parsed = readers._plain_decimals(cells)
