@@ -410,7 +410,8 @@ class PolygonGrid:
         ptr, segs = _csr(cell_pos[order], seg[order].astype(np.int32), len(cells))
         in_cell, in_poly = self._polygon_tree.query(centres, predicate="intersects")
         inside = _unique_pairs(in_cell, in_poly, self.n)
-        self._store(level, cells, cx, cy, (ptr, segs, np.arange(len(cells))), inside)
+        rows = np.arange(len(cells), dtype=np.int32)  # as parents' rows are: one compiled kernel
+        self._store(level, cells, cx, cy, (ptr, segs, rows), inside)
 
     def _build_children(
         self, level: _Level, cells: np.ndarray, parent: _Level, prow: np.ndarray

@@ -645,7 +645,8 @@ def _cell_number(cell: Any, decimal_comma: bool) -> tuple[float, bool]:
         text = text.replace(",", "")
     if not _PLAIN_NUMBER.fullmatch(text):
         return math.nan, False
-    return float(text), False
+    value = float(text)
+    return (value if math.isfinite(value) else math.nan), False  # 1e999: not a number here
 
 
 def _classify(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
