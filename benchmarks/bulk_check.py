@@ -365,6 +365,7 @@ def _spread(tries: list[Timing]) -> str:
 
 def versions() -> str:
     import geopandas
+    import numba
     import pyarrow
     import pyproj
     import shapely
@@ -373,7 +374,8 @@ def versions() -> str:
         f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__},"
         f" geopandas {geopandas.__version__}, shapely {shapely.__version__}"
         f" (GEOS {shapely.geos_version_string}), pyproj {pyproj.__version__}"
-        f" (PROJ {pyproj.proj_version_str}), pyarrow {pyarrow.__version__}"
+        f" (PROJ {pyproj.proj_version_str}), pyarrow {pyarrow.__version__},"
+        f" numba {numba.__version__}"
     )
 
 

@@ -79,6 +79,7 @@ def nearest_owners(
 
 _POWERS_OF_TEN = np.array([10.0**k for k in range(23)])  # exact in float64 up to 1e22
 _MAX_EXACT = 1 << 53  # integers up to this are exact in float64
+_PLUS, _MINUS, _ZERO, _NINE, _LOWER_E, _UPPER_E = b"+-09eE"  # as byte values
 
 
 @compiled
@@ -98,8 +99,8 @@ def plain_decimals(
         j = offsets[i]
         end = offsets[i + 1]
         negative = False
-        if j < end and (data[j] == 43 or data[j] == 45):  # + or -
-            negative = data[j] == 45
+        if j < end and (data[j] == _PLUS or data[j] == _MINUS):
+            negative = data[j] == _MINUS
             j += 1
         mantissa = 0
         digits = 0  # digits read, of either part
@@ -108,13 +109,13 @@ def plain_decimals(
         fraction = False
         while j < end:
             c = data[j]
-            if 48 <= c <= 57:
+            if _ZERO <= c <= _NINE:
                 digits += 1
                 if mantissa <= (_MAX_EXACT - 9) // 10:
-                    mantissa = mantissa * 10 + (c - 48)
+                    mantissa = mantissa * 10 + (c - _ZERO)
                     if fraction:
                         scale += 1
-                elif c != 48 or not fraction:
+                elif c != _ZERO or not fraction:
                     exact = False  # more digits than 53 bits hold (trailing zeros aside)
             elif c == point and not fraction:
                 fraction = True
@@ -124,15 +125,15 @@ def plain_decimals(
         if digits == 0 or not exact:
             continue
         power = 0
-        if j < end and (data[j] == 101 or data[j] == 69):  # e or E
+        if j < end and (data[j] == _LOWER_E or data[j] == _UPPER_E):
             j += 1
             minus = False
-            if j < end and (data[j] == 43 or data[j] == 45):
-                minus = data[j] == 45
+            if j < end and (data[j] == _PLUS or data[j] == _MINUS):
+                minus = data[j] == _MINUS
                 j += 1
             start = j
-            while j < end and 48 <= data[j] <= 57 and j - start < 4:
-                power = power * 10 + (data[j] - 48)
+            while j < end and _ZERO <= data[j] <= _NINE and j - start < 4:
+                power = power * 10 + (data[j] - _ZERO)
                 j += 1
             if j == start:
                 continue
