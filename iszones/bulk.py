@@ -3,7 +3,7 @@ streamed in blocks for files of millions of rows, with progress and bounded memo
 
 The answers are check_sites' answers, row for row and byte for byte in the CSV: each row's
 coordinates and problems follow readers.py's rules, zones and distances follow spatial.py's
-(grid.py answers exactly as shapely does), and the CSV is written as readers.result_bytes writes.
+(grid.py answers exactly as shapely does), and the CSV is written as results.result_bytes writes.
 """
 
 from __future__ import annotations
@@ -314,7 +314,7 @@ _QUOTE_PATTERN = "[" + _QUOTED_CHARS.replace("\n", "\\n").replace("\r", "\\r") +
 
 
 def csv_field(value: Any) -> str:
-    """One CSV field as readers.result_bytes writes it: true/false, '' for none, quoted when
+    """One CSV field as results.result_bytes writes it: true/false, '' for none, quoted when
     it must be."""
     if value is None:
         return ""

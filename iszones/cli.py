@@ -223,7 +223,8 @@ def check_command(
 
     from .check import bundled_boundaries, check_sites, combine_boundaries, summarise
     from .io import admin_units_path, read_admin_units, read_zones
-    from .readers import output_format, read_boundary_file, read_site_file, write_result
+    from .readers import read_boundary_file, read_site_file
+    from .results import output_format, write_result
 
     if replace_file and add_file:
         raise click.UsageError("Give --boundaries or --add-boundaries, not both.")
@@ -415,7 +416,7 @@ def _data_dir_option(func: F) -> F:
 
 def _list_frame(frame: gpd.GeoDataFrame, columns: list[str], out: Path | None, what: str) -> None:
     from .io import write_bytes_atomic
-    from .readers import listing_bytes, listing_table, output_format
+    from .results import listing_bytes, listing_table, output_format
 
     if out is None:
         click.echo(listing_table(frame, columns))

@@ -26,13 +26,8 @@ from iszones.check import (
 )
 from iszones.errors import IszonesError
 from iszones.io import admin_units_path, data_dir, read_admin_units, read_zones, zones_path
-from iszones.readers import (
-    BOUNDARY_FORMATS,
-    SITE_FORMATS,
-    read_boundary_bytes,
-    read_site_bytes,
-    result_bytes,
-)
+from iszones.readers import BOUNDARY_FORMATS, SITE_FORMATS, read_boundary_bytes, read_site_bytes
+from iszones.results import result_bytes
 from iszones.schema import MEASURE_CRS, STORAGE_CRS
 
 MAX_UPLOAD_MB = 50

@@ -20,14 +20,15 @@ from pyproj import Transformer
 from shapely.geometry import Point, box
 
 from benchmarks.bulk_check import plain_pipeline, write_sites_csv
-from iszones import kernels, readers
+from iszones import kernels, readers, results
 from iszones.bulk import CsvCheck, check_index, check_points, polygon_grid
 from iszones.check import bundled_boundaries, check_sites, prepare_check
 from iszones.cli import main
 from iszones.errors import CRSError, DataFileError
 from iszones.grid import PolygonGrid, mask_members
 from iszones.io import read_admin_units, read_zones
-from iszones.readers import read_site_file, result_bytes
+from iszones.readers import read_site_file
+from iszones.results import result_bytes
 
 from .conftest import X0, Y0
 
@@ -492,8 +493,8 @@ def test_readers_still_read_excel_numbers(tmp_path):
 @pytest.mark.parametrize("bool_text", [True, False])
 def test_result_cells_made_in_bulk_equal_one_by_one(column, bool_text):
     """_plain_table's fast paths give exactly what _cell gives, value by value."""
-    want = [readers._cell(v) for v in column]
+    want = [results._cell(v) for v in column]
     if bool_text:
         want = [("true" if v else "false") if isinstance(v, bool) else v for v in want]
-    got = list(readers._plain_values(column, bool_text))
+    got = list(results._plain_values(column, bool_text))
     assert [type(v) for v in got] == [type(v) for v in want] and got == want

@@ -17,20 +17,17 @@ import pyogrio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from shapely.geometry import Point, Polygon, box
 
 from iszones import readers
 from iszones.errors import CRSError, DataFileError
 from iszones.readers import (
     find_coordinate_columns,
-    output_format,
     parse_crs,
     read_boundary_bytes,
     read_site_bytes,
     read_site_file,
-    result_bytes,
-    write_result,
 )
 
 from .conftest import X0, Y0
@@ -632,86 +629,3 @@ def test_bad_boundary_files(features, match):
 def test_boundaries_cannot_be_a_csv():
     with pytest.raises(DataFileError, match=r"cannot read boundaries from a '\.csv' file"):
         read_boundary_bytes(b"a,b\n1,2\n", "b.csv")
-
-
-# ---------------------------------------------------------------- writing results
-
-
-@pytest.fixture
-def result() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {
-            "name": ["=1+1", "<b>x</b>", "z"],
-            "tags": [["a", "b"], [], None],
-            "in_zone": np.array([True, False, None], dtype=object),
-            "nearest_zone_distance_m": [0.0, 12.5, np.nan],
-            "problem": ["", "", "no coordinates"],
-        },
-        geometry=[Point(X0, Y0), Point(X0 + 1, Y0), None],
-        crs="EPSG:27700",
-    )
-
-
-def test_csv_has_a_bom_true_false_and_empty_for_unknown(result):
-    text = result_bytes(result, ".csv").decode("utf-8")
-    assert text.startswith("\ufeffname,tags,in_zone")
-    lines = text.lstrip("\ufeff").splitlines()
-    assert lines[1] == '=1+1,"[""a"", ""b""]",true,0.0,'
-    assert lines[3] == "z,,,,no coordinates"
-    assert (
-        "wkt" in result_bytes(result, ".csv", include_wkt=True).decode("utf-8-sig").splitlines()[0]
-    )
-
-
-def test_xlsx_keeps_text_as_text_and_booleans_as_booleans(result):
-    book = load_workbook(io.BytesIO(result_bytes(result, ".xlsx")))
-    rows = list(book.active.iter_rows(values_only=True))
-    assert rows[0] == ("name", "tags", "in_zone", "nearest_zone_distance_m", "problem")
-    assert rows[1] == (
-        "=1+1",
-        '["a", "b"]',
-        True,
-        0,
-        None,
-    )  # a formula would be read back as '=1+1' too:
-    assert book.active["A2"].data_type == "s"  # so check the cell type: text, not a formula
-    assert rows[3][2] is None
-
-
-def test_geojson_and_geopackage_round_trip(result, tmp_path):
-    doc = json.loads(result_bytes(result, ".geojson"))
-    assert doc["features"][0]["properties"]["in_zone"] is True
-    assert doc["features"][2]["geometry"] is None
-    assert doc["features"][0]["geometry"]["coordinates"][0] == pytest.approx(-1.481, abs=1e-3)
-    path = tmp_path / "out.gpkg"
-    write_result(result, path)
-    back = gpd.read_file(path)
-    assert back.crs.to_epsg() == 27700 and back["in_zone"].tolist()[:2] == ["true", "false"]
-
-
-def test_output_format_by_extension(tmp_path):
-    assert output_format("a/b.CSV") == ".csv"
-    assert output_format("b.json") == ".geojson"
-    with pytest.raises(DataFileError, match=r"out\.txt: cannot write a '\.txt' file"):
-        output_format("out.txt")
-
-
-@settings(max_examples=30, deadline=None)
-@given(
-    st.lists(
-        st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"))), min_size=1, max_size=5
-    )
-)
-def test_csv_cells_survive_a_round_trip(names):
-    """Whatever text a user's names hold, the checked CSV gives it back unchanged."""
-    frame = gpd.GeoDataFrame(
-        {"name": names}, geometry=[Point(X0, Y0)] * len(names), crs="EPSG:27700"
-    )
-    back = pd.read_csv(
-        io.BytesIO(result_bytes(frame, ".csv")),
-        dtype=str,
-        keep_default_na=False,
-        skip_blank_lines=False,  # a lone value of spaces is a row, not a blank line
-        encoding="utf-8-sig",
-    )
-    assert back["name"].tolist() == [n for n in names]

@@ -1,0 +1,194 @@
+"""Writing a site check's results and listings: CSV (UTF-8 with a byte-order mark, true/false),
+Excel (text stays text, never a formula), GeoJSON and GeoPackage; files are written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from .errors import DataFileError
+from .io import geojson_text, to_feature_collection, write_bytes_atomic
+
+OUTPUT_FORMATS = (".csv", ".geojson", ".gpkg", ".xlsx")
+
+
+def output_format(path: str | os.PathLike[str]) -> str:
+    """The output suffix of `path` ('.csv', '.geojson', '.gpkg' or '.xlsx'), or DataFileError."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".json":
+        suffix = ".geojson"
+    if suffix not in OUTPUT_FORMATS:
+        raise DataFileError(
+            f"{path}: cannot write a {suffix or 'extensionless'!r} file."
+            f" End the output name in one of: {', '.join(OUTPUT_FORMATS)}."
+        )
+    return suffix
+
+
+def _cell(value: Any) -> Any:
+    """A plain value for tables: lists and dicts as JSON, NaN/NA as None, numpy as Python."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, list | tuple | dict | np.ndarray):
+        listed = value.tolist() if isinstance(value, np.ndarray) else value
+        return json.dumps(listed, ensure_ascii=False, default=str)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _plain_values(column: pd.Series, bool_text: bool) -> np.ndarray:
+    """_cell for every value of a column (and true/false text when `bool_text`), without a
+    Python call per value for the usual kinds of column: text, numbers, flags."""
+    kind = pd.api.types.infer_dtype(column, skipna=True)
+    if kind == "empty":
+        return np.full(len(column), None, dtype=object)
+    values = column.astype(object).to_numpy(copy=True)
+    values[pd.isna(values)] = None  # NaN, NA and NaT alike
+    if kind == "string":
+        return values  # Python str, None where missing
+    if kind in ("floating", "integer", "mixed-integer-float") and not any(
+        isinstance(v, np.generic) for v in values
+    ):
+        return values  # Python numbers, None where missing
+    if kind == "boolean" and not any(isinstance(v, np.generic) for v in values):
+        if bool_text:
+            known = np.flatnonzero(pd.notna(values))
+            values[known] = np.where(values[known].astype(bool), "true", "false")
+        return values
+    cells = [_cell(v) for v in values]  # numpy scalars, lists, dates, mixtures: one by one
+    if bool_text:
+        cells = [("true" if v else "false") if isinstance(v, bool) else v for v in cells]
+    return np.array(cells, dtype=object)
+
+
+def _plain_table(result: gpd.GeoDataFrame, *, bool_text: bool) -> pd.DataFrame:
+    table = pd.DataFrame(result.drop(columns=result.geometry.name))
+    for column in table.columns:
+        values = _plain_values(table[column], bool_text)
+        table[column] = pd.Series(values, index=table.index, dtype=object)
+    return table
+
+
+def result_bytes(result: gpd.GeoDataFrame, suffix: str, *, include_wkt: bool = False) -> bytes:
+    """The check results as a file's bytes; format by suffix (see OUTPUT_FORMATS).
+
+    CSV is UTF-8 with a byte-order mark (so Excel reads it right) and true/false; XLSX keeps
+    booleans and numbers as such and never turns text into formulas. Neither carries geometry
+    unless `include_wkt` (CSV only: a `wkt` column, for inputs that were shapes, not coordinates).
+    GeoJSON is WGS84; GeoPackage keeps the input's CRS.
+    """
+    suffix = output_format(f"out{suffix}")
+    if suffix == ".csv":
+        table = _plain_table(result, bool_text=True)
+        if include_wkt:
+            table["wkt"] = shapely.to_wkt(result.geometry.array, rounding_precision=-1)
+        return table.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+    if suffix == ".xlsx":
+        return _xlsx(_plain_table(result, bool_text=False))
+    if suffix == ".geojson":
+        frame = gpd.GeoDataFrame(
+            _plain_table(result, bool_text=False), geometry=result.geometry.array, crs=result.crs
+        )
+        return geojson_text(to_feature_collection(frame, name="checked_sites", digits=7)).encode()
+    frame = gpd.GeoDataFrame(
+        _plain_table(result, bool_text=True), geometry=result.geometry.array, crs=result.crs
+    )
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pyogrio.write_dataframe(frame, buffer, driver="GPKG", layer="checked_sites")
+    return buffer.getvalue()
+
+
+def _xlsx(table: pd.DataFrame) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("checked_sites")
+    sheet.append([str(c) for c in table.columns])
+    for row in table.itertuples(index=False):
+        cells = []
+        for value in row:
+            if isinstance(value, str):
+                cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value)[:32767])
+                cell.data_type = "s"  # text stays text: '=1+1' must not become a formula
+            else:
+                cell = WriteOnlyCell(sheet, value=value)
+            cells.append(cell)
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _flat_lists(frame: gpd.GeoDataFrame, columns: Sequence[str] | None) -> gpd.GeoDataFrame:
+    """Lists of names or ids as 'a; b' text (lists of records stay JSON, in _cell)."""
+    chosen = list(columns) if columns is not None else [c for c in frame if c != "geometry"]
+    out = gpd.GeoDataFrame(frame[chosen], geometry=frame.geometry.array, crs=frame.crs)
+    for column in chosen:
+        values = out[column]
+        scalar_lists = values.map(
+            lambda v: isinstance(v, list | tuple) and all(not isinstance(i, dict) for i in v)
+        )
+        if scalar_lists.any():
+            out[column] = values.where(
+                ~scalar_lists, values.map(lambda v: "; ".join(map(str, v)) if v else "")
+            )
+    return out
+
+
+def listing_table(frame: pd.DataFrame, columns: Sequence[str], width: int = 48) -> str:
+    """A left-aligned plain-text table of `columns`; values longer than `width` end in '...'."""
+    flat = _flat_lists(gpd.GeoDataFrame(frame), columns)
+    rows = [[str(c) for c in columns]]
+    for record in flat[list(columns)].itertuples(index=False):
+        cells = ["" if _cell(v) is None else str(_cell(v)) for v in record]
+        rows.append([c if len(c) <= width else c[: width - 3] + "..." for c in cells])
+    if len(rows) == 1:
+        return "(none)"
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def listing_bytes(
+    frame: gpd.GeoDataFrame, suffix: str, *, columns: Sequence[str] | None = None
+) -> bytes:
+    """Zones or sites as a file (format by suffix), lists of names joined with '; '.
+
+    GeoJSON keeps every property as it is (lists stay lists); tables take `columns` (all when
+    None) and carry no geometry.
+    """
+    suffix = output_format(f"out{suffix}")
+    if suffix == ".geojson":
+        return geojson_text(to_feature_collection(frame, digits=6)).encode()
+    return result_bytes(_flat_lists(frame, columns), suffix)
+
+
+def write_result(
+    result: gpd.GeoDataFrame, path: str | os.PathLike[str], *, include_wkt: bool = False
+) -> None:
+    """Write the check results to `path` (format by extension), atomically."""
+    write_bytes_atomic(path, result_bytes(result, output_format(path), include_wkt=include_wkt))
