@@ -42,9 +42,10 @@ import pyarrow.compute as pc
 from iszones import bulk
 from iszones.bulk import CsvCheck
 from iszones.check import bundled_boundaries, check_sites, prepare_check
+from iszones.coordinates import transformer
 from iszones.grid import PolygonGrid
 from iszones.io import admin_units_path, data_dir, read_admin_units, read_zones, zones_path
-from iszones.readers import read_site_file, transformer
+from iszones.readers import read_site_file
 from iszones.results import write_result
 
 REPO = Path(__file__).resolve().parent.parent

@@ -2,7 +2,7 @@
 streamed in blocks for files of millions of rows, with progress and bounded memory.
 
 The answers are check_sites' answers, row for row and byte for byte in the CSV: each row's
-coordinates and problems follow readers.py's rules, zones and distances follow spatial.py's
+coordinates and problems follow coordinates.py's rules, zones and distances follow spatial.py's
 (grid.py answers exactly as shapely does), and the CSV is written as results.result_bytes writes.
 """
 
@@ -30,23 +30,21 @@ import pyarrow.parquet as pq
 import shapely
 from pyproj import CRS
 
+from .coordinates import (
+    CRS_FIX,
+    CoordinateEvidence,
+    TablePoints,
+    find_coordinate_columns,
+    locate_columns,
+    parse_crs,
+    table_crs,
+    transformer,
+)
 from .errors import DataFileError, IszonesError
 from .grid import NO_POLYGON, PolygonGrid
 from .grid import mask_members as grid_members
 from .io import atomic_output
-from .readers import (
-    CRS_FIX,
-    CoordinateEvidence,
-    CsvLayout,
-    TablePoints,
-    csv_layout,
-    find_coordinate_columns,
-    locate_columns,
-    parse_crs,
-    parse_csv_rows,
-    table_crs,
-    transformer,
-)
+from .readers import CsvLayout, csv_layout, parse_csv_rows
 from .schema import MEASURE_CRS
 from .spatial import ADMIN_NEAREST_M, BOUNDARY_TOLERANCE_M
 

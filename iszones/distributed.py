@@ -36,8 +36,9 @@ from .bulk import (  # the single-machine steps, run here on partitions
     _typed_table,
     csv_field,
 )
+from .coordinates import find_coordinate_columns, parse_crs, table_crs
 from .errors import DataFileError, IszonesError
-from .readers import csv_layout, find_coordinate_columns, parse_crs, table_crs
+from .readers import csv_layout
 
 PART_BYTES = 64 << 20  # bytes of CSV per task
 CONNECT_TIMEOUT = "20s"  # to reach an existing scheduler

@@ -20,7 +20,7 @@ from pyproj import Transformer
 from shapely.geometry import Point, box
 
 from benchmarks.bulk_check import plain_pipeline, write_sites_csv
-from iszones import kernels, readers, results
+from iszones import coordinates, kernels, readers, results
 from iszones.bulk import CsvCheck, check_index, check_points, polygon_grid
 from iszones.check import bundled_boundaries, check_sites, prepare_check
 from iszones.cli import main
@@ -231,8 +231,8 @@ def test_grids_are_shared_between_checks(tiny_zones):
 )
 def test_compiled_numbers_equal_cell_by_cell_numbers(cells):
     """The compiled loop parses what it can; the rest goes cell by cell: the answers agree."""
-    fast = readers._numbers(pa.array(cells, pa.string()), False)
-    one_by_one = [readers._cell_number(cell, False) for cell in cells]
+    fast = coordinates._numbers(pa.array(cells, pa.string()), False)
+    one_by_one = [coordinates._cell_number(cell, False) for cell in cells]
     np.testing.assert_array_equal(fast[0], [value for value, _ in one_by_one])
     np.testing.assert_array_equal(fast[1], [empty for _, empty in one_by_one])
 
@@ -240,7 +240,7 @@ def test_compiled_numbers_equal_cell_by_cell_numbers(cells):
 def test_bng_shortcut_box_lies_inside_the_uk_box():
     """Points in _BNG_INSIDE_UK_BOX skip the conversion to longitude/latitude: the box must map
     wholly inside the UK longitude/latitude box (its boundary, densely, is enough)."""
-    x0, y0, x1, y1 = readers._BNG_INSIDE_UK_BOX
+    x0, y0, x1, y1 = coordinates._BNG_INSIDE_UK_BOX
     t = np.linspace(0, 1, 20_001)
     xs = np.concatenate(
         [x0 + t * (x1 - x0), np.full_like(t, x1), x0 + t * (x1 - x0), np.full_like(t, x0)]
@@ -249,8 +249,8 @@ def test_bng_shortcut_box_lies_inside_the_uk_box():
         [np.full_like(t, y0), y0 + t * (y1 - y0), np.full_like(t, y1), y0 + t * (y1 - y0)]
     )
     lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(xs, ys)
-    assert readers.UK_LON[0] < lon.min() and lon.max() < readers.UK_LON[1]
-    assert readers.UK_LAT[0] < lat.min() and lat.max() < readers.UK_LAT[1]
+    assert coordinates.UK_LON[0] < lon.min() and lon.max() < coordinates.UK_LON[1]
+    assert coordinates.UK_LAT[0] < lat.min() and lat.max() < coordinates.UK_LAT[1]
 
 
 # ---------------------------------------------------------------- streamed = whole file

@@ -20,15 +20,10 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from shapely.geometry import Point, Polygon, box
 
-from iszones import readers
+from iszones import coordinates
+from iszones.coordinates import find_coordinate_columns, parse_crs
 from iszones.errors import CRSError, DataFileError
-from iszones.readers import (
-    find_coordinate_columns,
-    parse_crs,
-    read_boundary_bytes,
-    read_site_bytes,
-    read_site_file,
-)
+from iszones.readers import read_boundary_bytes, read_site_bytes, read_site_file
 
 from .conftest import X0, Y0
 
@@ -115,7 +110,7 @@ def python_number(cell: str) -> float:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(PLAIN_DECIMALS, ODD_CELLS), min_size=1, max_size=30))
 def test_coordinate_cells_read_exactly_as_python_reads_them(cells):
-    values, empty = readers._numbers(pa.array(cells), decimal_comma=False)
+    values, empty = coordinates._numbers(pa.array(cells), decimal_comma=False)
     expected = np.array([python_number(c) for c in cells])
     assert np.array_equal(values, expected, equal_nan=True)
     assert np.signbit(values[values == 0]).tolist() == np.signbit(expected[expected == 0]).tolist()
@@ -123,21 +118,21 @@ def test_coordinate_cells_read_exactly_as_python_reads_them(cells):
 
 
 def test_decimal_commas_and_cells_from_excel():
-    values, empty = readers._numbers(pa.array(["52,91", "-1,48", "52.5", "", "1.200,5"]), True)
+    values, empty = coordinates._numbers(pa.array(["52,91", "-1,48", "52.5", "", "1.200,5"]), True)
     assert values[:3].tolist() == [52.91, -1.48, 52.5] and np.isnan(values[3:]).all()
     assert empty.tolist() == [False, False, False, True, False]
     excel = pd.Series([435100, 335100.5, " 435,100 ", None, float("nan"), True, "n/a"])
-    values, empty = readers._numbers(excel, False)
+    values, empty = coordinates._numbers(excel, False)
     assert values[:3].tolist() == [435100.0, 335100.5, 435100.0] and np.isnan(values[3:]).all()
     assert empty.tolist() == [False, False, False, True, True, False, False]
 
 
 def test_plain_coordinates_take_the_compiled_path():
     cells = pa.array(["-1.4812345", "52.91", "435100", "+0.5e1", ".25", "-0"])
-    values, parsed = readers._plain_decimals(cells)
+    values, parsed = coordinates._plain_decimals(cells)
     assert parsed.all()
     assert values.tolist() == [-1.4812345, 52.91, 435100.0, 5.0, 0.25, -0.0]
-    values, parsed = readers._plain_decimals(pa.array(["1,200", "", "n/a", "1" * 17, None]))
+    values, parsed = coordinates._plain_decimals(pa.array(["1,200", "", "n/a", "1" * 17, None]))
     assert not parsed.any()  # left to Arrow's parser and the slow path
 
 
