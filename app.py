@@ -15,7 +15,6 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit.components.v1 import declare_component
 from streamlit_folium import st_folium
 
 from iszones import assets, export, maps, urlstate
@@ -56,12 +55,7 @@ st.set_page_config(
     initial_sidebar_state="collapsed" if view == "embed" else "auto",
 )
 
-# Streamlit serves a declared component's folder at /component/<module>.<name>/. The map runs
-# in streamlit-folium's frame at /component/streamlit_folium.st_folium/index.html, so a
-# relative link reaches these copies under any server.baseUrlPath, and nothing leaves the app.
-for _package in assets.PACKAGES:
-    declare_component(f"vendor_{_package}", path=str(assets.package_dir(_package)))
-ASSET_URL = f"../{Path(__file__).stem}.vendor_{{package}}/{{file}}"
+ASSET_URL = assets.serve_in_streamlit()  # Leaflet from this app, no CDN
 
 
 # ---------------------------------------------------------------- cached data

@@ -4,7 +4,7 @@ folium's pages load Leaflet and its plugins from CDNs that locked-down networks 
 machines) cannot reach. The same files come from PyPI packages installed with iszones
 (XStatic-Leaflet, XStatic-Leaflet-MarkerCluster), so nothing is fetched at run time and nothing
 is committed to the repository. This module owns reading those files (package data, found
-through the installed packages); it never imports streamlit.
+through the installed packages); it imports streamlit only in `serve_in_streamlit`.
 """
 
 from __future__ import annotations
@@ -52,6 +52,20 @@ _FIX = "Reinstall iszones (`pip install -e .`), which installs XStatic-Leaflet a
 
 
 @cache
+def serve_in_streamlit() -> str:
+    """Have the running Streamlit server serve every asset package, as a component folder of
+    this module (/component/iszones.assets.vendor_<package>/); returns the url template for
+    `localise` as seen from streamlit-folium's frame (/component/streamlit_folium.st_folium/),
+    so the links hold under any server.baseUrlPath and nothing leaves the app. Declaring from
+    this module, not from a page script, gives every page the same names (Streamlit cannot
+    name a component declared in a page script)."""
+    from streamlit.components.v1 import declare_component
+
+    for package in PACKAGES:
+        declare_component(f"vendor_{package}", path=str(package_dir(package)))
+    return f"../{__name__}.vendor_{{package}}/{{file}}"
+
+
 def package_dir(package: str) -> Path:
     """The folder of an asset package's files ('leaflet' -> .../xstatic/pkg/leaflet/data)."""
     try:

@@ -51,6 +51,10 @@ WEB_TOLERANCE_M = 1500.0
 ZONE_FILL_OPACITY = 0.6
 LAND_COLOUR = "#fbfbf8"
 _DIGITS = 5  # about 1 m: finer than any footprint here, coarse enough to keep files small
+CHECK_MAP_MAX_SITES = 5000  # beyond this the browser slows down; the table and downloads have all
+CHECK_INSIDE_COLOUR = "#1b7837"  # ColorBrewer PRGn ends: apart for colour-blind readers too
+CHECK_OUTSIDE_COLOUR = "#762a83"
+CHECK_BOUNDARY_COLOUR = "#555555"
 
 CSS = """
 .leaflet-container.isz-map{background:#dce8f0;font:13px/1.35 system-ui,sans-serif}
@@ -513,6 +517,15 @@ def _bounds(frames: Iterable[gpd.GeoDataFrame | None]) -> list[list[float]]:
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
+def leaflet_map(**options: Any) -> folium.Map:
+    """A folium.Map with no tiles that links Leaflet only: no element iszones draws uses folium's
+    jQuery, Bootstrap or icon fonts, and assets.localise serves every file it does link."""
+    fmap = folium.Map(tiles=None, control_scale=True, **options)
+    fmap.default_js = [(n, u) for n, u in folium.Map.default_js if n == "leaflet"]
+    fmap.default_css = [(n, u) for n, u in folium.Map.default_css if n == "leaflet_css"]
+    return fmap
+
+
 def build_map(
     zones: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
@@ -557,12 +570,7 @@ def build_map(
         raise ValueError(f"Unknown basemap {basemap!r}; choose one of {', '.join(BASEMAPS)}.")
     # folium passes min_zoom/max_zoom only to tiles; the map itself needs them for clustering.
     zoom_range: dict[str, Any] = {"minZoom": 4, "maxZoom": 18}
-    fmap = folium.Map(
-        location=[54.5, -3.0], zoom_start=6, tiles=None, control_scale=True, **zoom_range
-    )
-    # Only Leaflet itself: no element here uses jQuery, Bootstrap or the icon fonts.
-    fmap.default_js = [(n, u) for n, u in folium.Map.default_js if n == "leaflet"]
-    fmap.default_css = [(n, u) for n, u in folium.Map.default_css if n == "leaflet_css"]
+    fmap = leaflet_map(location=[54.5, -3.0], zoom_start=6, **zoom_range)
     root = fmap.get_root()
     assert isinstance(root, Figure)  # folium.Map always sits in a Figure
     root.header.add_child(Element(f"<title>{esc(title)}</title>"), name="isz_title")
@@ -649,4 +657,84 @@ def build_map(
     fmap.add_child(
         _Script(f"{{map}}.fitBounds({_js(bounds)}, {{padding: [10, 10], animate: false}});")
     )
+    return fmap
+
+
+def _site_labels(result: gpd.GeoDataFrame) -> np.ndarray:
+    """A name for each site: the first text column that looks like a name, else the row number."""
+    for column in result.columns:
+        if str(column).strip().lower() in ("name", "site name", "site_name", "sitename", "title"):
+            return result[column].fillna("").astype(str).to_numpy()
+    return np.array([f"row {i}" for i in range(1, len(result) + 1)], dtype=object)
+
+
+def check_map(result: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> folium.Map:
+    """A site check's results (check.check_sites): sites coloured inside/outside over the zones
+    they are in or nearest to, the first CHECK_MAP_MAX_SITES of them; all text escaped. Links
+    Leaflet only, like build_map."""
+    located = result[result["in_zone"].notna()]
+    shown = located.head(CHECK_MAP_MAX_SITES)
+    labels = _site_labels(result)[np.flatnonzero(result["in_zone"].notna())][:CHECK_MAP_MAX_SITES]
+    points = shown.geometry.to_crs(STORAGE_CRS)
+    points = gpd.GeoSeries(shapely.point_on_surface(points.array), crs=STORAGE_CRS)
+    inside = shown["in_zone"].to_numpy(dtype=bool)
+    sites = gpd.GeoDataFrame(
+        {
+            "site": [esc(str(v)) for v in labels],
+            "status": np.where(inside, "inside", "outside"),
+            "zone": [
+                esc(str(z if inside_ else f"nearest: {n} ({d:,.0f} m)"))
+                for z, n, d, inside_ in zip(
+                    shown["zone_name"],
+                    shown["nearest_zone_name"],
+                    shown["nearest_zone_distance_m"],
+                    inside,
+                    strict=True,
+                )
+            ],
+            "colour": np.where(inside, CHECK_INSIDE_COLOUR, CHECK_OUTSIDE_COLOUR),
+        },
+        geometry=points.array,
+        crs=STORAGE_CRS,
+    )
+    wanted = set(located["nearest_zone_id"].astype(str))
+    for ids in located["zone_id"].dropna():
+        wanted.update(ids.split(";"))
+    near = zones[zones["zone_id"].astype(str).isin(wanted)]
+    outlines = gpd.GeoDataFrame(
+        {
+            "zone": [esc(f"{i}: {n}") for i, n in zip(near["zone_id"], near["name"], strict=True)],
+            "source": [esc(str(s)) for s in near["boundary_source"]],
+        },
+        geometry=near.geometry.to_crs(MEASURE_CRS).simplify(25).to_crs(STORAGE_CRS).array,
+        crs=STORAGE_CRS,
+    )
+    fmap = leaflet_map()
+    if len(outlines):
+        folium.GeoJson(
+            outlines,
+            name="Zones",
+            style_function=lambda _: {
+                "color": CHECK_BOUNDARY_COLOUR,
+                "weight": 1,
+                "fillColor": "#999999",
+                "fillOpacity": 0.25,
+            },
+            tooltip=folium.GeoJsonTooltip(["zone", "source"], aliases=["Zone", "Boundary"]),
+        ).add_to(fmap)
+    if len(sites):
+        folium.GeoJson(
+            sites,
+            name="Sites",
+            marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
+            style_function=lambda f: {
+                "color": "#000000",
+                "fillColor": f["properties"]["colour"],
+            },
+            tooltip=folium.GeoJsonTooltip(
+                ["site", "status", "zone"], aliases=["Site", "Status", "Zone"]
+            ),
+        ).add_to(fmap)
+        minx, miny, maxx, maxy = sites.total_bounds
+        fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
     return fmap

@@ -1,7 +1,7 @@
 """Check my sites: upload a list of sites and see which Industrial Strategy Zone each is in.
 
-A thin shell over iszones.readers and iszones.check (the same calls as `iszones check`). Every
-piece of user text that reaches HTML (the map's tooltips, messages) is escaped first.
+A thin shell over iszones.readers, iszones.check and iszones.maps (the same calls as `iszones
+check`). Every piece of user text that reaches HTML (the map's tooltips, messages) is escaped.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ import re
 from pathlib import PurePath
 from typing import Any
 
-import folium
 import geopandas as gpd
-import numpy as np
-import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
+from iszones import assets
 from iszones.check import (
     bundled_boundaries,
     check_sites,
@@ -26,15 +24,11 @@ from iszones.check import (
 )
 from iszones.errors import IszonesError
 from iszones.io import admin_units_path, data_dir, read_admin_units, read_zones, zones_path
+from iszones.maps import CHECK_MAP_MAX_SITES, check_map
 from iszones.readers import BOUNDARY_FORMATS, SITE_FORMATS, read_boundary_bytes, read_site_bytes
 from iszones.results import result_bytes
-from iszones.schema import MEASURE_CRS, STORAGE_CRS
 
 MAX_UPLOAD_MB = 50
-MAP_MAX_SITES = 5000  # beyond this the browser slows down; the table and downloads have all
-INSIDE_COLOUR = "#1b7837"  # ColorBrewer PRGn ends: apart for colour-blind readers too
-OUTSIDE_COLOUR = "#762a83"
-BOUNDARY_COLOUR = "#555555"
 DOWNLOADS = (
     (".csv", "CSV", "text/csv"),
     (".xlsx", "Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -42,6 +36,8 @@ DOWNLOADS = (
     (".gpkg", "GeoPackage", "application/geopackage+sqlite3"),
 )
 REPLACE, ADD = "instead of the bundled footprints", "as well as the bundled footprints"
+
+ASSET_URL = assets.serve_in_streamlit()  # Leaflet from this app: the map needs no CDN
 
 
 def md(text: object) -> str:
@@ -103,86 +99,6 @@ def run_check(
         "files": files,
         "stem": stem,
     }
-
-
-def _label(result: gpd.GeoDataFrame) -> np.ndarray:
-    """A name for each site: the first text column that looks like a name, else the row number."""
-    for column in result.columns:
-        if str(column).strip().lower() in ("name", "site name", "site_name", "sitename", "title"):
-            return result[column].fillna("").astype(str).to_numpy()
-    return np.array([f"row {i}" for i in range(1, len(result) + 1)], dtype=object)
-
-
-def build_map(result: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> folium.Map:
-    """Sites coloured inside/outside over the zones they are in or nearest to; all text escaped."""
-    located = result[result["in_zone"].notna()]
-    shown = located.head(MAP_MAX_SITES)
-    labels = _label(result)[np.flatnonzero(result["in_zone"].notna())][:MAP_MAX_SITES]
-    points = shown.geometry.to_crs(STORAGE_CRS)
-    points = gpd.GeoSeries(shapely.point_on_surface(points.array), crs=STORAGE_CRS)
-    inside = shown["in_zone"].to_numpy(dtype=bool)
-    sites = gpd.GeoDataFrame(
-        {
-            "site": [html.escape(str(v)) for v in labels],
-            "status": np.where(inside, "inside", "outside"),
-            "zone": [
-                html.escape(str(z if inside_ else f"nearest: {n} ({d:,.0f} m)"))
-                for z, n, d, inside_ in zip(
-                    shown["zone_name"],
-                    shown["nearest_zone_name"],
-                    shown["nearest_zone_distance_m"],
-                    inside,
-                    strict=True,
-                )
-            ],
-            "colour": np.where(inside, INSIDE_COLOUR, OUTSIDE_COLOUR),
-        },
-        geometry=points.array,
-        crs=STORAGE_CRS,
-    )
-    wanted = set(located["nearest_zone_id"].astype(str))
-    for ids in located["zone_id"].dropna():
-        wanted.update(ids.split(";"))
-    near = zones[zones["zone_id"].astype(str).isin(wanted)]
-    outlines = gpd.GeoDataFrame(
-        {
-            "zone": [
-                html.escape(f"{i}: {n}") for i, n in zip(near["zone_id"], near["name"], strict=True)
-            ],
-            "source": [html.escape(str(s)) for s in near["boundary_source"]],
-        },
-        geometry=near.geometry.to_crs(MEASURE_CRS).simplify(25).to_crs(STORAGE_CRS).array,
-        crs=STORAGE_CRS,
-    )
-    fmap = folium.Map(tiles=None, control_scale=True)
-    if len(outlines):
-        folium.GeoJson(
-            outlines,
-            name="Zones",
-            style_function=lambda _: {
-                "color": BOUNDARY_COLOUR,
-                "weight": 1,
-                "fillColor": "#999999",
-                "fillOpacity": 0.25,
-            },
-            tooltip=folium.GeoJsonTooltip(["zone", "source"], aliases=["Zone", "Boundary"]),
-        ).add_to(fmap)
-    if len(sites):
-        folium.GeoJson(
-            sites,
-            name="Sites",
-            marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
-            style_function=lambda f: {
-                "color": "#000000",
-                "fillColor": f["properties"]["colour"],
-            },
-            tooltip=folium.GeoJsonTooltip(
-                ["site", "status", "zone"], aliases=["Site", "Status", "Zone"]
-            ),
-        ).add_to(fmap)
-        minx, miny, maxx, maxy = sites.total_bounds
-        fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
-    return fmap
 
 
 st.set_page_config(page_title="Check my sites · iszones", layout="wide")
@@ -266,7 +182,7 @@ for note in done["notes"]:
     st.caption(md(note))
 
 st_folium(
-    build_map(result, done["zones"]),
+    assets.localise(check_map(result, done["zones"]), ASSET_URL),
     height=520,
     use_container_width=True,
     returned_objects=[],
@@ -276,8 +192,10 @@ st.caption(
     "Dark green dots: inside a zone. Purple dots: outside. Grey: the zones the sites are in or"
     " nearest to (hover for the zone and how its boundary was drawn)."
 )
-if summary.inside + summary.outside > MAP_MAX_SITES:
-    st.caption(f"The map shows the first {MAP_MAX_SITES} sites; the table and downloads have all.")
+if summary.inside + summary.outside > CHECK_MAP_MAX_SITES:
+    st.caption(
+        f"The map shows the first {CHECK_MAP_MAX_SITES} sites; the table and downloads have all."
+    )
 
 st.dataframe(result.drop(columns=result.geometry.name), width="stretch", hide_index=True)
 

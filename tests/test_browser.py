@@ -27,6 +27,7 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("ISZONES_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("ISZONES_ARTIFACTS", ROOT / "build" / "test-artifacts"))
+FIXTURES = ROOT / "tests" / "data" / "check"
 
 # Sites on the map: every marker held by the cluster groups (clustered or not).
 # Sites on the map: every marker held by the cluster groups (clustered or not). The map is
@@ -248,4 +249,35 @@ def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
         finally:
             browser.close()
     assert dialogs == [], "a script ran from the data"
+    assert outside == [], f"requests left 127.0.0.1: {outside}"
+
+
+def test_check_page_in_a_real_browser_with_the_network_blocked(server):
+    """A council officer's upload: the page's map draws its sites and zones with no CDN."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    outside: list[str] = []
+
+    def only_local(route):
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.route("**/*", only_local)
+        try:
+            page.goto(f"{server}Check_my_sites")
+            page.locator("input[type=file]").first.set_input_files(FIXTURES / "sites_wgs84.csv")
+            # the sites (circle markers) and the zones they are in or nearest to
+            assert _map_frame(page, want_markers=False).evaluate(ZONE_PATHS_JS) > 1
+            assert "rows checked" in page.get_by_test_id("stHeading").last.inner_text()
+            page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
+            page.screenshot(path=str(ARTIFACTS / "browser-check-page.png"), full_page=True)
+        finally:
+            browser.close()
     assert outside == [], f"requests left 127.0.0.1: {outside}"

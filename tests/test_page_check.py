@@ -69,6 +69,14 @@ def test_page_checks_an_upload(page):
     assert "#1b7837" in component_text(app) and "#762a83" in component_text(app)
 
 
+def test_page_map_loads_leaflet_from_the_app(page):
+    """Served by the app as on the dashboard: no CDN link that a locked-down network blocks."""
+    app = upload(page, "sites_bng.csv", (FIXTURES / "sites_bng.csv").read_bytes())
+    text = component_text(app)
+    assert "iszones.assets.vendor_leaflet/" in text
+    assert "cdn.jsdelivr.net" not in text and "code.jquery.com" not in text
+
+
 def test_page_escapes_a_hostile_site_name(page):
     app = upload(page, "sites_bng.csv", (FIXTURES / "sites_bng.csv").read_bytes())
     html_sent = component_text(app)
