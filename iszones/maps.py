@@ -518,12 +518,29 @@ def _bounds(frames: Iterable[gpd.GeoDataFrame | None]) -> list[list[float]]:
 
 
 def leaflet_map(**options: Any) -> folium.Map:
-    """A folium.Map with no tiles that links Leaflet only: no element iszones draws uses folium's
-    jQuery, Bootstrap or icon fonts, and assets.localise serves every file it does link."""
+    """A folium.Map with no tiles, iszones' styles and script helpers, that links Leaflet only:
+    no element iszones draws uses folium's jQuery, Bootstrap or icon fonts, and assets.localise
+    serves every file it does link."""
     fmap = folium.Map(tiles=None, control_scale=True, **options)
     fmap.default_js = [(n, u) for n, u in folium.Map.default_js if n == "leaflet"]
     fmap.default_css = [(n, u) for n, u in folium.Map.default_css if n == "leaflet_css"]
+    root = fmap.get_root()
+    assert isinstance(root, Figure)  # folium.Map always sits in a Figure
+    root.header.add_child(Element(f"<style>{CSS}</style>"), name="isz_css")
+    fmap.add_child(_Script(_HELPERS + "{map}.getContainer().classList.add('isz-map');"))
     return fmap
+
+
+def _background_layer(background: gpd.GeoDataFrame, *, as_land: bool) -> _GeoLayer:
+    """Council areas under everything else: drawn as land where there are no tiles, else only
+    their outlines; never interactive."""
+    fill = 1.0 if as_land else 0.0
+    style = {"color": "#9aa4ad", "weight": 0.6, "fillColor": LAND_COLOUR, "fillOpacity": fill}
+    return _GeoLayer(
+        _encode(({}, g) for g in background.geometry),
+        name=BACKGROUND_LAYER,
+        options_js=f"{{interactive: false, style: {_js(style)}}}",
+    )
 
 
 def build_map(
@@ -574,28 +591,15 @@ def build_map(
     root = fmap.get_root()
     assert isinstance(root, Figure)  # folium.Map always sits in a Figure
     root.header.add_child(Element(f"<title>{esc(title)}</title>"), name="isz_title")
-    root.header.add_child(Element(f"<style>{CSS}</style>"), name="isz_css")
     icons = {kind: marker_svg(kind) for kind in SITE_KINDS}
     icons.update({f"{kind}-near": marker_svg(kind, dashed=True) for kind in SITE_KINDS})
-    fmap.add_child(
-        _Script(
-            _HELPERS
-            + f"window.iszIcons = {_js(icons)};"
-            + "{map}.getContainer().classList.add('isz-map');"
-        )
-    )
+    fmap.add_child(_Script(f"window.iszIcons = {_js(icons)};"))
 
     if basemap != "none":
         folium.TileLayer(_TILES[basemap], name=BASEMAPS[basemap], control=False).add_to(fmap)
 
     if background is not None and not background.empty:
-        fill = 1.0 if basemap == "none" else 0.0
-        style = {"color": "#9aa4ad", "weight": 0.6, "fillColor": LAND_COLOUR, "fillOpacity": fill}
-        _GeoLayer(
-            _encode(({}, g) for g in background.geometry),
-            name=BACKGROUND_LAYER,
-            options_js=f"{{interactive: false, style: {_js(style)}}}",
-        ).add_to(fmap)
+        _background_layer(background, as_land=basemap == "none").add_to(fmap)
 
     zone_rows = [
         (
@@ -668,9 +672,14 @@ def _site_labels(result: gpd.GeoDataFrame) -> np.ndarray:
     return np.array([f"row {i}" for i in range(1, len(result) + 1)], dtype=object)
 
 
-def check_map(result: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> folium.Map:
+def check_map(
+    result: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    background: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
     """A site check's results (check.check_sites): sites coloured inside/outside over the zones
-    they are in or nearest to, the first CHECK_MAP_MAX_SITES of them; all text escaped. Links
+    they are in or nearest to, the first CHECK_MAP_MAX_SITES of them, on the council areas
+    `background` (EPSG:4326, light: see simplify_for_web) as land; all text escaped. Links
     Leaflet only, like build_map."""
     located = result[result["in_zone"].notna()]
     shown = located.head(CHECK_MAP_MAX_SITES)
@@ -710,6 +719,8 @@ def check_map(result: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> folium.Map:
         crs=STORAGE_CRS,
     )
     fmap = leaflet_map()
+    if background is not None and not background.empty:
+        _background_layer(background, as_land=True).add_to(fmap)
     if len(outlines):
         folium.GeoJson(
             outlines,

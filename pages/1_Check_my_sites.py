@@ -24,7 +24,7 @@ from iszones.check import (
 )
 from iszones.errors import IszonesError
 from iszones.io import admin_units_path, data_dir, read_admin_units, read_zones, zones_path
-from iszones.maps import CHECK_MAP_MAX_SITES, check_map
+from iszones.maps import CHECK_MAP_MAX_SITES, check_map, simplify_for_web
 from iszones.readers import BOUNDARY_FORMATS, SITE_FORMATS, read_boundary_bytes, read_site_bytes
 from iszones.results import result_bytes
 
@@ -51,6 +51,12 @@ def bundled(folder: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     root = data_dir(folder)
     zones = bundled_boundaries(read_zones(zones_path(root)))
     return zones, read_admin_units(admin_units_path(root))
+
+
+@st.cache_resource
+def land(folder: str) -> gpd.GeoDataFrame:
+    """The council areas made light for the browser: the land under the check's map."""
+    return simplify_for_web(bundled(folder)[1])[0]
 
 
 def run_check(
@@ -182,7 +188,7 @@ for note in done["notes"]:
     st.caption(md(note))
 
 st_folium(
-    assets.localise(check_map(result, done["zones"]), ASSET_URL),
+    assets.localise(check_map(result, done["zones"], land(str(data_dir()))), ASSET_URL),
     height=520,
     use_container_width=True,
     returned_objects=[],
