@@ -133,7 +133,9 @@ def test_plain_coordinates_take_the_compiled_path():
     assert parsed.all()
     assert values.tolist() == [-1.4812345, 52.91, 435100.0, 5.0, 0.25, -0.0]
     values, parsed = coordinates._plain_decimals(pa.array(["1,200", "", "n/a", "1" * 17, None]))
-    assert not parsed.any()  # left to Arrow's parser and the slow path
+    assert not parsed.any()  # left to the cell-by-cell path
+    values, parsed = coordinates._plain_decimals(cells.slice(2, 3))  # a block cut from a file
+    assert parsed.all() and values.tolist() == [435100.0, 5.0, 0.25]
 
 
 @pytest.mark.parametrize(
