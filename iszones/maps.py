@@ -747,5 +747,5 @@ def check_map(
             ),
         ).add_to(fmap)
         minx, miny, maxx, maxy = sites.total_bounds
-        fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
+        fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(40, 40))  # no dot on the edge
     return fmap
