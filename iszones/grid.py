@@ -7,7 +7,8 @@ points fall in. Each cell keeps the boundary segments that can be nearest to any
 (segments within the centre's nearest distance plus the cell's diameter), the polygons containing
 its centre, and the polygons whose boundary passes near it. A point in a cell that no boundary
 crosses takes the cell's answer; near a boundary it is tested exactly (prepared point-in-polygon,
-and segment distances computed as GEOS computes them), so the answers equal shapely's.
+and segment distances computed as GEOS computes them), so the answers equal shapely's. The loops
+over a cell's or a point's candidate segments are compiled (kernels.py) and run without the GIL.
 """
 
 from __future__ import annotations
