@@ -201,22 +201,15 @@ def _combos(mask: np.ndarray, n_zones: int) -> tuple[np.ndarray, list[tuple[int,
 
 
 def check_points(
-    x: np.ndarray,
-    y: np.ndarray,
-    index: CheckIndex,
-    *,
-    threads: int | None = None,
-    unit: np.ndarray | None = None,
+    x: np.ndarray, y: np.ndarray, index: CheckIndex, *, threads: int | None = None
 ) -> PointAnswers:
     """Zones, nearest zone and distance, and admin unit for points in EPSG:27700.
 
-    threads: per grid query (see PolygonGrid.locate); the two grids are asked at once.
-    unit: the admin units, when already found (see local_units).
+    threads: per grid query (see PolygonGrid.locate); unless 1, the two grids are asked at once.
     """
-    if unit is not None or index.unit_grid is None or len(x) < 10_000:
+    if threads == 1 or index.unit_grid is None or len(x) < 10_000:
         found = index.zone_grid.locate(x, y, members=True, threads=threads)
-        if unit is None:
-            unit = local_units(x, y, index, threads=threads)
+        unit = local_units(x, y, index, threads=threads)
     else:  # at once: they share the GIL little
         with ThreadPoolExecutor(1, thread_name_prefix="iszones-units") as pool:
             units = pool.submit(local_units, x, y, index, threads=threads)
@@ -923,8 +916,7 @@ def _answers(block: _Block, index: CheckIndex) -> PointAnswers | None:
         return None
     assert block.y_bng is not None
     # blocks are checked in a pool of threads already: one thread per block
-    x, y = block.x_bng, block.y_bng
-    return check_points(x, y, index, threads=1, unit=local_units(x, y, index, threads=1))
+    return check_points(block.x_bng, block.y_bng, index, threads=1)
 
 
 def _count_located(summary: BulkSummary, block: _Block) -> None:

@@ -48,6 +48,12 @@ def segment_distance(px: float, py: float, ax: float, ay: float, bx: float, by: 
 
 
 @compiled
+def distance_to(px: float, py: float, seg_xy: np.ndarray, s: int) -> float:
+    """segment_distance from a point to row `s` of seg_xy (segments, 4: ax, ay, bx, by)."""
+    return segment_distance(px, py, seg_xy[s, 0], seg_xy[s, 1], seg_xy[s, 2], seg_xy[s, 3])
+
+
+@compiled
 def nearest_owners(
     x: np.ndarray,
     y: np.ndarray,
@@ -68,7 +74,7 @@ def nearest_owners(
         low = np.inf
         for k in range(ptr[r], ptr[r + 1]):
             s = segs[k]
-            d = segment_distance(x[i], y[i], seg_xy[s, 0], seg_xy[s, 1], seg_xy[s, 2], seg_xy[s, 3])
+            d = distance_to(x[i], y[i], seg_xy, s)
             o = owner[s]
             if d < low or (d == low and o < found):
                 low = d
@@ -196,9 +202,7 @@ def cell_segments(
         low = np.inf
         for k in range(count):
             s = segs[start + k]
-            d = segment_distance(
-                cx[i], cy[i], seg_xy[s, 0], seg_xy[s, 1], seg_xy[s, 2], seg_xy[s, 3]
-            )
+            d = distance_to(cx[i], cy[i], seg_xy, s)
             distance[k] = d
             low = min(low, d)
         slack = 1e-6 * (1.0 + low)  # far above float error in the distances
@@ -243,7 +247,7 @@ def owners_within(
     for i in range(len(x)):
         for k in range(ptr[row[i]], ptr[row[i] + 1]):
             s = segs[k]
-            d = segment_distance(x[i], y[i], seg_xy[s, 0], seg_xy[s, 1], seg_xy[s, 2], seg_xy[s, 3])
+            d = distance_to(x[i], y[i], seg_xy, s)
             if d <= tolerance:
                 points[found] = i
                 polygons[found] = owner[s]

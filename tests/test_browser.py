@@ -156,19 +156,27 @@ def _on_map(page, script: str, arg: object = None, timeout_s: float = 45.0):
             page.wait_for_timeout(200)
 
 
-def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    outside: list[str] = []
-    dialogs: list[str] = []
+def _only_local(outside: list[str]):
+    """A route handler: the app's own requests (and local files) pass, any other is blocked and
+    noted in `outside`."""
 
-    def only_local(route):
+    def handle(route) -> None:
         url = route.request.url
         if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:", "file:")):
             route.continue_()
         else:
             outside.append(url)
             route.abort()
+
+    return handle
+
+
+def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    outside: list[str] = []
+    dialogs: list[str] = []
+    only_local = _only_local(outside)
 
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -257,14 +265,7 @@ def test_check_page_in_a_real_browser_with_the_network_blocked(server):
     sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     outside: list[str] = []
-
-    def only_local(route):
-        url = route.request.url
-        if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
+    only_local = _only_local(outside)
 
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
