@@ -1,0 +1,1 @@
+"""User files: text hygiene, formats, size limits (grows as readers move here)."""
