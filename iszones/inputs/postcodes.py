@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,7 +138,7 @@ def _letter_table(letter: str) -> _Table | None:
 
 
 @functools.lru_cache(maxsize=4)
-def _transformer(src: str, dst: str):  # type: ignore[no-untyped-def]
+def _transformer(src: str, dst: str) -> Any:
     from pyproj import Transformer
 
     return Transformer.from_crs(src, dst, always_xy=True)
@@ -212,8 +213,8 @@ def lookup_postcodes(values: Iterable[object]) -> pd.DataFrame:
             grid_e[located], grid_n[located], irish[located]
         )
     reason = np.select([~valid, ~found, ~located], [1, 2, 3], 0)
-    problem = pd.Categorical.from_codes(reason, ["", MALFORMED, UNKNOWN, NO_COORDINATES])
-    lad_code = pd.Series(pd.Categorical.from_codes(lad, list(code_index))).astype(object)
+    problem = pd.Categorical.from_codes(reason, pd.Index(["", MALFORMED, UNKNOWN, NO_COORDINATES]))
+    lad_code = pd.Series(pd.Categorical.from_codes(lad, pd.Index(list(code_index)))).astype(object)
     length = pc.utf8_length(compact)
     spaced = pc.binary_join_element_wise(
         pc.utf8_slice_codeunits(compact, 0, -3), pc.utf8_slice_codeunits(compact, -3), " "
@@ -271,6 +272,6 @@ def read_directory(letters: Iterable[str] | None = None) -> pd.DataFrame:
             )
         )
     frame = pd.concat(frames, ignore_index=True)
-    frame["laua"] = frame["laua"].where(frame["laua"].map(type).eq(str), None)
+    frame["laua"] = frame["laua"].where(frame["laua"].map(lambda v: isinstance(v, str)), None)
     frame["is_ni"] = frame["pcd"].str.startswith("BT").astype(bool)
     return frame
