@@ -8,7 +8,6 @@ browser geometry are cached; the URL query string holds the view (iszones.urlsta
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from iszones.io import (
     to_feature_collection,
     zones_path,
 )
+from iszones.render.safe import md
 from iszones.schema import (
     NATIONS,
     PROGRAMME_LABELS,
@@ -201,11 +201,6 @@ def brief_button(where: Any, cat: Catalogue, zone_id: int) -> None:
         "application/pdf",
         key=f"brief-{zone_id}-{id(where)}",
     )
-
-
-def md(text: str) -> str:
-    """Text shown literally by st.markdown: no links, images, emphasis, emoji or LaTeX."""
-    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~:$])", r"\\\1", text)
 
 
 def card(html_text: str, *, wide: bool = False) -> None:

@@ -22,6 +22,7 @@ import folium
 from branca.element import Element
 
 from .errors import IszonesError
+from .render import safe as _safe  # noqa: F401  (renders macro output as text, never as a template)
 
 
 class AssetError(IszonesError):

@@ -1,14 +1,13 @@
 """Pure map building: zones, sites and a light background as a folium.Map, plus the HTML cards.
 
-Nothing here reads files or imports streamlit. Every text that reaches HTML passes through
-`html.escape`, and links keep only http(s) addresses. `simplify_for_web` makes the geometry
+Nothing here reads files or imports streamlit. Every text that reaches HTML or script passes
+`render.safe.esc` or `render.safe.js_literal` (inert to folium's Jinja pass too), and links keep
+only http(s) addresses. `simplify_for_web` makes the geometry
 light for the browser while keeping shared borders shared; `build_map` draws what it is given.
 """
 
 from __future__ import annotations
 
-import html
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -18,11 +17,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure, MacroElement
+from branca.element import Figure, MacroElement
 from folium.map import Layer
 from folium.plugins import MarkerCluster
 from folium.template import Template
 
+from .render.safe import PlainText, esc, js_literal
 from .schema import MEASURE_CRS, PROGRAMME_LABELS, SITE_KIND_LABELS, SITE_KINDS, STORAGE_CRS
 from .style import ATTRIBUTION, PROGRAMME_COLOURS, SITE_KIND_STYLE
 
@@ -77,11 +77,6 @@ CSS = """
 
 
 # ---------------------------------------------------------------- text helpers
-
-
-def esc(value: Any) -> str:
-    """Text escaped for HTML (None becomes an empty string)."""
-    return "" if value is None else html.escape(str(value), quote=True)
 
 
 def format_gbp(amount: float | None) -> str:
@@ -379,16 +374,6 @@ class _GeoLayer(Layer):
         self.options_js = options_js
 
 
-def _js(value: Any) -> str:
-    """A JSON literal that is safe inside a <script> element.
-
-    Only `</` and `<!--` can end or confuse a script element; user text inside is already
-    HTML-escaped, so escaping every `<` (as jinja's tojson does) would only add bytes.
-    """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
-
-
 _SCALE = 10**_DIGITS
 
 
@@ -409,7 +394,7 @@ def _encode_geometry(geom: Any) -> Any:
 
 
 def _encode(features: Iterable[tuple[dict[str, Any], Any]]) -> str:
-    return _js([[props, _encode_geometry(geom)] for props, geom in features])
+    return js_literal([[props, _encode_geometry(geom)] for props, geom in features])
 
 
 # Decodes `_encode` back to GeoJSON, binds tooltips and popups (HTML escaped in Python), and
@@ -526,7 +511,7 @@ def leaflet_map(**options: Any) -> folium.Map:
     fmap.default_css = [(n, u) for n, u in folium.Map.default_css if n == "leaflet_css"]
     root = fmap.get_root()
     assert isinstance(root, Figure)  # folium.Map always sits in a Figure
-    root.header.add_child(Element(f"<style>{CSS}</style>"), name="isz_css")
+    root.header.add_child(PlainText(f"<style>{CSS}</style>"), name="isz_css")
     fmap.add_child(_Script(_HELPERS + "{map}.getContainer().classList.add('isz-map');"))
     return fmap
 
@@ -539,7 +524,7 @@ def _background_layer(background: gpd.GeoDataFrame, *, as_land: bool) -> _GeoLay
     return _GeoLayer(
         _encode(({}, g) for g in background.geometry),
         name=BACKGROUND_LAYER,
-        options_js=f"{{interactive: false, style: {_js(style)}}}",
+        options_js=f"{{interactive: false, style: {js_literal(style)}}}",
     )
 
 
@@ -590,10 +575,10 @@ def build_map(
     fmap = leaflet_map(location=[54.5, -3.0], zoom_start=6, **zoom_range)
     root = fmap.get_root()
     assert isinstance(root, Figure)  # folium.Map always sits in a Figure
-    root.header.add_child(Element(f"<title>{esc(title)}</title>"), name="isz_title")
+    root.header.add_child(PlainText(f"<title>{esc(title)}</title>"), name="isz_title")
     icons = {kind: marker_svg(kind) for kind in SITE_KINDS}
     icons.update({f"{kind}-near": marker_svg(kind, dashed=True) for kind in SITE_KINDS})
-    fmap.add_child(_Script(f"window.iszIcons = {_js(icons)};"))
+    fmap.add_child(_Script(f"window.iszIcons = {js_literal(icons)};"))
 
     if basemap != "none":
         folium.TileLayer(_TILES[basemap], name=BASEMAPS[basemap], control=False).add_to(fmap)
@@ -649,9 +634,9 @@ def build_map(
             "(function(){var c=L.control({position:'topleft'});"
             "c.onAdd=function(){var d=L.DomUtil.create('div','isz-legend');"
             "d.setAttribute('role','region');d.setAttribute('aria-label','Legend');"
-            f"d.innerHTML={_js(legend)};L.DomEvent.disableClickPropagation(d);"
+            f"d.innerHTML={js_literal(legend)};L.DomEvent.disableClickPropagation(d);"
             "L.DomEvent.disableScrollPropagation(d);return d;};c.addTo({map});"
-            f"{{map}}.attributionControl.addAttribution({_js(credit)});}})();"
+            f"{{map}}.attributionControl.addAttribution({js_literal(credit)});}})();"
         )
     )
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
@@ -659,7 +644,7 @@ def build_map(
     bounds = _bounds([zones, sites, nearby])
     fmap.location = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     fmap.add_child(
-        _Script(f"{{map}}.fitBounds({_js(bounds)}, {{padding: [10, 10], animate: false}});")
+        _Script(f"{{map}}.fitBounds({js_literal(bounds)}, {{padding: [10, 10], animate: false}});")
     )
     return fmap
 

@@ -6,7 +6,6 @@ check`). Every piece of user text that reaches HTML (the map's tooltips, message
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import PurePath
 from typing import Any
@@ -26,6 +25,7 @@ from iszones.errors import IszonesError
 from iszones.io import admin_units_path, data_dir, read_admin_units, read_zones, zones_path
 from iszones.maps import CHECK_MAP_MAX_SITES, check_map, simplify_for_web
 from iszones.readers import BOUNDARY_FORMATS, SITE_FORMATS, read_boundary_bytes, read_site_bytes
+from iszones.render.safe import md
 from iszones.results import result_bytes
 
 MAX_UPLOAD_MB = 50
@@ -38,11 +38,6 @@ DOWNLOADS = (
 REPLACE, ADD = "instead of the bundled footprints", "as well as the bundled footprints"
 
 ASSET_URL = assets.serve_in_streamlit()  # Leaflet from this app: the map needs no CDN
-
-
-def md(text: object) -> str:
-    """User text made inert for st.markdown and friends: HTML escaped, Markdown escaped."""
-    return re.sub(r"([\\`*_{}\[\]()#+!|~>-])", r"\\\1", html.escape(str(text), quote=False))
 
 
 @st.cache_resource
