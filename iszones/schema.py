@@ -61,6 +61,7 @@ FUNDING_KINDS: tuple[str, ...] = (
     "private_investment",  # investment made or promised by companies
     "investment_target",  # investment a zone aims to attract
     "project_cost",  # the total cost of a project
+    "loan_finance",  # repayable loans or credit facilities: not public funding, never a grant
 )
 GEOMETRY_PRECISIONS: tuple[str, ...] = ("admin_area", "indicative", "official")
 
@@ -116,7 +117,10 @@ def _sector_qualifiers(value: Any) -> str | None:
 
 
 def _sources(value: Any) -> str | None:
-    expected = "a non-empty list of {document, section, url, date} with a document named"
+    expected = (
+        "a non-empty list of {document, section, url, date} (optional url_note) with a"
+        " document named"
+    )
     if not isinstance(value, list) or not value:
         return expected
     for item in value:
@@ -124,13 +128,19 @@ def _sources(value: Any) -> str | None:
             return expected
         if item.get("date") is not None and _date(item["date"]):
             return "source dates as YYYY-MM-DD"
+        if _optional_text(item.get("url_note")):
+            return expected
     return None
+
+
+def _optional_slug(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and bool(_SLUG.match(value)))
 
 
 def _funding(value: Any) -> str | None:
     expected = (
-        "a list of {amount_gbp (number or null), kind, what, period, source}"
-        f" with kind one of {', '.join(FUNDING_KINDS)}"
+        "a list of {amount_gbp (number or null), kind, what, period, source} (optional key and"
+        f" included_in: slugs) with kind one of {', '.join(FUNDING_KINDS)}"
     )
     if not isinstance(value, list):
         return expected
@@ -140,6 +150,8 @@ def _funding(value: Any) -> str | None:
         if _optional_number(line.get("amount_gbp")) or _text(line.get("what")):
             return expected
         if _text(line.get("source")) or _optional_text(line.get("period")):
+            return expected
+        if not (_optional_slug(line.get("key")) and _optional_slug(line.get("included_in"))):
             return expected
     return None
 
@@ -174,6 +186,19 @@ def _bool(value: Any) -> str | None:
 def _zone_id(value: Any) -> str | None:
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
     return None if ok else "a whole number >= 1"
+
+
+def _is_null(value: Any) -> bool:
+    # pandas turns a missing optional value into NaN when a frame is built from records
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _optional_date(value: Any) -> str | None:
+    return None if _is_null(value) else _date(value)
+
+
+def _optional_note(value: Any) -> str | None:
+    return None if _is_null(value) else _text(value)
 
 
 def _optional_zone_id(value: Any) -> str | None:
@@ -220,6 +245,16 @@ SITE_FIELDS: dict[str, Check] = {
     "last_checked": _date,
 }
 
+# Checked only when present, so older files and hand-made fixtures still read.
+OPTIONAL_ZONE_FIELDS: dict[str, Check] = {
+    "tax_relief_until": _optional_date,  # the programme's window; per tax site see relief_until
+    "tax_sites_note": _optional_note,  # why the tax-site list is empty or partial
+}
+OPTIONAL_SITE_FIELDS: dict[str, Check] = {
+    "relief_until": _optional_date,  # last day of a tax site's relief window
+    "relief_source": _optional_note,  # the document giving that window (one of the sources)
+}
+
 
 def validate_properties(
     rows: Iterable[Mapping[str, Any]],
@@ -227,13 +262,16 @@ def validate_properties(
     *,
     path: str,
     id_field: str,
+    optional: Mapping[str, Check] | None = None,
 ) -> None:
     """Check every row against the field specs and that ids are unique; raise SchemaError."""
     seen: set[Any] = set()
     for index, row in enumerate(rows):
         label = f"feature {index} ({id_field}={row.get(id_field)!r})"
-        for field, check in fields.items():
+        for field, check in {**fields, **(optional or {})}.items():
             if field not in row:
+                if optional and field in optional:
+                    continue
                 raise SchemaError(
                     f"{path}: {label} has no field {field!r}. Add it (null if unknown)."
                 )
@@ -251,9 +289,70 @@ def validate_properties(
 
 def validate_zone_properties(rows: Iterable[Mapping[str, Any]], *, path: str) -> None:
     """Validate zone feature properties (see ZONE_FIELDS)."""
-    validate_properties(rows, ZONE_FIELDS, path=path, id_field="zone_id")
+    validate_properties(
+        rows, ZONE_FIELDS, path=path, id_field="zone_id", optional=OPTIONAL_ZONE_FIELDS
+    )
 
 
 def validate_site_properties(rows: Iterable[Mapping[str, Any]], *, path: str) -> None:
     """Validate site feature properties (see SITE_FIELDS)."""
-    validate_properties(rows, SITE_FIELDS, path=path, id_field="site_id")
+    validate_properties(
+        rows, SITE_FIELDS, path=path, id_field="site_id", optional=OPTIONAL_SITE_FIELDS
+    )
+
+
+def total_funding(lines: Iterable[Mapping[str, Any]], kind: str) -> float:
+    """Sum the known amounts of one funding kind, counting no money twice.
+
+    A line with `included_in` names the `key` of a line whose amount already contains it (a
+    part of a larger sum, or the same money repeated on another record). It is skipped when
+    that line, or any line that one is in turn included in, is among `lines`; otherwise it
+    counts. Lines of different kinds are never added together.
+    """
+    pool = [line for line in lines if line.get("kind") == kind]
+    keys = {line["key"] for line in pool if line.get("key")}
+    parent = {line["key"]: line.get("included_in") for line in pool if line.get("key")}
+    total = 0.0
+    for line in pool:
+        container, seen = line.get("included_in"), set()
+        counted_elsewhere = False
+        while container and container not in seen:
+            if container in keys:
+                counted_elsewhere = True
+                break
+            seen.add(container)
+            container = parent.get(container)
+        if not counted_elsewhere and line.get("amount_gbp") is not None:
+            total += float(line["amount_gbp"])
+    return total
+
+
+def _short_name(document: str) -> str:
+    return re.split(r":| \(|, ", document, maxsplit=1)[0].strip().casefold()
+
+
+def _host(url: str | None) -> str:
+    match = re.match(r"^https?://(?:www\.)?([^/]+)", url or "")
+    return match.group(1).casefold() if match else ""
+
+
+def unlisted_figure_sources(props: Mapping[str, Any]) -> list[str]:
+    """The `source` of each funding, jobs or relief line not found in the feature's sources.
+
+    A figure's source is found when it starts with a listed document's short name (the title
+    before any ':', ' (' or ', ') or names the host of a listed document's url.
+    """
+    names = [_short_name(s["document"]) for s in props.get("sources") or []]
+    hosts = [_host(s.get("url")) for s in props.get("sources") or []]
+    cited = [line.get("source") for line in props.get("funding") or []]
+    cited += [line.get("source") for line in props.get("jobs") or []]
+    if props.get("relief_source"):
+        cited.append(props["relief_source"])
+    missing = []
+    for text in cited:
+        plain = str(text or "").casefold()
+        if not any(n and plain.startswith(n) for n in names) and not any(
+            h and h in plain for h in hosts
+        ):
+            missing.append(str(text))
+    return missing

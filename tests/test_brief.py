@@ -69,7 +69,7 @@ def test_east_midlands_brief_has_sources_precision_and_date(east_midlands_text):
     assert "https://www.legislation.gov.uk/uksi/2025/111/made" in text
     assert "Geometry precision: indicative" in text
     assert "How it was drawn: union of 4 admin unit(s)" in text
-    assert "data last checked 21 November 2026" in text
+    assert "data last checked 30 November 2026" in text
     assert "page 1 of 2" in text and "page 2 of 2" in text
 
 
@@ -105,9 +105,12 @@ def test_a_designated_site_outside_the_footprint_is_named(catalogue):
     assert f"{outside['name'].iloc[0]} is designated to this zone but lies outside" in text
 
 
-def test_zone_record_tax_sites_are_listed_when_none_are_mapped(catalogue):
+def test_zone_21_lists_its_three_designated_tax_sites(catalogue):
+    """Zone 21's list now matches its tax-site records (issue 14), so no fallback list."""
     text = pdf_text(zone_brief_pdf(catalogue, 21))
-    assert "The zone record names 8 tax sites:" in text
+    for name in ("Teesworks East", "Teesworks West", "Wilton International"):
+        assert name in text
+    assert "The zone record names" not in text
 
 
 @pytest.mark.parametrize("zone_id", [0, 23, -1])
