@@ -3,12 +3,19 @@
 import json
 import re
 
+import geopandas as gpd
 import pytest
 import shapely
 
 from iszones.boundaries import FREEPORT_MAX_WIDTH_KM, parse_membership
 from iszones.io import read_admin_units
-from iszones.schema import MEASURE_CRS, SECTORS
+from iszones.schema import (
+    MEASURE_CRS,
+    SECTORS,
+    STORAGE_CRS,
+    total_funding,
+    unlisted_figure_sources,
+)
 
 from .conftest import DATA
 
@@ -179,3 +186,144 @@ def test_programme_regions_have_no_geometry_and_say_so(catalogue):
     assert (regional["kind"] == "programme").all()
     assert regional["location_precision"].str.contains("region-wide").all()
     assert regional["zone_ids"].map(len).eq(0).all()
+
+
+# --- Issue 14: the tax-site facts ---------------------------------------------------------
+
+
+def _raw_features():
+    zones = json.loads((DATA / "boundaries" / "zone_attributes.json").read_text())["zones"]
+    sites = [f["properties"] for f in json.loads((DATA / "sites.geojson").read_text())["features"]]
+    return zones, sites
+
+
+def test_each_zone_lists_exactly_its_tax_site_records():
+    """One source of truth: a zone's tax_sites are the names of its tax_site records."""
+    zones, sites = _raw_features()
+    for zone in zones:
+        records = [
+            s["name"]
+            for s in sites
+            if s["kind"] == "tax_site" and s["designated_zone_id"] == zone["zone_id"]
+        ]
+        assert zone["tax_sites"] == records, zone["zone_id"]
+        if not records:
+            assert zone["tax_sites_note"], zone["zone_id"]
+
+
+def test_audited_tax_site_lists():
+    zones, sites = _raw_features()
+    listed = {z["zone_id"]: z["tax_sites"] for z in zones}
+    assert listed[21] == ["Teesworks East", "Teesworks West", "Wilton International"]
+    assert listed[5][0] == "AMEP (Able Marine Energy Park)"
+    assert listed[12] == listed[13] == listed[15] == []
+    kinds = {s["site_id"]: s["kind"] for s in sites}
+    for site_id in ("manchester-smile", "northern-gateway-atom-valley", "doncaster-gatewayeast"):
+        assert kinds[site_id] != "tax_site"
+    for site_id in ("teesport", "port-of-middlesbrough", "teesside-international-airport"):
+        assert kinds[site_id] == "port"
+
+
+def test_every_figure_source_is_in_its_features_sources():
+    zones, sites = _raw_features()
+    for props in (*zones, *sites):
+        label = props.get("site_id", props.get("zone_id"))
+        assert unlisted_figure_sources(props) == [], label
+
+
+def test_every_tax_site_has_its_relief_window_precision_and_designation():
+    zones, sites = _raw_features()
+    by_zone = {z["zone_id"]: z for z in zones}
+    iz_sites = {
+        "sci-tech-daresbury",
+        "maghull-health-park",
+        "st-helens-manufacturing-innovation-campus",
+        "infinity-park-derby",
+        "cemc-explore-park-steetley",
+        "hartington-commerce-park-staveley",
+    }
+    taxed = [s for s in sites if s["kind"] == "tax_site"]
+    assert len(taxed) == 53
+    for site in taxed:
+        zone = by_zone[site["designated_zone_id"]]
+        england_freeport = (
+            zone["nation"] == "England"
+            and zone["programme"] in ("freeport", "both")
+            and site["site_id"] not in iz_sites
+        )
+        assert site["relief_until"] == ("2031-09-30" if england_freeport else "2034-09-30")
+        assert site["relief_source"] and site["designation"], site["site_id"]
+        assert site["location_precision_m"] and site["location_precision_m"] > 0
+    designations = {s["site_id"]: s["designation"] for s in taxed}
+    assert "SI 2022/184" in designations["ratcliffe-on-soar"]
+    assert "SI 2025/111" in designations["infinity-park-derby"]
+    assert "SI 2024/383" in designations["maghull-health-park"]
+
+
+def _zone_with_its_sites(zone_id):
+    zones, sites = _raw_features()
+    lines = [line for z in zones if z["zone_id"] == zone_id for line in z["funding"]]
+    return lines + [
+        line for s in sites if s["designated_zone_id"] == zone_id for line in s["funding"]
+    ]
+
+
+def test_funding_totals_never_count_a_line_twice():
+    zones, sites = _raw_features()
+    lines = [line for props in (*zones, *sites) for line in props["funding"]]
+    keys = [line["key"] for line in lines if line.get("key")]
+    assert len(keys) == len(set(keys))
+    kind_of = {line["key"]: line["kind"] for line in lines if line.get("key")}
+    for line in lines:
+        if line.get("included_in"):
+            assert kind_of[line["included_in"]] == line["kind"], line
+    # Zone 19: Nissan's £1.12bn sits inside the £2bn, and is repeated on the zone.
+    zone19 = _zone_with_its_sites(19)
+    assert total_funding(zone19, "private_investment") == 2_000_000_000
+    assert total_funding(zone19, "public_funding") == 160_000_000  # MADE NE's £9.7m is inside
+    # Zone 15: the Gigapark's £23m (on zone and site) and Wolverhampton's £7m are IZ money.
+    assert total_funding(_zone_with_its_sites(15), "public_funding") == 160_000_000
+    assert total_funding(_zone_with_its_sites(4), "public_funding") == 25_000_000 + 29_000_000
+    # A part counts when what contains it is not being totalled.
+    nissan = next(s for s in sites if s["site_id"] == "nissan-sunderland")["funding"]
+    assert total_funding(nissan[:1], "private_investment") == 1_120_000_000
+
+
+def test_ardersier_credit_facility_is_a_loan_not_public_funding():
+    _, sites = _raw_features()
+    ardersier = next(s for s in sites if s["site_id"] == "ardersier-port")
+    loan = [line for line in ardersier["funding"] if line["amount_gbp"] == 100_000_000]
+    assert [line["kind"] for line in loan] == ["loan_finance"]
+    assert total_funding(ardersier["funding"], "public_funding") == 0
+
+
+def test_northern_ireland_has_no_retained_rates_line():
+    zones, _ = _raw_features()
+    zone11 = next(z for z in zones if z["zone_id"] == 11)
+    assert all(line["kind"] != "retained_rates" for line in zone11["funding"])
+
+
+@pytest.mark.parametrize(
+    ("site_id", "postcode"),
+    [
+        ("port-of-middlesbrough", "TS2 1PL"),
+        ("university-of-nottingham-innovation-park", "NG7 2TU"),
+        ("space-park-leicester", "LE4 5SP"),
+    ],
+)
+def test_points_placed_by_postcode_are_within_their_precision(catalogue, site_id, postcode):
+    from iszones.inputs.postcodes import lookup_postcode
+
+    where = lookup_postcode(postcode)
+    site = catalogue.sites.set_index("site_id").loc[site_id]
+    point = gpd.GeoSeries([site.geometry], crs=STORAGE_CRS).to_crs(MEASURE_CRS).iloc[0]
+    distance = point.distance(shapely.Point(where.easting, where.northing))
+    assert distance <= site["location_precision_m"]
+    assert postcode in site["location_precision"]
+
+
+def test_moved_points_land_in_the_council_the_sources_name():
+    from iszones.inputs.postcodes import lookup_postcode
+
+    assert lookup_postcode("TS2 1PL").lad_code == "E06000002"  # Middlesbrough, not Stockton
+    assert lookup_postcode("LE4 5SP").lad_code == "E06000016"  # Leicester
