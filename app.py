@@ -16,8 +16,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from iszones import assets, export, maps, urlstate
-from iszones.brief import zone_brief_pdf
+from iszones import assets, maps, urlstate
 from iszones.errors import IszonesError
 from iszones.filters import Selection, apply_selection, largest_amount, summary
 from iszones.io import (
@@ -194,9 +193,15 @@ def geojson_bytes(frame: gpd.GeoDataFrame, name: str) -> bytes:
 
 def brief_button(where: Any, cat: Catalogue, zone_id: int) -> None:
     """A download button for the zone's briefing sheet (made only when clicked)."""
+
+    def pdf() -> bytes:
+        from iszones.brief import zone_brief_pdf  # matplotlib: loaded only when asked for
+
+        return zone_brief_pdf(cat, zone_id)
+
     where.download_button(
         f"Zone {zone_id} briefing sheet (PDF)",
-        lambda: zone_brief_pdf(cat, zone_id),
+        pdf,
         f"iszones-zone-{zone_id}-brief.pdf",
         "application/pdf",
         key=f"brief-{zone_id}-{id(where)}",
@@ -356,282 +361,336 @@ def show_map(fmap: Any, *, height: int, centre: tuple[float, float] | None, **kw
 
 # ---------------------------------------------------------------- page
 
-folder = data_dir()
-try:
-    KEY = _data_key(folder)
-    cat = load(KEY)
-    web_zones, _units = web_geometry(KEY)
-except (IszonesError, OSError) as err:
-    st.error(f"The data in {folder} could not be loaded: {err}")
-    st.stop()
-
-vintage = data_vintage(cat)
-boundaries = boundary_vintage(folder)
-notes = (vintage, f"{ATTRIBUTION}. Zone boundaries: {boundaries}.")
-zone_names = {int(z): n for z, n in zip(cat.zones["zone_id"], cat.zones["name"], strict=True)}
-site_names = dict(zip(cat.sites["site_id"], cat.sites["name"], strict=True))
-
 EMBED_CSS = """<style>
 section[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"],
 [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {display: none !important}
 .block-container {padding-top: 0.5rem !important; padding-bottom: 0 !important}
 </style>"""
+# Long sector chips wrap instead of ending in "..."; a picked zone's full name is shown under the
+# picker (a select box is one line of input and cannot wrap).
+CHROME_CSS = """<style>
+.stMultiSelect [data-tag] {max-width: 100%; height: auto}
+.stMultiSelect [data-tag] span[title] {white-space: normal; overflow: visible; text-overflow: clip}
+.stSelectbox input {font-size: 0.875rem}
+</style>"""
 
-if view == "embed":
-    # The other pages' navigation would open a sidebar; an embedded map has none.
-    st.html(EMBED_CSS)
-    state, _problems = url_state(cat)
-    kept_zones, kept_sites = apply_selection(web_zones, cat.sites, state.selection)
+
+def map_page() -> None:
+    """The Map page: filters, map, card, tables, sheet and share."""
+
+    folder = data_dir()
+    try:
+        key = _data_key(folder)
+        cat = load(key)
+        web_zones, _units = web_geometry(key)
+    except (IszonesError, OSError) as err:
+        st.error(f"The data in {folder} could not be loaded: {err}")
+        st.stop()
+
+    vintage = data_vintage(cat)
+    boundaries = boundary_vintage(folder)
+    notes = (vintage, f"{ATTRIBUTION}. Zone boundaries: {boundaries}.")
+    zone_names = {int(z): n for z, n in zip(cat.zones["zone_id"], cat.zones["name"], strict=True)}
+    site_names = dict(zip(cat.sites["site_id"], cat.sites["name"], strict=True))
+
+    if view == "embed":
+        # The other pages' navigation would open a sidebar; an embedded map has none.
+        st.html(EMBED_CSS)
+        state, _problems = url_state(cat)
+        kept_zones, kept_sites = apply_selection(web_zones, cat.sites, state.selection)
+        count = summary(len(kept_zones), len(cat.zones), len(kept_sites), len(cat.sites))
+        fmap = make_map(cat, key, state, kept_zones, kept_sites, count, notes)
+        show_map(
+            fmap,
+            height=EMBED_HEIGHT,
+            centre=site_centre(cat, state.site_id),
+            key="embed_map",
+            returned_objects=[],
+        )
+        st.caption(md(f"{count}. {vintage}. {notes[1]}"))
+        st.stop()
+
+    init_from_url(cat)
+    st.html(CHROME_CSS)
+
+    with st.sidebar:
+        st.header("Filters")
+        st.multiselect(
+            "Sector",
+            SECTORS,
+            key="sectors",
+            placeholder="Any sector",
+            help="Several sectors keep the zones and sites in ANY of them (not only those in all).",
+        )
+        st.selectbox(
+            "Programme",
+            [None, *PROGRAMMES],
+            key="programme",
+            format_func=lambda p: "Any programme" if p is None else PROGRAMME_LABELS[p],
+            placeholder="Any programme",
+            help="Freeport and Investment Zone each include the three zones that are both.",
+        )
+        st.selectbox(
+            "Nation",
+            [None, *NATIONS],
+            key="nation",
+            format_func=lambda n: "Any nation" if n is None else n,
+            placeholder="Any nation",
+        )
+        st.selectbox(
+            "Zone",
+            [None, *zone_names],
+            key="zone",
+            format_func=lambda z: "All zones" if z is None else f"{z}. {zone_names[z]}",
+            placeholder="All zones",
+        )
+        if st.session_state.get("zone") in zone_names:
+            st.caption(
+                md(f"Zone {st.session_state['zone']}: {zone_names[st.session_state['zone']]}")
+            )
+        st.multiselect(
+            "Site kind",
+            SITE_KINDS,
+            key="kinds",
+            format_func=lambda k: SITE_KIND_LABELS[k],
+            placeholder="Any kind",
+        )
+        st.number_input(
+            "Minimum funding (£ million)",
+            min_value=0.0,
+            step=5.0,
+            key="min_funding",
+            help="Keeps zones and sites with a funding line of at least this amount.",
+        )
+        st.text_input("Search names and descriptions", key="q")
+        st.button("Clear filters", on_click=clear_filters)
+        st.divider()
+        st.selectbox(
+            "Basemap",
+            list(maps.BASEMAPS),
+            key="basemap",
+            format_func=lambda b: maps.BASEMAPS[b],
+            help="Tiles need the internet; 'None' shows council areas and works offline.",
+        )
+
+    selection = selection_from_widgets()
+    state = urlstate.UrlState(
+        selection=selection,
+        site_id=st.session_state.get("site"),
+        km=float(st.session_state.get("km") or urlstate.DEFAULT_KM),
+        basemap=st.session_state.get("basemap") or "none",
+    )
+    kept_zones, kept_sites = apply_selection(web_zones, cat.sites, selection)
     count = summary(len(kept_zones), len(cat.zones), len(kept_sites), len(cat.sites))
-    fmap = make_map(cat, KEY, state, kept_zones, kept_sites, count, notes)
-    show_map(
-        fmap,
-        height=EMBED_HEIGHT,
-        centre=site_centre(cat, state.site_id),
-        key="embed_map",
-        returned_objects=[],
-    )
-    st.caption(md(f"{count}. {vintage}. {notes[1]}"))
-    st.stop()
 
-init_from_url(cat)
+    st.title(TITLE)
+    for problem in st.session_state.get("_url_problems", []):
+        st.warning(f"From the link: {md(problem)}")
+    st.markdown(f"**{count}**")
 
-with st.sidebar:
-    st.header("Filters")
-    st.multiselect("Sector", SECTORS, key="sectors", placeholder="Any sector")
-    st.selectbox(
-        "Programme",
-        [None, *PROGRAMMES],
-        key="programme",
-        format_func=lambda p: "Any programme" if p is None else PROGRAMME_LABELS[p],
-        placeholder="Any programme",
-        help="Freeport and Investment Zone each include the three zones that are both.",
-    )
-    st.selectbox(
-        "Nation",
-        [None, *NATIONS],
-        key="nation",
-        format_func=lambda n: "Any nation" if n is None else n,
-        placeholder="Any nation",
-    )
-    st.selectbox(
-        "Zone",
-        [None, *zone_names],
-        key="zone",
-        format_func=lambda z: "All zones" if z is None else f"{z}. {zone_names[z]}",
-        placeholder="All zones",
-    )
-    st.multiselect(
-        "Site kind",
-        SITE_KINDS,
-        key="kinds",
-        format_func=lambda k: SITE_KIND_LABELS[k],
-        placeholder="Any kind",
-    )
-    st.number_input(
-        "Minimum funding (£ million)",
-        min_value=0.0,
-        step=5.0,
-        key="min_funding",
-        help="Keeps zones and sites with a funding line of at least this amount.",
-    )
-    st.text_input("Search names and descriptions", key="q")
-    st.button("Clear filters", on_click=clear_filters)
-    st.divider()
-    st.selectbox(
-        "Basemap",
-        list(maps.BASEMAPS),
-        key="basemap",
-        format_func=lambda b: maps.BASEMAPS[b],
-        help="Tiles need the internet; 'None' shows council areas and works offline.",
-    )
-
-selection = selection_from_widgets()
-state = urlstate.UrlState(
-    selection=selection,
-    site_id=st.session_state.get("site"),
-    km=float(st.session_state.get("km") or urlstate.DEFAULT_KM),
-    basemap=st.session_state.get("basemap") or "none",
-)
-kept_zones, kept_sites = apply_selection(web_zones, cat.sites, selection)
-count = summary(len(kept_zones), len(cat.zones), len(kept_sites), len(cat.sites))
-
-st.title(TITLE)
-for problem in st.session_state.get("_url_problems", []):
-    st.warning(f"From the link: {md(problem)}")
-st.markdown(f"**{count}**")
-
-map_col, card_col = st.columns([2, 1], gap="medium")
-with card_col:
-    options = list(kept_sites["site_id"])
-    if state.site_id and state.site_id not in options:
-        options.append(state.site_id)
-    st.selectbox(
-        "Site card",
-        [None, *options],
-        key="site",
-        format_func=lambda s: "(none)" if s is None else site_names.get(s, s),
-        placeholder="Click a marker or a table row, or pick a site",
-    )
+    # The map first, so it is sent first; the card beside it (wide) or below it (narrow).
+    map_col, card_col = st.columns([3, 1], gap="medium")
     site_id = st.session_state.get("site")
     state = urlstate.UrlState(
         selection=selection, site_id=site_id, km=state.km, basemap=state.basemap
     )
-    if site_id:
-        record = cat.sites[cat.sites["site_id"] == site_id].iloc[0].to_dict()
-        card(maps.site_card_html(record))
-    elif selection.zone_id is not None:
-        zone = cat.zones[cat.zones["zone_id"] == selection.zone_id].iloc[0].to_dict()
-        card(maps.zone_card_html(zone))
-    else:
-        st.info(
-            "Click a marker on the map or a row in the Sites table to see its card: sectors,"
-            " funding, jobs, the zone it is in and the sources."
+    with map_col:
+        fmap = make_map(cat, key, state, kept_zones, kept_sites, count, notes)
+        show_map(
+            fmap,
+            height=MAP_HEIGHT,
+            centre=site_centre(cat, site_id),
+            key="map",
+            returned_objects=["last_active_drawing"],
+            on_change=pick_site_from_map,
         )
 
-with map_col:
-    fmap = make_map(cat, KEY, state, kept_zones, kept_sites, count, notes)
-    show_map(
-        fmap,
-        height=MAP_HEIGHT,
-        centre=site_centre(cat, site_id),
-        key="map",
-        returned_objects=["last_active_drawing"],
-        on_change=pick_site_from_map,
-    )
-
-sites_tab, zones_tab, sheet_tab, share_tab = st.tabs(
-    [f"Sites ({len(kept_sites)})", f"Zones ({len(kept_zones)})", "Zone sheet", "Share and download"]
-)
-
-with sites_tab:
-    table = sites_table(kept_sites)
-    st.session_state["_table_ids"] = list(table["Site id"])
-    st.dataframe(
-        table,
-        key="sites_table",
-        on_select=pick_site_from_table,
-        selection_mode="single-row",
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Largest funding (£)": st.column_config.NumberColumn(format="compact"),
-            "Jobs": st.column_config.NumberColumn(format="localized"),
-        },
-    )
-    st.caption("Sort by clicking a column heading; select a row to show its card and zoom to it.")
-
-with zones_tab:
-    ztable = zones_table(kept_zones, kept_sites)
-    st.session_state["_zone_table_ids"] = list(ztable["Zone"])
-    st.dataframe(
-        ztable,
-        key="zones_table",
-        on_select=pick_zone_from_table,
-        selection_mode="single-row",
-        hide_index=True,
-        width="stretch",
-        column_config={"Largest funding (£)": st.column_config.NumberColumn(format="compact")},
-    )
-    st.caption("Select a row to open that zone's sheet (it becomes the Zone filter).")
-
-with sheet_tab:
-    if selection.zone_id is None:
-        st.info("Pick a zone in the sidebar, or select a row in the Zones tab, to see its sheet.")
-    else:
-        zone = cat.zones[cat.zones["zone_id"] == selection.zone_id].iloc[0].to_dict()
-        inside = cat.sites[cat.sites["zone_ids"].apply(lambda ids: selection.zone_id in ids)]
-        m1, m2, m3, m4 = st.columns(4)
-        m1.metric("Programme", PROGRAMME_LABELS[zone["programme"]])
-        m2.metric("Footprint area", f"{zone['area_km2']:,.0f} km²")
-        m3.metric("Boundary", str(zone["geometry_precision"]).replace("_", " "))
-        m4.metric("Sites inside", len(inside))
-        card(maps.zone_card_html(zone), wide=True)
-        brief_button(st, cat, selection.zone_id)
-        st.subheader(f"Sites inside ({len(inside)}, from the spatial join)")
-        st.dataframe(sites_table(inside), hide_index=True, width="stretch")
-        st.number_input(
-            "Distance from the zone boundary (km, measured in British National Grid)",
-            min_value=0.1,
-            max_value=50.0,
-            step=0.5,
-            key="km",
+    with card_col:
+        options = list(kept_sites["site_id"])
+        if state.site_id and state.site_id not in options:
+            options.append(state.site_id)
+        st.selectbox(
+            "Site card",
+            [None, *options],
+            key="site",
+            format_func=lambda s: "(none)" if s is None else site_names.get(s, s),
+            placeholder="Click a marker or a table row, or pick a site",
         )
-        near = near_zone(KEY, selection.zone_id, float(st.session_state["km"]))
-        st.subheader(f"Sites outside it within {st.session_state['km']:g} km ({len(near)})")
-        if near.empty:
-            st.caption("None.")
+        if site_id:
+            record = cat.sites[cat.sites["site_id"] == site_id].iloc[0].to_dict()
+            card(maps.site_card_html(record))
+        elif selection.zone_id is not None:
+            zone = cat.zones[cat.zones["zone_id"] == selection.zone_id].iloc[0].to_dict()
+            card(maps.zone_card_html(zone))
         else:
-            near_table = sites_table(gpd.GeoDataFrame(near, geometry="geometry", crs=cat.sites.crs))
-            near_table.insert(1, "Distance (km)", near["distance_km"].to_numpy())
-            st.dataframe(near_table, hide_index=True, width="stretch")
+            st.info(
+                "Click a marker on the map or a row in the Sites table to see its card: sectors,"
+                " funding, jobs, the zone it is in and the sources."
+            )
 
-with share_tab:
-    base = str(getattr(st.context, "url", "") or "http://localhost:8501/").split("?")[0]
-    query = urlstate.query_string(state)
-    st.markdown("**Link to this view** (filters, zone and site):")
-    st.code(f"{base}?{query}" if query else base, language=None)
-    st.markdown("**Embed the map** in a web page or briefing:")
-    st.code(urlstate.iframe_snippet(base, state, title=f"{TITLE}: {count}"), language="html")
-    c1, c2, c3, c4 = st.columns(4)
-    c1.download_button(
-        "Sites (CSV)", lambda: sites_csv(kept_sites), "iszones-sites.csv", "text/csv"
-    )
-    c2.download_button(
-        "Sites (GeoJSON)",
-        lambda: geojson_bytes(kept_sites, "iszones sites"),
-        "iszones-sites.geojson",
-        "application/geo+json",
-    )
-    full_zones = cat.zones[cat.zones["zone_id"].isin(kept_zones["zone_id"])]
-    c3.download_button(
-        "Zones (GeoJSON)",
-        lambda: geojson_bytes(full_zones, "iszones zones"),
-        "iszones-zones.geojson",
-        "application/geo+json",
+    sites_tab, zones_tab, sheet_tab, share_tab = st.tabs(
+        [
+            f"Sites ({len(kept_sites)})",
+            f"Zones ({len(kept_zones)})",
+            "Zone sheet",
+            "Share and download",
+        ]
     )
 
-    def map_html() -> str:
-        fresh = make_map(cat, KEY, state, kept_zones, kept_sites, count, notes)
-        return assets.standalone_html(fresh, offline=True)
+    with sites_tab:
+        table = sites_table(kept_sites)
+        st.session_state["_table_ids"] = list(table["Site id"])
+        st.dataframe(
+            table,
+            key="sites_table",
+            on_select=pick_site_from_table,
+            selection_mode="single-row",
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Largest funding (£)": st.column_config.NumberColumn(format="compact"),
+                "Jobs": st.column_config.NumberColumn(format="localized"),
+            },
+        )
+        st.caption(
+            "Sort by clicking a column heading; select a row to show its card and zoom to it."
+        )
 
-    c4.download_button("Map (HTML, works offline)", map_html, "iszones-map.html", "text/html")
+    with zones_tab:
+        ztable = zones_table(kept_zones, kept_sites)
+        st.session_state["_zone_table_ids"] = list(ztable["Zone"])
+        st.dataframe(
+            ztable,
+            key="zones_table",
+            on_select=pick_zone_from_table,
+            selection_mode="single-row",
+            hide_index=True,
+            width="stretch",
+            column_config={"Largest funding (£)": st.column_config.NumberColumn(format="compact")},
+        )
+        st.caption("Select a row to open that zone's sheet (it becomes the Zone filter).")
 
-    st.markdown("**Static map for Word, slides and print** (drawn offline, no tiles):")
-    subtitle = export.selection_subtitle(
-        selection,
-        zones_kept=len(kept_zones),
-        zones_all=len(cat.zones),
-        sites_kept=len(kept_sites),
-        sites_all=len(cat.sites),
-    )
-    static_args = {"title": TITLE, "subtitle": subtitle, "background": cat.admin_units}
-    s1, s2, s3 = st.columns(3)
-    s1.download_button(
-        "Map (PNG, 2338 px)",
-        lambda: export.static_map_png(full_zones, kept_sites, **static_args),
-        "iszones-map.png",
-        "image/png",
-    )
-    s2.download_button(
-        "Map (PDF, A4 landscape)",
-        lambda: export.static_map_pdf(full_zones, kept_sites, **static_args),
-        "iszones-map.pdf",
-        "application/pdf",
-    )
-    if selection.zone_id is not None:
-        brief_button(s3, cat, selection.zone_id)
-    else:
-        s3.caption("Pick a zone for its one- or two-page briefing sheet (PDF).")
+    with sheet_tab:
+        if selection.zone_id is None:
+            st.info(
+                "Pick a zone in the sidebar, or select a row in the Zones tab, to see its sheet."
+            )
+        else:
+            zone = cat.zones[cat.zones["zone_id"] == selection.zone_id].iloc[0].to_dict()
+            inside = cat.sites[cat.sites["zone_ids"].apply(lambda ids: selection.zone_id in ids)]
+            # Plain text, not st.metric: a metric cuts long values ("Freeport an...").
+            facts = (
+                f"**Programme:** {PROGRAMME_LABELS[zone['programme']]} · **Footprint area:**"
+                f" {zone['area_km2']:,.0f} km² · **Boundary:**"
+                f" {str(zone['geometry_precision']).replace('_', ' ')}"
+                f" · **Sites inside:** {len(inside)}"
+            )
+            st.markdown(md(facts))
+            card(maps.zone_card_html(zone), wide=True)
+            brief_button(st, cat, selection.zone_id)
+            st.subheader(f"Sites inside ({len(inside)}, from the spatial join)")
+            st.dataframe(sites_table(inside), hide_index=True, width="stretch")
+            st.number_input(
+                "Distance from the zone boundary (km, measured in British National Grid)",
+                min_value=0.1,
+                max_value=50.0,
+                step=0.5,
+                key="km",
+            )
+            near = near_zone(key, selection.zone_id, float(st.session_state["km"]))
+            st.subheader(f"Sites outside it within {st.session_state['km']:g} km ({len(near)})")
+            if near.empty:
+                st.caption("None.")
+            else:
+                near_table = sites_table(
+                    gpd.GeoDataFrame(near, geometry="geometry", crs=cat.sites.crs)
+                )
+                near_table.insert(1, "Distance (km)", near["distance_km"].to_numpy())
+                st.dataframe(near_table, hide_index=True, width="stretch")
 
-st.divider()
-st.caption(
-    md(
-        f"{ATTRIBUTION}. Council areas: Natural Earth admin-1 (public domain). {vintage}."
-        f" Zone boundaries: {boundaries}; they are indicative, not statutory red lines."
-        f" Map: Leaflet {assets.package_version('leaflet')} and Leaflet.markercluster"
-        f" {assets.package_version('leaflet_markercluster')}, served by this app."
-        f" Data folder: {os.fspath(folder)}."
+    with share_tab:
+        base = str(getattr(st.context, "url", "") or "http://localhost:8501/").split("?")[0]
+        query = urlstate.query_string(state)
+        st.markdown("**Link to this view** (filters, zone and site):")
+        st.code(f"{base}?{query}" if query else base, language=None)
+        st.markdown("**Embed the map** in a web page or briefing:")
+        st.code(urlstate.iframe_snippet(base, state, title=f"{TITLE}: {count}"), language="html")
+        c1, c2, c3, c4 = st.columns(4)
+        c1.download_button(
+            "Sites (CSV)", lambda: sites_csv(kept_sites), "iszones-sites.csv", "text/csv"
+        )
+        c2.download_button(
+            "Sites (GeoJSON)",
+            lambda: geojson_bytes(kept_sites, "iszones sites"),
+            "iszones-sites.geojson",
+            "application/geo+json",
+        )
+        full_zones = cat.zones[cat.zones["zone_id"].isin(kept_zones["zone_id"])]
+        c3.download_button(
+            "Zones (GeoJSON)",
+            lambda: geojson_bytes(full_zones, "iszones zones"),
+            "iszones-zones.geojson",
+            "application/geo+json",
+        )
+
+        def map_html() -> str:
+            fresh = make_map(cat, key, state, kept_zones, kept_sites, count, notes)
+            return assets.standalone_html(fresh, offline=True)
+
+        c4.download_button("Map (HTML, works offline)", map_html, "iszones-map.html", "text/html")
+
+        st.markdown("**Static map for Word, slides and print** (drawn offline, no tiles):")
+
+        def static_map(kind: str) -> bytes:
+            from iszones import export  # matplotlib: loaded only when an export is asked for
+
+            subtitle = export.selection_subtitle(
+                selection,
+                zones_kept=len(kept_zones),
+                zones_all=len(cat.zones),
+                sites_kept=len(kept_sites),
+                sites_all=len(cat.sites),
+            )
+            draw = export.static_map_png if kind == "png" else export.static_map_pdf
+            return draw(
+                full_zones, kept_sites, title=TITLE, subtitle=subtitle, background=cat.admin_units
+            )
+
+        s1, s2, s3 = st.columns(3)
+        s1.download_button(
+            "Map (PNG, 2338 px)", lambda: static_map("png"), "iszones-map.png", "image/png"
+        )
+        s2.download_button(
+            "Map (PDF, A4 landscape)",
+            lambda: static_map("pdf"),
+            "iszones-map.pdf",
+            "application/pdf",
+        )
+        if selection.zone_id is not None:
+            brief_button(s3, cat, selection.zone_id)
+        else:
+            s3.caption("Pick a zone for its one- or two-page briefing sheet (PDF).")
+
+    st.divider()
+    st.caption(
+        md(
+            f"{ATTRIBUTION}. Council areas: Natural Earth admin-1 (public domain). {vintage}."
+            f" Zone boundaries: {boundaries}; they are indicative, not statutory red lines."
+            f" Map: Leaflet {assets.package_version('leaflet')} and Leaflet.markercluster"
+            f" {assets.package_version('leaflet_markercluster')}, served by this app."
+            f" Data folder: {os.fspath(folder)}."
+        )
     )
-)
-sync_url(state)
+    sync_url(state)
+
+
+PAGES = [
+    st.Page(map_page, title="Map", icon=":material/map:", default=True),
+    st.Page(
+        "pages/1_Check_my_sites.py",
+        title="Check my sites",
+        icon=":material/fact_check:",
+        url_path="Check_my_sites",
+    ),
+]
+st.navigation(PAGES, position="hidden" if view == "embed" else "sidebar").run()
