@@ -37,11 +37,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from iszones import bulk
 from iszones.bulk import CsvCheck
 from iszones.check import bundled_boundaries, check_sites, prepare_check
+from iszones.columns import csv_rows, quote_column
 from iszones.coordinates import transformer
 from iszones.grid import PolygonGrid
 from iszones.io import admin_units_path, data_dir, read_admin_units, read_zones, zones_path
@@ -162,9 +162,8 @@ def write_sites_csv(path: Path, n: int, *, seed: int = 0, variant: str = "bng") 
                 )
             else:
                 out.write((",".join(frame.columns) + "\n").encode())
-            fields = [bulk._quote_column(pa.array(frame[c], pa.string())) for c in frame]
-            fields[-1] = pc.binary_join_element_wise(fields[-1], "\n", "")  # the row's end
-            out.write(bulk._csv_rows(fields))
+            fields = [quote_column(pa.array(frame[c], pa.string())) for c in frame]
+            out.write(csv_rows(fields))
     return path
 
 

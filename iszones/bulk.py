@@ -8,7 +8,6 @@ coordinates and problems follow coordinates.py's rules, zones and distances foll
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
 import io
@@ -25,11 +24,19 @@ from typing import Any, BinaryIO
 import geopandas as gpd
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 from pyproj import CRS
 
+from .columns import (
+    ARROW_TYPES,
+    Answers,
+    csv_field,
+    csv_rows,
+    quote_column,
+    result_columns,
+    result_names,
+)
 from .coordinates import (
     CRS_FIX,
     CoordinateEvidence,
@@ -47,21 +54,8 @@ from .io import atomic_output
 from .readers import CsvLayout, csv_layout, parse_csv_rows
 from .schema import MEASURE_CRS
 from .spatial import ADMIN_NEAREST_M, BOUNDARY_TOLERANCE_M
+from .taxsites import TaxSiteIndex, index_tax_sites, locate_tax_sites
 
-RESULT_COLUMNS = (
-    "zone_id",
-    "zone_name",
-    "programme",
-    "in_zone",
-    "area_share_in_zone",  # only when some sites are polygons
-    "nearest_zone_id",
-    "nearest_zone_name",
-    "nearest_zone_distance_m",
-    "within_km",  # only when within_km is given
-    "local_authority",
-    "boundary_source",
-    "problem",
-)
 BLOCK_BYTES = 4 << 20  # bytes of CSV per block at most: about 100,000 rows of a site list
 FIRST_BLOCK_BYTES = 1 << 20  # the first block, read alone to choose the CRS
 LAST_BLOCK_BYTES = 256 << 10  # blocks shrink towards this near the end, to share the last work
@@ -97,6 +91,8 @@ class CheckIndex:
     unit_names: np.ndarray | None
     unit_grid: PolygonGrid | None
     units: gpd.GeoDataFrame | None = None  # EPSG:27700, for check_sites on other geometries
+    unit_codes: np.ndarray | None = None  # per unit, its GSS code (lad_code) when known
+    tax: TaxSiteIndex | None = None  # designated tax sites, when the check answers for them
 
     @functools.cached_property
     def zone_text(self) -> dict[str, np.ndarray]:
@@ -141,40 +137,29 @@ def polygon_grid(
     return grid
 
 
-def check_index(zones_bng: gpd.GeoDataFrame, units_bng: gpd.GeoDataFrame | None) -> CheckIndex:
-    """Index boundaries (zone_id, name, programme, boundary_source) and admin units (name),
-    both already in EPSG:27700, for check_points."""
+def check_index(
+    zones_bng: gpd.GeoDataFrame,
+    units_bng: gpd.GeoDataFrame | None,
+    tax_sites: gpd.GeoDataFrame | None = None,
+) -> CheckIndex:
+    """Index boundaries (zone_id, name, programme, boundary_source), councils (name, and code
+    when known) and tax sites (taxsites.TAX_SITE_COLUMNS), in EPSG:27700, for check_points."""
     zones = zones_bng.reset_index(drop=True)
     zone_grid = polygon_grid(zones.geometry.to_numpy(), tolerance=BOUNDARY_TOLERANCE_M)
-    unit_names = unit_grid = None
+    unit_names = unit_grid = unit_codes = None
     if units_bng is not None and len(units_bng):
         unit_names = units_bng["name"].to_numpy(dtype=object)
+        if "code" in units_bng:
+            unit_codes = units_bng["code"].to_numpy(dtype=object)
         unit_grid = polygon_grid(
             units_bng.geometry.to_numpy(), max_distance=ADMIN_NEAREST_M, members=False
         )
-    return CheckIndex(zones, zone_grid, unit_names, unit_grid, units_bng)
-
-
-@dataclass(frozen=True)
-class PointAnswers:
-    """check_sites' answers for points, as positions into the index's tables.
-
-    combo: per point, -1 outside every zone, else a row of `combos` (the zone positions it is
-        in, lowest first); rows 0..n-1 are the single zones.
-    nearest: zone position of the nearest zone (the first of its zones when inside).
-    distance: metres to it, rounded to the cm (0 inside).
-    unit: position of the local authority (containing, else nearest within 5 km), or -1.
-    """
-
-    combo: np.ndarray
-    combos: list[tuple[int, ...]]
-    nearest: np.ndarray
-    distance: np.ndarray
-    unit: np.ndarray
+    tax = index_tax_sites(tax_sites) if tax_sites is not None else None
+    return CheckIndex(zones, zone_grid, unit_names, unit_grid, units_bng, unit_codes, tax)
 
 
 def _combos(mask: np.ndarray, n_zones: int) -> tuple[np.ndarray, list[tuple[int, ...]]]:
-    """Per point, a code for its set of zones (see PointAnswers.combo) from its bit mask."""
+    """Per point, a code for its set of zones (see Answers.combo) from its bit mask."""
     combo = np.full(len(mask), -1, dtype=np.int64)
     combos: list[tuple[int, ...]] = [(k,) for k in range(n_zones)]
     if mask.shape[1] == 1:
@@ -202,8 +187,8 @@ def _combos(mask: np.ndarray, n_zones: int) -> tuple[np.ndarray, list[tuple[int,
 
 def check_points(
     x: np.ndarray, y: np.ndarray, index: CheckIndex, *, threads: int | None = None
-) -> PointAnswers:
-    """Zones, nearest zone and distance, and admin unit for points in EPSG:27700.
+) -> Answers:
+    """Zones, nearest zone and distance, council and tax sites for points in EPSG:27700.
 
     threads: per grid query (see PolygonGrid.locate); unless 1, the two grids are asked at once.
     """
@@ -217,7 +202,8 @@ def check_points(
             unit = units.result()
     assert found.members is not None
     combo, combos = _combos(found.members, len(index.zones))
-    return PointAnswers(combo, combos, found.nearest, np.round(found.distance, 2), unit)
+    tax = locate_tax_sites(x, y, index.tax) if index.tax is not None else None
+    return Answers(combo, combos, found.nearest, np.round(found.distance, 2), unit, tax=tax)
 
 
 def local_units(
@@ -228,212 +214,6 @@ def local_units(
     if index.unit_grid is None:
         return np.full(len(x), NO_POLYGON, dtype=np.int64)
     return index.unit_grid.locate(x, y, threads=threads).nearest
-
-
-def _unique_join(values: Any, sep: str) -> str:
-    return sep.join(dict.fromkeys(values))
-
-
-def combo_text(index: CheckIndex, combos: Sequence[tuple[int, ...]]) -> dict[str, np.ndarray]:
-    """Per combo: zone_id (';'), zone_name, programme and boundary_source ('; '), each value once
-    and in zone order, as check_sites joins them."""
-    text = index.zone_text
-    out: dict[str, np.ndarray] = {}
-    for column, sep in (
-        ("zone_id", ";"),
-        ("zone_name", "; "),
-        ("programme", "; "),
-        ("boundary_source", "; "),
-    ):
-        values = text[column]
-        out[column] = np.array(
-            [values[c[0]] if len(c) == 1 else _unique_join(values[list(c)], sep) for c in combos],
-            dtype=object,
-        )
-    return out
-
-
-def point_columns(answers: PointAnswers, index: CheckIndex) -> dict[str, np.ndarray]:
-    """check_sites' result columns for points (object arrays; None where not applicable)."""
-    n = len(answers.combo)
-    inside = answers.combo >= 0
-    labels = combo_text(index, answers.combos)
-    text = index.zone_text
-
-    def by_combo(column: str) -> np.ndarray:
-        out = np.full(n, None, dtype=object)
-        out[inside] = labels[column][answers.combo[inside]]
-        return out
-
-    source = by_combo("boundary_source")
-    source[~inside] = text["boundary_source"][answers.nearest[~inside]]
-    authority = np.full(n, None, dtype=object)
-    if index.unit_names is not None:
-        known = answers.unit >= 0
-        authority[known] = index.unit_names[answers.unit[known]]
-    return {
-        "zone_id": by_combo("zone_id"),
-        "zone_name": by_combo("zone_name"),
-        "programme": by_combo("programme"),
-        "in_zone": inside,
-        "area_share_in_zone": np.full(n, np.nan),
-        "nearest_zone_id": index.zones["zone_id"].to_numpy(dtype=object)[answers.nearest],
-        "nearest_zone_name": text["zone_name"][answers.nearest],
-        "nearest_zone_distance_m": answers.distance,
-        "local_authority": authority,
-        "boundary_source": source,
-        "polygonal": np.zeros(n, dtype=bool),
-    }
-
-
-# ---------------------------------------------------------------- CSV text, as pandas writes it
-
-
-def _probe_quoting() -> str:
-    """The characters that make Python's csv writer (which pandas uses) quote a field."""
-    quoted = []
-    for char in ',"\n\r':
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow([f"a{char}b", "c"])
-        if buffer.getvalue().startswith('"'):
-            quoted.append(char)
-    return "".join(quoted)
-
-
-_QUOTED_CHARS = _probe_quoting()
-_QUOTE_PATTERN = "[" + _QUOTED_CHARS.replace("\n", "\\n").replace("\r", "\\r") + "]"
-
-
-def csv_field(value: Any) -> str:
-    """One CSV field as results.result_bytes writes it: true/false, '' for none, quoted when
-    it must be."""
-    if value is None:
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    if isinstance(value, np.generic):
-        value = value.item()
-    text = str(value)
-    if any(c in text for c in _QUOTED_CHARS):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-# Rows are joined by Arrow (binary_join_element_wise): each value already quoted as Python's csv
-# module quotes it, and the last column ending each row with its newline.
-_SPECIAL = (b",", b'"', b"\n", b"\r")
-
-
-def _patched(base: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
-    """`base` with `values` in place of its `rows` (Arrow has no scatter: a take does it)."""
-    order = np.arange(len(base))
-    order[rows] = len(base) + np.arange(len(rows))
-    return pa.concat_arrays([base, values.cast(base.type)]).take(pa.array(order))
-
-
-def _text_bytes(values: pa.Array) -> bytes:
-    """The bytes of a text column's values, all together (a superset when it is a slice)."""
-    data = values.buffers()[2]
-    return b"" if data is None else data.to_pybytes()
-
-
-def _quote_column(values: pa.Array) -> pa.Array:
-    """A text column's values quoted where Python's csv writer quotes them."""
-    raw = _text_bytes(values)
-    if not any(c in raw for c in _SPECIAL):
-        return values  # a plain search of the bytes settles most columns
-    rows = np.flatnonzero(
-        np.asarray(
-            pc.match_substring_regex(values, _QUOTE_PATTERN).to_numpy(zero_copy_only=False),
-            dtype=bool,
-        )
-    )
-    if not len(rows):
-        return values
-    some = pc.replace_substring(values.take(pa.array(rows)), '"', '""')  # only these change
-    return _patched(values, rows, pc.binary_join_element_wise('"', some, '"', ""))
-
-
-def _lookup(fields: Sequence[str], codes: np.ndarray) -> pa.Array:
-    """The `fields` at `codes`."""
-    return pa.array(fields, pa.string()).take(pa.array(codes))
-
-
-def _metres_text(distance: np.ndarray, known: np.ndarray) -> pa.Array:
-    """Distances rounded to the cm as Python prints them (1234.5, 0.0, 12.05); empty if unknown.
-
-    Arrow prints a float with a fraction as Python does (shortest round trip) and a whole one
-    without its '.0', which is added.
-    """
-    values = np.where(known, distance, 0.0)
-    text = pc.cast(pa.array(values), pa.string())
-    whole = np.flatnonzero(known & (values == np.floor(values)))
-    if len(whole):
-        digits = pc.cast(pa.array(values[whole].astype(np.int64)), pa.string())
-        text = _patched(text, whole, pc.binary_join_element_wise(digits, ".0", ""))
-    unknown = np.flatnonzero(~known)
-    if len(unknown):
-        text = _patched(text, unknown, pa.nulls(len(unknown), pa.string()))
-    return text
-
-
-def _result_fields(
-    answers: PointAnswers | None,
-    index: CheckIndex,
-    ok: np.ndarray,
-    problems: np.ndarray,
-    within_km: float | None,
-) -> list[pa.Array]:
-    """The result columns of one block as quoted CSV fields, in RESULT_COLUMNS order (the six
-    from zone_id to nearest_zone_name as one), the last one ending each row with its newline."""
-    n = len(ok)
-    combo = np.full(n, -2, dtype=np.int64)  # -2 unchecked, -1 outside, else a combo
-    nearest = np.full(n, -1, dtype=np.int64)
-    distance = np.full(n, np.nan)
-    unit = np.full(n, -1, dtype=np.int64)
-    combos: list[tuple[int, ...]] = []
-    if answers is not None:
-        combo[ok], nearest[ok], distance[ok] = answers.combo, answers.nearest, answers.distance
-        unit[ok] = answers.unit
-        combos = answers.combos
-    inside = combo >= 0
-    labels = combo_text(index, combos)
-    text = index.zone_text
-    ids = index.zones["zone_id"].to_numpy(dtype=object)
-    # Everything from zone_id to nearest_zone_name, and boundary_source, follows from one key:
-    # 0 not checked, then each set of zones a site is in, then each zone nearest to one outside.
-    heads: list[list[Any]] = [[None] * 6]
-    for i, c in enumerate(combos):
-        labelled = [labels[k][i] for k in ("zone_id", "zone_name", "programme")]
-        heads.append([*labelled, True, ids[c[0]], text["zone_name"][c[0]]])
-    heads += [[None, None, None, False, ids[z], text["zone_name"][z]] for z in range(len(ids))]
-    sources = [None, *labels["boundary_source"], *text["boundary_source"]]
-    key = np.where(inside, combo + 1, 1 + len(combos) + nearest)
-    key[~ok] = 0
-    fields = [_lookup([",".join(map(csv_field, head)) for head in heads], key)]
-    fields.append(_metres_text(distance, ok))
-    if within_km is not None:
-        near = distance <= within_km * 1000
-        fields.append(_lookup(["", "false", "true"], np.where(ok, near + 1, 0)))
-    names: Any = index.unit_names if index.unit_names is not None else []
-    fields.append(_lookup(["", *map(csv_field, names)], unit + 1))
-    fields.append(_lookup(list(map(csv_field, sources)), key))
-    said = np.flatnonzero(~ok)  # the rows with a problem
-    codes = np.zeros(n, dtype=np.int64)
-    unique: Any = []
-    if len(said):
-        unique, inverse = np.unique(problems[said].astype(str), return_inverse=True)
-        codes[said] = 1 + inverse.ravel()
-    fields.append(_lookup([csv_field(p) + "\n" for p in [None, *unique]], codes))
-    return fields
-
-
-def _csv_rows(columns: Sequence[pa.Array]) -> pa.Buffer:
-    """Rows of CSV from columns of quoted fields, the last of which ends each row."""
-    rows = pc.binary_join_element_wise(*columns, ",", null_handling="replace", null_replacement="")
-    wide = pa.types.is_large_string(rows.type)
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64 if wide else np.int32)[rows.offset :]
-    return rows.buffers()[2][offsets[0] : offsets[len(rows)]]
 
 
 # ---------------------------------------------------------------- streaming a CSV file
@@ -755,15 +535,15 @@ class CsvCheck:
     # -------------------------------------------------------- running
 
     def _checked(
-        self, index: CheckIndex, render: Callable[[_Block, PointAnswers | None], Any]
-    ) -> Iterator[tuple[_Block, PointAnswers | None, Any]]:
+        self, index: CheckIndex, render: Callable[[_Block, Answers | None], Any]
+    ) -> Iterator[tuple[_Block, Answers | None, Any]]:
         """Every block, its answers and `render(block, answers)`, in file order, worked out by a
         pool of threads: each reads, checks and renders whole blocks, so no stage waits on
         another (the file is cut into chunks here, which is quick)."""
         if self._first is None:
             return
 
-        def work(item: _Chunk | _Block) -> tuple[_Block, PointAnswers | None, Any] | None:
+        def work(item: _Chunk | _Block) -> tuple[_Block, Answers | None, Any] | None:
             block = item if isinstance(item, _Block) else self._parse(item)
             if block is None:
                 return None
@@ -826,7 +606,7 @@ class CsvCheck:
         try:
             if fmt == "parquet":
                 schema = _result_schema(written, results)
-                render: Callable[[_Block, PointAnswers | None], Any] = partial(
+                render: Callable[[_Block, Answers | None], Any] = partial(
                     _typed_table, sources=sources, index=index, within_km=within_km, schema=schema
                 )
                 with pq.ParquetWriter(out, schema) as parquet:
@@ -857,11 +637,7 @@ def _output_names(
     names: Sequence[str], within_km: float | None
 ) -> tuple[list[str], list[int], list[str]]:
     """(input column names as written, the input column each comes from, result names)."""
-    results = [
-        c
-        for c in RESULT_COLUMNS
-        if c != "area_share_in_zone" and (c != "within_km" or within_km is not None)
-    ]
+    results = result_names(within_km=within_km, polygons=False)
     kept = [(n, i) for i, n in enumerate(names) if n != "geometry"]
     if "geometry" in names:  # readers keep a 'geometry' column as 'geometry_input'
         source = list(names).index("geometry")
@@ -911,7 +687,7 @@ def _locate_block(
     return block
 
 
-def _answers(block: _Block, index: CheckIndex) -> PointAnswers | None:
+def _answers(block: _Block, index: CheckIndex) -> Answers | None:
     if block.x_bng is None or not len(block.x_bng):
         return None
     assert block.y_bng is not None
@@ -932,7 +708,7 @@ def _count_located(summary: BulkSummary, block: _Block) -> None:
 
 
 def _count(
-    block: _Block, answers: PointAnswers | None, within_km: float | None, summary: BulkSummary
+    block: _Block, answers: Answers | None, within_km: float | None, summary: BulkSummary
 ) -> None:
     problems = block.points.problems
     ok = block.points.ok
@@ -952,7 +728,7 @@ def _count(
 
 def _block_csv(
     block: _Block,
-    answers: PointAnswers | None,
+    answers: Answers | None,
     sources: Sequence[int],
     index: CheckIndex,
     within_km: float | None,
@@ -962,16 +738,11 @@ def _block_csv(
     may need quoting (else only when the block has a double quote in it)."""
     originals = [block.table.column(i).combine_chunks() for i in sources]
     if quote or block.quoted:
-        originals = [_quote_column(c) for c in originals]
-    fields = _result_fields(answers, index, block.points.ok, block.points.problems, within_km)
-    return _csv_rows([*originals, *fields])
-
-
-_RESULT_TYPES = {
-    "in_zone": pa.bool_(),
-    "within_km": pa.bool_(),
-    "nearest_zone_distance_m": pa.float64(),
-}
+        originals = [quote_column(c) for c in originals]
+    found = result_columns(
+        answers, block.points.ok, block.points.problems, index, within_km=within_km
+    )
+    return csv_rows([*originals, *(c.csv() for c in found)])
 
 
 def _result_schema(
@@ -980,43 +751,21 @@ def _result_schema(
     """Input columns (as text, or of `types`), then the results typed (bool, float, text)."""
     kinds = types if types is not None else [pa.string()] * len(written)
     fields = [pa.field(n, t) for n, t in zip(written, kinds, strict=True)]
-    fields += [pa.field(n, _RESULT_TYPES.get(n, pa.string())) for n in results]
+    fields += [pa.field(n, ARROW_TYPES.get(n, pa.string())) for n in results]
     return pa.schema(fields)
 
 
 def _typed_table(
     block: _Block,
-    answers: PointAnswers | None,
+    answers: Answers | None,
     sources: Sequence[int],
     index: CheckIndex,
     within_km: float | None,
     schema: pa.Schema,
 ) -> pa.Table:
     """A block's input columns and results as a typed Arrow table (for Parquet)."""
-    problems = block.points.problems
-    ok = block.points.ok
-    n = len(ok)
-    columns: dict[str, Any] = {}
-    if answers is not None:
-        found = point_columns(answers, index)
-        found.pop("polygonal")
-        found.pop("area_share_in_zone")
-        for name, values in found.items():
-            full = np.full(n, None, dtype=object)
-            full[ok] = values
-            columns[name] = full
-        if within_km is not None:
-            full = np.full(n, None, dtype=object)
-            full[ok] = answers.distance <= within_km * 1000
-            columns["within_km"] = full
     originals = [block.table.column(i).combine_chunks() for i in sources]
-    arrays = list(originals)
-    for field_ in list(schema)[len(originals) :]:
-        if field_.name == "problem":
-            arrays.append(pa.array(problems, pa.string()))
-            continue
-        values = columns.get(field_.name, np.full(n, None, dtype=object))
-        if field_.type == pa.string():
-            values = np.array([None if v is None else str(v) for v in values], dtype=object)
-        arrays.append(pa.array(values, field_.type, from_pandas=True))
-    return pa.Table.from_arrays(arrays, schema=schema)
+    found = result_columns(
+        answers, block.points.ok, block.points.problems, index, within_km=within_km
+    )
+    return pa.Table.from_arrays([*originals, *(c.arrow() for c in found)], schema=schema)

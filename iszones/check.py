@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .bulk import RESULT_COLUMNS, CheckIndex, check_index, check_points, free_name, point_columns
+from .bulk import CheckIndex, check_index, check_points, free_name
+from .columns import Answers, result_columns
 from .errors import IszonesError, SchemaError
 from .schema import MEASURE_CRS, PROGRAMME_LABELS
 from .spatial import (
@@ -29,6 +30,7 @@ from .spatial import (
     require_crs,
     to_measure_crs,
 )
+from .taxsites import TaxAnswers, empty_tax_answers, locate_tax_shapes
 
 CHUNK_ROWS = 20_000
 BOUNDARY_COLUMNS = ("zone_id", "name", "programme", "boundary_source")
@@ -131,45 +133,75 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> 
         )
 
 
-def _joined(site: np.ndarray, values: np.ndarray, n: int, sep: str) -> np.ndarray:
-    """Per site 0..n-1, the values of its pairs joined by `sep` (first-seen order, no repeats)."""
-    out = np.full(n, None, dtype=object)
-    single = np.bincount(site, minlength=n)[site] == 1
-    out[site[single]] = values[single]  # most sites are in one zone: no grouping needed
-    if not single.all():
-        pairs = pd.DataFrame({"site": site[~single], "value": values[~single]}).drop_duplicates()
-        joined = pairs.groupby("site", sort=True)["value"].agg(sep.join)
-        out[joined.index.to_numpy()] = joined.to_numpy()
-    return out
-
-
-def _check_chunk(geoms: np.ndarray, index: CheckIndex) -> dict[str, np.ndarray]:
-    """The result columns for sites already in EPSG:27700 (all with geometry).
+def _check_chunk(geoms: np.ndarray, index: CheckIndex) -> Answers:
+    """Answers for sites already in EPSG:27700 (all with geometry).
 
     Points, nearly always the bulk, take the vectorised path (bulk.check_points); lines and
     polygons the geometric one.
     """
     is_point = shapely.get_type_id(geoms) == 0
     if is_point.all():
-        return point_columns(check_points(shapely.get_x(geoms), shapely.get_y(geoms), index), index)
-    found = _check_shapes(geoms[~is_point], index)
+        return check_points(shapely.get_x(geoms), shapely.get_y(geoms), index)
+    shapes = _check_shapes(geoms[~is_point], index)
     if not is_point.any():
-        return found
-    points = point_columns(
-        check_points(shapely.get_x(geoms[is_point]), shapely.get_y(geoms[is_point]), index),
-        index,
+        return shapes
+    points = check_points(shapely.get_x(geoms[is_point]), shapely.get_y(geoms[is_point]), index)
+    order = np.concatenate([np.flatnonzero(is_point), np.flatnonzero(~is_point)])
+    merged = concat_answers([points, shapes], len(index.zones))
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return take_answers(merged, back)
+
+
+def concat_answers(parts: Sequence[Answers], n_zones: int) -> Answers:
+    """Answers one after the other, their sets of zones renumbered into one list."""
+    seen: dict[tuple[int, ...], int] = {(k,): k for k in range(n_zones)}
+    codes = []
+    for part in parts:
+        remap = np.array([seen.setdefault(c, len(seen)) for c in part.combos] or [0])
+        codes.append(np.where(part.combo >= 0, remap[np.maximum(part.combo, 0)], -1))
+    combos = list(seen)
+    has_share = any(p.share is not None for p in parts)
+    has_tax = any(p.tax is not None for p in parts)
+    taxes = [p.tax if p.tax is not None else empty_tax_answers(len(p.combo)) for p in parts]
+    return Answers(
+        np.concatenate(codes) if codes else np.empty(0, dtype=np.int64),
+        combos,
+        np.concatenate([p.nearest for p in parts]),
+        np.concatenate([p.distance for p in parts]),
+        np.concatenate([p.unit for p in parts]),
+        np.concatenate(
+            [p.share if p.share is not None else np.full(len(p.combo), np.nan) for p in parts]
+        )
+        if has_share
+        else None,
+        concat_tax(taxes) if has_tax else None,
     )
-    out = {}
-    for name, values in found.items():
-        merged = np.empty(len(geoms), dtype=values.dtype)
-        merged[~is_point] = values
-        merged[is_point] = points[name]
-        out[name] = merged
-    return out
 
 
-def _check_shapes(geoms: np.ndarray, index: CheckIndex) -> dict[str, np.ndarray]:
-    """The result columns for lines and polygons in EPSG:27700."""
+def concat_tax(parts: Sequence[TaxAnswers]) -> TaxAnswers:
+    return TaxAnswers(
+        np.concatenate([t.inside for t in parts]),
+        np.concatenate([t.nearest for t in parts]),
+        np.concatenate([t.distance for t in parts]),
+    )
+
+
+def take_answers(answers: Answers, rows: np.ndarray) -> Answers:
+    """The answers of `rows`, in that order."""
+    return Answers(
+        answers.combo[rows],
+        answers.combos,
+        answers.nearest[rows],
+        answers.distance[rows],
+        answers.unit[rows],
+        None if answers.share is None else answers.share[rows],
+        None if answers.tax is None else answers.tax.take(rows),
+    )
+
+
+def _check_shapes(geoms: np.ndarray, index: CheckIndex) -> Answers:
+    """Answers for lines and polygons in EPSG:27700."""
     zones_bng = index.zones
     n = len(geoms)
     keyed = gpd.GeoDataFrame(
@@ -195,12 +227,16 @@ def _check_shapes(geoms: np.ndarray, index: CheckIndex) -> dict[str, np.ndarray]
         site, key = site[keep], key[keep]
 
     pos = key - 1
-    ids = zones_bng["zone_id"].to_numpy(dtype=object)
-    names = zones_bng["name"].to_numpy(dtype=object)
-    programmes = zones_bng["programme"].fillna("").to_numpy(dtype=object)
-    sources = zones_bng["boundary_source"].fillna("").to_numpy(dtype=object)
     inside = np.zeros(n, dtype=bool)
     inside[site] = True
+    by_site: dict[int, set[int]] = {}
+    for row, zone in zip(site.tolist(), pos.tolist(), strict=True):
+        by_site.setdefault(row, set()).add(zone)
+    found: dict[tuple[int, ...], int] = {}
+    combo = np.full(n, -1, dtype=np.int64)
+    for row, zones_in in by_site.items():
+        combo[row] = found.setdefault(tuple(sorted(zones_in)), len(found))
+    combos = list(found)
 
     nearest = nearest_zones(sites, keyed)
     near_key = nearest["nearest_zone_id"].to_numpy(dtype="float64", na_value=np.nan)
@@ -212,39 +248,21 @@ def _check_shapes(geoms: np.ndarray, index: CheckIndex) -> dict[str, np.ndarray]
 
     share = np.where(polygonal, 0.0, np.nan)  # points and lines have no area to share
     poly_in = polygonal & inside
-    if poly_in.any():  # each distinct set of zones is unioned once, then all sites at once
-        combos = pd.Series(pos).groupby(site).agg(tuple)
-        combos = combos[poly_in[combos.index.to_numpy()]]
-        for combo, rows in combos.groupby(combos).groups.items():
-            members = combos.index.to_numpy()[combos.index.isin(rows)]
-            covered = shapely.union_all(zone_geoms[list(combo)])
-            share[members] = shapely.area(
-                shapely.intersection(geoms[members], covered)
-            ) / shapely.area(geoms[members])
+    for members_, number in found.items():  # each distinct set of zones is unioned once
+        rows = np.flatnonzero(poly_in & (combo == number))
+        if len(rows):
+            covered = shapely.union_all(zone_geoms[list(members_)])
+            share[rows] = shapely.area(shapely.intersection(geoms[rows], covered)) / shapely.area(
+                geoms[rows]
+            )
 
-    authority = np.full(n, None, dtype=object)
-    if index.unit_grid is not None and index.unit_names is not None:
+    unit = np.full(n, -1, dtype=np.int64)
+    if index.unit_grid is not None:
         reps = geoms.copy()
         reps[polygonal] = shapely.point_on_surface(geoms[polygonal])
         unit = index.unit_grid.locate(shapely.get_x(reps), shapely.get_y(reps)).nearest
-        known = unit >= 0
-        authority[known] = index.unit_names[unit[known]]
-
-    source = _joined(site, sources[pos], n, "; ")
-    source[~inside] = sources[near_pos[~inside]]
-    return {
-        "zone_id": _joined(site, np.array([str(v) for v in ids[pos]], dtype=object), n, ";"),
-        "zone_name": _joined(site, names[pos], n, "; "),
-        "programme": _joined(site, programmes[pos], n, "; "),
-        "in_zone": inside,
-        "area_share_in_zone": np.round(share, 4),
-        "nearest_zone_id": ids[near_pos],
-        "nearest_zone_name": names[near_pos],
-        "nearest_zone_distance_m": np.round(distance, 2),
-        "local_authority": authority,
-        "boundary_source": source,
-        "polygonal": polygonal,
-    }
+    tax = locate_tax_shapes(geoms, index.tax) if index.tax is not None else None
+    return Answers(combo, combos, near_pos, np.round(distance, 2), unit, share, tax)
 
 
 def _measured(
@@ -265,14 +283,16 @@ def _measured(
 
 
 def prepare_check(
-    zones: gpd.GeoDataFrame, admin_units: gpd.GeoDataFrame | None = None
+    zones: gpd.GeoDataFrame,
+    admin_units: gpd.GeoDataFrame | None = None,
+    tax_sites: gpd.GeoDataFrame | None = None,
 ) -> CheckIndex:
     """Validate zones (as for check_sites) and admin units, and index them for bulk checks
     (bulk.CsvCheck, distributed.check_distributed)."""
     _require_columns(zones, ("zone_id", "name"), "The zones")
     if zones.empty:
         raise IszonesError("There are no zones to check against. Supply at least one boundary.")
-    return check_index(*_measured(zones, admin_units))
+    return check_index(*_measured(zones, admin_units), tax_sites)
 
 
 def check_sites(
@@ -284,6 +304,7 @@ def check_sites(
     within_km: float | None = None,
     progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    tax_sites: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Check every site against the zones; a copy of `sites` with the RESULT_COLUMNS added.
 
@@ -292,7 +313,9 @@ def check_sites(
     sites: any CRS; rows without geometry, or with a problem, are kept and not checked.
     zones: `zone_id` and `name`, optionally `programme` and `boundary_source` (see
         bundled_boundaries and combine_boundaries); any CRS.
-    admin_units: `name` per unit, for `local_authority` (left empty without them).
+    admin_units: `name` (and `code`) per council, for `local_authority` and `lad_code`.
+    tax_sites: taxsites.TAX_SITE_COLUMNS (e.g. taxsites.bundled_tax_sites), for the tax-site
+        columns and the answer's tax-site part (left empty without them).
     problems: per row, "" or why the row cannot be checked (from readers.read_site_bytes).
     within_km: adds `within_km`, true when the nearest zone is at most this far.
     progress: called with (rows done, rows in all) after each chunk.
@@ -321,53 +344,41 @@ def check_sites(
         require_crs(sites, "The sites")
 
     zones_bng, units_bng = _measured(zones, admin_units)
-    index = check_index(zones_bng, units_bng) if len(todo) else None
+    index = check_index(zones_bng, units_bng, tax_sites)
 
-    columns: dict[str, np.ndarray] = {
-        "zone_id": np.full(n, None, dtype=object),
-        "zone_name": np.full(n, None, dtype=object),
-        "programme": np.full(n, None, dtype=object),
-        "in_zone": np.full(n, None, dtype=object),
-        "area_share_in_zone": np.full(n, np.nan),
-        "nearest_zone_id": np.full(n, None, dtype=object),
-        "nearest_zone_name": np.full(n, None, dtype=object),
-        "nearest_zone_distance_m": np.full(n, np.nan),
-        "local_authority": np.full(n, None, dtype=object),
-        "boundary_source": np.full(n, None, dtype=object),
-    }
-    any_polygon = False
+    parts: list[Answers] = []
     for start in range(0, len(todo), max(1, chunk_rows)):
         rows = todo[start : start + chunk_rows]
         part = gpd.GeoSeries(geoms[rows], crs=sites.crs)
         part_bng = part if part.crs.equals(MEASURE_CRS) else part.to_crs(MEASURE_CRS)
-        assert index is not None
-        found = _check_chunk(part_bng.to_numpy(), index)
-        any_polygon |= bool(found.pop("polygonal").any())
-        for name, values in found.items():
-            columns[name][rows] = values
+        parts.append(_check_chunk(part_bng.to_numpy(), index))
         if progress is not None:
             progress(min(start + chunk_rows, len(todo)), len(todo))
     if not len(todo) and progress is not None:
         progress(0, 0)
-
-    if within_km is not None:
-        distance = columns["nearest_zone_distance_m"]
-        near = np.full(n, None, dtype=object)
-        checked = ~np.isnan(distance)
-        near[checked] = distance[checked] <= within_km * 1000
-        columns["within_km"] = near
-    if not any_polygon:
-        del columns["area_share_in_zone"]
-    columns["problem"] = problem
+    answers = concat_answers(parts, len(zones_bng)) if parts else None
+    polygons = (
+        answers is not None
+        and answers.share is not None
+        and bool(np.isin(shapely.get_type_id(np.asarray(geoms)[todo]), _POLYGON_TYPES).any())
+    )
+    found = result_columns(
+        answers,
+        problem == "",
+        problem,
+        index,
+        within_km=within_km,
+        polygons=polygons,
+    )
 
     out = sites.copy()
-    taken = set(map(str, out.columns)) | set(columns)
-    clashes = {c: free_name(str(c), taken) for c in out.columns if c in columns}
+    names = {c.name for c in found}
+    taken = set(map(str, out.columns)) | names
+    clashes = {c: free_name(str(c), taken) for c in out.columns if c in names}
     out = out.rename(columns=clashes)
-    ordered = [name for name in RESULT_COLUMNS if name in columns]
-    for name in ordered:  # object columns keep None for "not checked" (pandas 3 would make NaN)
-        values = columns[name]
-        out[name] = pd.Series(values, index=out.index, dtype=values.dtype)
+    for column in found:  # object columns keep None for "not checked" (pandas 3 would make NaN)
+        values = column.values
+        out[column.name] = pd.Series(values, index=out.index, dtype=values.dtype)
     return out
 
 

@@ -40,6 +40,14 @@ RESULT = [
     "local_authority",
     "boundary_source",
     "problem",
+    "lad_code",
+    "tax_site_id",
+    "tax_site_name",
+    "nearest_tax_site_id",
+    "nearest_tax_site_name",
+    "nearest_tax_site_distance_m",
+    "nearest_tax_site_precision_m",
+    "answer",
 ]
 
 

@@ -1,0 +1,442 @@
+"""The one place a site check's answers become result columns, for every output.
+
+`result_columns` turns answers (positions into the index's zones, units and tax sites) into
+`Column`s; each Column gives its values to a frame (`Column.values`), to Arrow/Parquet
+(`Column.arrow`) and to CSV text (`Column.csv`). The stream, the in-memory check and the Dask
+path all call it, so adding a result column is one entry here.
+
+Most answers follow from a few keys (the set of zones a site is in, or the zone nearest to it;
+its council; its nearest tax site), so a column is stored as values per key plus a key per row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .taxsites import TaxAnswers
+
+RESULT_COLUMNS = (
+    "zone_id",
+    "zone_name",
+    "programme",
+    "in_zone",
+    "area_share_in_zone",  # only when some sites are polygons
+    "nearest_zone_id",
+    "nearest_zone_name",
+    "nearest_zone_distance_m",
+    "within_km",  # only when within_km is given
+    "local_authority",
+    "boundary_source",
+    "problem",
+    "lad_code",
+    "tax_site_id",
+    "tax_site_name",
+    "nearest_tax_site_id",
+    "nearest_tax_site_name",
+    "nearest_tax_site_distance_m",
+    "nearest_tax_site_precision_m",
+    "answer",
+)
+OPTIONAL_COLUMNS = ("area_share_in_zone", "within_km")
+ARROW_TYPES = {
+    "in_zone": pa.bool_(),
+    "within_km": pa.bool_(),
+    "area_share_in_zone": pa.float64(),
+    "nearest_zone_distance_m": pa.float64(),
+    "nearest_tax_site_distance_m": pa.float64(),
+    "nearest_tax_site_precision_m": pa.float64(),
+}
+# How a programme's footprint is called in an answer.
+_LEVEL = {
+    "Freeport": "Freeport outer boundary",
+    "Investment Zone": "Investment Zone area",
+    "Freeport and Investment Zone": "Freeport and Investment Zone area",
+}
+
+
+def result_names(*, within_km: float | None, polygons: bool) -> list[str]:
+    """The result columns written, in order, for these options."""
+    return [
+        c
+        for c in RESULT_COLUMNS
+        if (c != "within_km" or within_km is not None) and (c != "area_share_in_zone" or polygons)
+    ]
+
+
+@dataclass(frozen=True)
+class Answers:
+    """A check's answers for located sites, as positions into the index's tables.
+
+    combo: per site, -1 outside every zone, else a row of `combos` (the zone positions it is
+        in, lowest first); rows 0..n-1 are the single zones.
+    nearest: zone position of the nearest zone (the first of its zones when inside).
+    distance: metres to it, rounded to the cm (0 inside).
+    unit: position of the council (containing, else nearest within 5 km), or -1.
+    share: for polygon sites, the share of their area inside their zones (NaN for others);
+        None when every site is a point.
+    tax: the tax-site answers, or None when the index has no tax sites.
+    """
+
+    combo: np.ndarray
+    combos: list[tuple[int, ...]]
+    nearest: np.ndarray
+    distance: np.ndarray
+    unit: np.ndarray
+    share: np.ndarray | None = None
+    tax: TaxAnswers | None = None
+
+
+# ---------------------------------------------------------------- columns
+
+
+def _probe_quoting() -> str:
+    """The characters that make Python's csv writer (which pandas uses) quote a field."""
+    quoted = []
+    for char in ',"\n\r':
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow([f"a{char}b", "c"])
+        if buffer.getvalue().startswith('"'):
+            quoted.append(char)
+    return "".join(quoted)
+
+
+QUOTED_CHARS = _probe_quoting()
+_QUOTE_PATTERN = "[" + QUOTED_CHARS.replace("\n", "\\n").replace("\r", "\\r") + "]"
+_SPECIAL = (b",", b'"', b"\n", b"\r")
+
+
+def csv_field(value: Any) -> str:
+    """One CSV field as the check writes it: true/false, '' for none, quoted when it must be."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, np.generic):
+        value = value.item()
+    text = str(value)
+    if any(c in text for c in QUOTED_CHARS):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def patched(base: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
+    """`base` with `values` in place of its `rows` (Arrow has no scatter: a take does it)."""
+    order = np.arange(len(base))
+    order[rows] = len(base) + np.arange(len(rows))
+    return pa.concat_arrays([base, values.cast(base.type)]).take(pa.array(order))
+
+
+def quote_column(values: pa.Array) -> pa.Array:
+    """A text column's values quoted where Python's csv writer quotes them."""
+    data = values.buffers()[2]
+    raw = b"" if data is None else data.to_pybytes()
+    if not any(c in raw for c in _SPECIAL):
+        return values  # a plain search of the bytes settles most columns
+    rows = np.flatnonzero(
+        np.asarray(
+            pc.match_substring_regex(values, _QUOTE_PATTERN).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+    )
+    if not len(rows):
+        return values
+    some = pc.replace_substring(values.take(pa.array(rows)), '"', '""')  # only these change
+    return patched(values, rows, pc.binary_join_element_wise('"', some, '"', ""))
+
+
+def float_text(values: np.ndarray) -> pa.Array:
+    """Floats as Python prints them (1234.5, 0.0, 12.05); empty where NaN.
+
+    Arrow prints a float with a fraction as Python does (shortest round trip) and a whole one
+    without its '.0', which is added.
+    """
+    known = ~np.isnan(values)
+    filled = np.where(known, values, 0.0)
+    text = pc.cast(pa.array(filled), pa.string())
+    whole = np.flatnonzero(known & (filled == np.floor(filled)))
+    if len(whole):
+        digits = pc.cast(pa.array(filled[whole].astype(np.int64)), pa.string())
+        text = patched(text, whole, pc.binary_join_element_wise(digits, ".0", ""))
+    unknown = np.flatnonzero(~known)
+    if len(unknown):
+        text = patched(text, unknown, pa.nulls(len(unknown), pa.string()))
+    return text
+
+
+@dataclass(frozen=True)
+class Column:
+    """One result column: `table` values taken by `codes` per row, or per-row `table` when
+    `codes` is None. Text and booleans are object arrays with None for empty; numbers are
+    floats with NaN for empty."""
+
+    name: str
+    table: np.ndarray | pa.Array
+    codes: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.codes) if self.codes is not None else len(self.table)
+
+    @property
+    def values(self) -> np.ndarray:
+        """Per row, as a numpy array (object for text and booleans, float for numbers)."""
+        if isinstance(self.table, pa.Array):
+            return np.asarray(self.table.to_numpy(zero_copy_only=False), dtype=object)
+        return self.table if self.codes is None else self.table[self.codes]
+
+    def arrow(self) -> pa.Array:
+        """Per row, typed (ARROW_TYPES, else text)."""
+        kind = ARROW_TYPES.get(self.name, pa.string())
+        if isinstance(self.table, pa.Array):
+            return self.table.cast(kind)
+        values = self.table
+        if kind == pa.string():
+            values = np.array([None if v is None else str(v) for v in values], dtype=object)
+        table = pa.array(values, kind, from_pandas=True)
+        return table if self.codes is None else table.take(pa.array(self.codes))
+
+    def csv(self) -> pa.Array:
+        """Per row, as a quoted CSV field (empty for none)."""
+        if isinstance(self.table, pa.Array):
+            return quote_column(self.table.fill_null(""))
+        if self.name in ARROW_TYPES and ARROW_TYPES[self.name] == pa.float64():
+            text = float_text(np.asarray(self.table, dtype=float))
+            return text if self.codes is None else text.take(pa.array(self.codes))
+        fields = pa.array([csv_field(v) for v in self.table], pa.string())
+        return fields if self.codes is None else fields.take(pa.array(self.codes))
+
+
+def _fixed_km(metres: np.ndarray) -> pa.Array:
+    """Distances as '0.4 km', '6.0 km', '12.3 km' (one decimal, always shown)."""
+    tenths = np.round(np.nan_to_num(metres) / 100.0).astype(np.int64)
+    whole = pc.cast(pa.array(tenths // 10), pa.string())
+    frac = pc.cast(pa.array(tenths % 10), pa.string())
+    return pc.binary_join_element_wise(whole, ".", frac, " km", "")
+
+
+def _zone_phrase(names: Sequence[str], programmes: Sequence[str], sources: Sequence[str]) -> str:
+    parts = []
+    for name, programme, source in zip(names, programmes, sources, strict=True):
+        level = _LEVEL.get(programme, "zone area")
+        how = "indicative" if source.startswith("bundled") else f"boundary from {source}"
+        parts.append(f"the {name} {level} ({how})")
+    return "Inside " + " and ".join(parts)
+
+
+def _answer(
+    key: np.ndarray,
+    combos: list[tuple[int, ...]],
+    nearest: np.ndarray,
+    distance: np.ndarray,
+    tax: TaxAnswers | None,
+    index: Any,
+    ok: np.ndarray,
+) -> pa.Array:
+    """The sentence a person can paste into a report, per row ('' when not checked)."""
+    text = index.zone_text
+    ids = text["zone_id"]
+    heads = [""]
+    for combo in combos:
+        heads.append(
+            _zone_phrase(
+                [text["zone_name"][z] for z in combo],
+                [text["programme"][z] for z in combo],
+                [text["boundary_source"][z] for z in combo],
+            )
+        )
+    heads += [
+        f"Outside every zone; {{km}} from zone {ids[z]} ({text['zone_name'][z]})"
+        for z in range(len(ids))
+    ]
+    head = pa.array(heads, pa.string()).take(pa.array(key))
+    # "{km}" in an outside head is the distance to the nearest zone
+    outside = np.flatnonzero(ok & (key > len(combos)))
+    if len(outside):
+        parts = pc.split_pattern(head.take(pa.array(outside)), "{km}", max_splits=1)
+        filled = pc.binary_join_element_wise(
+            pc.list_element(parts, 0),
+            _fixed_km(distance[outside]),
+            pc.list_element(parts, 1),
+            "",
+        )
+        head = patched(head, outside, filled)
+    if tax is None or index.tax is None:
+        return head
+    sites = index.tax.sites
+    names = sites["name"].to_numpy(dtype=object)
+    precision = sites["precision_m"].to_numpy(dtype=float)
+    designation = sites["designation"].to_numpy(dtype=object)
+    decided = sites["decided_by"].to_numpy(dtype=object)
+    n_tax = len(names)
+    # per tax site: inside it (polygon), possibly inside it (point within its precision), or
+    # only near it; the distance goes between a prefix and a suffix
+    inside_text = [f"; inside the {names[t]} tax site ({decided[t]})" for t in range(n_tax)]
+    maybe = []
+    near = []
+    for t in range(n_tax):
+        where = f"located to ±{precision[t]:,.0f} m" if precision[t] > 0 else decided[t]
+        check = f"check the {_instrument(designation[t])} map"
+        maybe.append(
+            ("; ", f" from the {names[t]} tax site ({where}), so possibly inside it: {check}")
+        )
+        near.append(("; ", f" from the nearest tax site, {names[t]} ({where})"))
+    state = np.zeros(len(key), dtype=np.int64)  # 0 nothing, 1 + t inside, then maybe, then near
+    has = ok & (tax.nearest >= 0)
+    inside = ok & (tax.inside >= 0)
+    within = has & ~inside & (tax.distance <= np.nan_to_num(precision[np.maximum(tax.nearest, 0)]))
+    within &= precision[np.maximum(tax.nearest, 0)] > 0
+    rest = has & ~inside & ~within
+    state[inside] = 1 + tax.inside[inside]
+    state[within] = 1 + n_tax + tax.nearest[within]
+    state[rest] = 1 + 2 * n_tax + tax.nearest[rest]
+    prefix = ["", *inside_text, *(p for p, _ in maybe), *(p for p, _ in near)]
+    suffix = ["", *([""] * n_tax), *(s for _, s in maybe), *(s for _, s in near)]
+    codes = pa.array(state)
+    km = _fixed_km(np.where(has, tax.distance, 0.0))
+    km = pc.if_else(pa.array(state >= 1 + n_tax), km, pa.scalar(""))
+    return pc.binary_join_element_wise(
+        head,
+        pa.array(prefix, pa.string()).take(codes),
+        km,
+        pa.array(suffix, pa.string()).take(codes),
+        "",
+    )
+
+
+def _instrument(designation: Any) -> str:
+    """'SI 2022/184' from a designation such as 'East Midlands Freeport tax site (SI 2022/184)'."""
+    text = str(designation or "")
+    start = text.find("SI ")
+    if start < 0:
+        return "designation"
+    return text[start:].split(")")[0].split(";")[0].strip()
+
+
+def result_columns(
+    answers: Answers | None,
+    ok: np.ndarray,
+    problems: np.ndarray,
+    index: Any,
+    *,
+    within_km: float | None,
+    polygons: bool = False,
+) -> list[Column]:
+    """Every result column (result_names order) for rows `ok` answered by `answers` (in the
+    order of the ok rows) and the others with their `problems`."""
+    n = len(ok)
+    combo = np.full(n, -2, dtype=np.int64)  # -2 unchecked, -1 outside, else a combo
+    nearest = np.full(n, 0, dtype=np.int64)
+    distance = np.full(n, np.nan)
+    unit = np.full(n, -1, dtype=np.int64)
+    share = np.full(n, np.nan)
+    combos: list[tuple[int, ...]] = []
+    tax: TaxAnswers | None = None
+    if answers is not None:
+        combo[ok], nearest[ok], distance[ok] = answers.combo, answers.nearest, answers.distance
+        unit[ok] = answers.unit
+        if answers.share is not None:
+            share[ok] = answers.share
+        combos = answers.combos
+        if answers.tax is not None:
+            tax = _spread(answers.tax, ok)
+    inside = combo >= 0
+    text = index.zone_text
+    ids = index.zones["zone_id"].to_numpy(dtype=object)
+    # key 0 not checked, then each set of zones a site is in, then each zone nearest to one outside
+    key = np.where(inside, combo + 1, 1 + len(combos) + nearest)
+    key[~ok] = 0
+    nz = len(ids)
+
+    def keyed(name: str, in_combo: list[Any], outside: list[Any]) -> Column:
+        return Column(name, np.array([None, *in_combo, *outside], dtype=object), key)
+
+    def joined(column: str, sep: str) -> list[Any]:
+        values = text[column]
+        return [sep.join(dict.fromkeys(values[list(c)])) for c in combos]
+
+    columns = [
+        keyed("zone_id", joined("zone_id", ";"), [None] * nz),
+        keyed("zone_name", joined("zone_name", "; "), [None] * nz),
+        keyed("programme", joined("programme", "; "), [None] * nz),
+        keyed("in_zone", [True] * len(combos), [False] * nz),
+        Column("area_share_in_zone", np.round(share, 4)),
+        keyed("nearest_zone_id", [ids[c[0]] for c in combos], list(ids)),
+        keyed(
+            "nearest_zone_name", [text["zone_name"][c[0]] for c in combos], list(text["zone_name"])
+        ),
+        Column("nearest_zone_distance_m", distance),
+    ]
+    if within_km is not None:
+        near = np.where(ok, 1 + (distance <= within_km * 1000), 0)
+        columns.append(Column("within_km", np.array([None, False, True], dtype=object), near))
+    unit_names = index.unit_names if index.unit_names is not None else np.empty(0, dtype=object)
+    unit_codes = getattr(index, "unit_codes", None)
+    if unit_codes is None:
+        unit_codes = np.full(len(unit_names), None, dtype=object)
+    columns.append(Column("local_authority", np.array([None, *unit_names], dtype=object), unit + 1))
+    columns.append(
+        keyed("boundary_source", joined("boundary_source", "; "), list(text["boundary_source"]))
+    )
+    said = np.flatnonzero(~ok)
+    codes = np.zeros(n, dtype=np.int64)
+    unique: Any = []
+    if len(said):
+        unique, inverse = np.unique(problems[said].astype(str), return_inverse=True)
+        codes[said] = 1 + inverse.ravel()
+    columns.append(Column("problem", np.array(["", *unique], dtype=object), codes))
+    columns.append(Column("lad_code", np.array([None, *unit_codes], dtype=object), unit + 1))
+    columns += _tax_columns(tax, index, n)
+    sentence = _answer(key, combos, nearest, distance, tax, index, ok)
+    columns.append(Column("answer", sentence.fill_null("")))
+    wanted = result_names(within_km=within_km, polygons=polygons)
+    by_name = {c.name: c for c in columns}
+    return [by_name[name] for name in wanted]
+
+
+def _spread(tax: TaxAnswers, ok: np.ndarray) -> TaxAnswers:
+    """Tax answers for the ok rows spread over all rows (-1 / NaN elsewhere)."""
+    n = len(ok)
+    inside = np.full(n, -1, dtype=np.int64)
+    nearest = np.full(n, -1, dtype=np.int64)
+    distance = np.full(n, np.nan)
+    inside[ok], nearest[ok], distance[ok] = tax.inside, tax.nearest, tax.distance
+    return TaxAnswers(inside, nearest, distance)
+
+
+def _tax_columns(tax: TaxAnswers | None, index: Any, n: int) -> list[Column]:
+    names = ("tax_site_id", "tax_site_name", "nearest_tax_site_id", "nearest_tax_site_name")
+    if tax is None or index.tax is None:
+        none = np.zeros(n, dtype=np.int64)
+        return [
+            *(Column(name, np.array([None], dtype=object), none) for name in names),
+            Column("nearest_tax_site_distance_m", np.array([np.nan]), none),
+            Column("nearest_tax_site_precision_m", np.array([np.nan]), none),
+        ]
+    sites = index.tax.sites
+    ids = np.array([None, *sites["tax_site_id"]], dtype=object)
+    labels = np.array([None, *sites["name"]], dtype=object)
+    precision = np.array([np.nan, *sites["precision_m"]], dtype=float)
+    return [
+        Column("tax_site_id", ids, tax.inside + 1),
+        Column("tax_site_name", labels, tax.inside + 1),
+        Column("nearest_tax_site_id", ids, tax.nearest + 1),
+        Column("nearest_tax_site_name", labels, tax.nearest + 1),
+        Column("nearest_tax_site_distance_m", tax.distance),
+        Column("nearest_tax_site_precision_m", precision, tax.nearest + 1),
+    ]
+
+
+def csv_rows(columns: Sequence[pa.Array]) -> pa.Buffer:
+    """Rows of CSV from columns of quoted fields; each row ends with a newline."""
+    ended = [*columns[:-1], pc.binary_join_element_wise(columns[-1], "\n", "")]
+    rows = pc.binary_join_element_wise(*ended, ",", null_handling="replace", null_replacement="")
+    wide = pa.types.is_large_string(rows.type)
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64 if wide else np.int32)[rows.offset :]
+    return rows.buffers()[2][offsets[0] : offsets[len(rows)]]
