@@ -38,10 +38,10 @@ def bundled_data(monkeypatch):
 
 def test_opens_on_everything():
     at = run_app()
-    assert count_line(at) == "**128 of 128 sites in 22 of 22 zones**"
+    assert count_line(at) == "**130 of 130 sites in 22 of 22 zones**"
     assert at.title[0].value == "Industrial Strategy Zones"
     sites = at.dataframe[0].value
-    assert len(sites) == 128
+    assert len(sites) == 130
     assert {"Site", "Zone", "Kind", "Largest funding (£)"} <= set(sites.columns)
     assert len(at.dataframe[1].value) == 22  # zones
     assert not at.warning
@@ -54,7 +54,7 @@ def test_filters_narrow_map_tables_and_counts_and_write_the_url():
     match = COUNT.match(count_line(at))
     assert match
     sites, zones = int(match.group(1)), int(match.group(3))
-    assert 0 < sites < 128 and 0 < zones < 22
+    assert 0 < sites < 130 and 0 < zones < 22
     assert len(at.dataframe[0].value) == sites
     assert len(at.dataframe[1].value) == zones
     assert at.query_params["sector"] == "Clean Energy Industries"
@@ -97,15 +97,15 @@ def test_each_filter_narrows_and_is_kept_in_the_url(name, value, label):
     widget = next(w for w in at.sidebar if getattr(w, "key", None) == name)
     widget.set_value(value).run()
     match = COUNT.match(count_line(at))
-    assert match and int(match.group(1)) < 128
+    assert match and int(match.group(1)) < 130
     assert label in at.query_params
 
 
 def test_clear_filters_resets_everything():
     at = run_app(sector="Defence", nation="England", q="park")
-    assert count_line(at) != "**128 of 128 sites in 22 of 22 zones**"
+    assert count_line(at) != "**130 of 130 sites in 22 of 22 zones**"
     at.sidebar.button[0].click().run()
-    assert count_line(at) == "**128 of 128 sites in 22 of 22 zones**"
+    assert count_line(at) == "**130 of 130 sites in 22 of 22 zones**"
     assert dict(at.query_params) == {}
 
 

@@ -52,7 +52,7 @@ def test_export_map_png_is_at_least_1600_px_wide(exports):
     folder, results = exports
     assert Image.open(folder / "map.png").size[0] >= 1600
     assert "PNG at 200 dpi" in results["map.png"].output
-    assert "29 of 128 sites in 1 of 22 zones" in results["map.png"].output
+    assert "29 of 130 sites in 1 of 22 zones" in results["map.png"].output
 
 
 def test_export_map_pdf_is_titled_with_the_zone_and_its_filters(exports):
@@ -61,8 +61,8 @@ def test_export_map_pdf_is_titled_with_the_zone_and_its_filters(exports):
     assert len(PdfReader(BytesIO(payload)).pages) == 1
     text = pdf_text(payload)
     assert text.count("East Midlands Freeport and Investment Zone") >= 2  # title and key
-    assert "Filters: zone 22 · 29 of 128 sites in 1 of 22 zones" in text
-    assert "Data last checked 21 November 2026" in text
+    assert "Filters: zone 22 · 29 of 130 sites in 1 of 22 zones" in text
+    assert "Data last checked 30 November 2026" in text
 
 
 def test_export_map_html_has_every_site_and_inlines_the_map_library(exports, catalogue):
@@ -268,7 +268,7 @@ def test_offline_html_renders_with_the_network_off(exports, tmp_path):
     dom = rendered_dom(folder / "map.html", tmp_path / "profile")
     assert "leaflet-map-pane" in dom  # Leaflet ran and built the map
     assert dom.count("leaflet-interactive") >= 3  # the zone and the site markers were drawn
-    assert "isz-legend" in dom and "29 of 128 sites in 1 of 22 zones" in dom
+    assert "isz-legend" in dom and "29 of 130 sites in 1 of 22 zones" in dom
 
 
 @pytest.mark.browser

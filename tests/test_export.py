@@ -117,7 +117,7 @@ def test_long_date(value, text):
 
 
 def test_data_date_is_the_latest_last_checked(catalogue):
-    assert data_date(catalogue.zones, catalogue.sites) == "2026-11-21"
+    assert data_date(catalogue.zones, catalogue.sites) == "2026-11-30"
     assert data_date(catalogue.zones.iloc[0:0]) is None
 
 
@@ -200,7 +200,7 @@ def test_a_leader_line_joins_a_label_only_when_it_could_be_misread():
 def test_number_sites_orders_by_kind_then_name_and_skips_unlocated(catalogue):
     numbered = number_sites(catalogue.sites)
     assert numbered["key"].tolist() == [str(n) for n in range(1, len(numbered) + 1)]
-    assert len(numbered) == catalogue.sites.geometry.notna().sum() == 127
+    assert len(numbered) == catalogue.sites.geometry.notna().sum() == 129
     assert numbered["kind"].iloc[0] == "tax_site"
     assert "key" not in catalogue.sites.columns  # the input is not changed
 
@@ -253,8 +253,8 @@ def test_pdf_text_has_every_zone_name_the_sources_and_the_date(uk_pdf, catalogue
         assert name in text
     assert "Industrial Strategy Zones Action Plan (23 June 2025)" in text
     assert "Natural Earth" in text
-    assert "Data last checked 21 November 2026" in text
-    assert "All zones and sites · 128 of 128 sites in 22 of 22 zones" in text
+    assert "Data last checked 30 November 2026" in text
+    assert "All zones and sites · 130 of 130 sites in 22 of 22 zones" in text
     assert "1 region-wide record without a location not drawn" in text
     assert "British National Grid" in text
 
@@ -265,12 +265,12 @@ def test_pdf_numbers_the_sites_of_one_zone_in_its_key(catalogue):
     assert "Sites (numbers on the map)" in text
     for name in sites["name"]:
         assert name in text
-    assert "Filters: zone 22 · 29 of 128 sites in 1 of 22 zones" in text
+    assert "Filters: zone 22 · 29 of 130 sites in 1 of 22 zones" in text
 
 
 def test_too_many_sites_are_shown_by_kind_not_numbered(uk_pdf):
     text = pdf_text(uk_pdf)
-    assert "The 127 sites are shown by kind, not numbered" in text
+    assert "The 129 sites are shown by kind, not numbered" in text
     assert "Sites (numbers on the map)" not in text
 
 
@@ -283,7 +283,7 @@ def test_an_empty_selection_still_draws_a_page_that_says_so(catalogue):
         )
     )
     assert "Nothing matches this selection." in text
-    assert "0 of 128 sites in 0 of 22 zones" in text
+    assert "0 of 130 sites in 0 of 22 zones" in text
 
 
 def test_pdf_bytes_are_reproducible(catalogue):
@@ -348,9 +348,9 @@ def test_html_has_every_selected_zone_and_site(zone22_html):
         assert re.search(rf'"zone_id":\s*{zone_id}\b', text), zone_id
     for site_id in sites.loc[sites.geometry.notna(), "site_id"]:
         assert re.search(rf'"site_id":\s*"{site_id}"', text), site_id
-    assert html.escape("Filters: zone 22 · 29 of 128 sites in 1 of 22 zones") in text
+    assert html.escape("Filters: zone 22 · 29 of 130 sites in 1 of 22 zones") in text
     assert "<title>East Midlands Freeport and Investment Zone</title>" in text
-    assert "Data last checked 21 November 2026" in text
+    assert "Data last checked 30 November 2026" in text
 
 
 def test_offline_html_links_no_script_or_stylesheet_from_the_network(zone22_html):
