@@ -48,11 +48,15 @@ from .coordinates import (
     parse_crs,
 )
 from .errors import DataFileError
+from .inputs import xlsx
+from .inputs.limits import (
+    MAX_COLUMNS,
+    MAX_INPUT_MB,
+    MAX_LINE_BYTES,
+    MAX_ZIP_MEMBERS,
+)
 from .schema import PROGRAMME_LABELS, PROGRAMMES, STORAGE_CRS
 from .spatial import repair_geometries
-
-MAX_INPUT_MB = 100.0
-MAX_ZIP_MEMBERS = 1000
 
 SITE_FORMATS = {
     ".csv": "csv",
@@ -242,16 +246,34 @@ def _decode(data: bytes, name: str) -> str:
         ) from err
 
 
-def _unique_names(raw: Sequence[Any]) -> list[str]:
+def _unique_names(raw: Sequence[Any], positions: Sequence[int] | None = None) -> list[str]:
+    """Header names made unique: a blank one is column_<position>, a repeat of a gets a.1, a.2.
+
+    Linear in the number of names: each base remembers the next suffix to try.
+    """
     names: list[str] = []
-    for pos, value in enumerate(raw, start=1):
-        base = str(value).strip() if value is not None and str(value).strip() else f"column_{pos}"
-        candidate, n = base, 1
-        while candidate in names:
+    taken: set[str] = set()
+    next_suffix: dict[str, int] = {}
+    places = positions if positions is not None else range(1, len(raw) + 1)
+    for pos, value in zip(places, raw, strict=True):
+        text = str(value).strip() if value is not None else ""
+        base = text or f"column_{pos}"
+        candidate, n = base, next_suffix.get(base, 1)
+        while candidate in taken:
             candidate = f"{base}.{n}"
             n += 1
+        next_suffix[base] = n
+        taken.add(candidate)
         names.append(candidate)
     return names
+
+
+def _check_width(count: int, name: str, where: str) -> None:
+    if count > MAX_COLUMNS:
+        raise DataFileError(
+            f"{name}: {where} has {count:,} columns; the limit is {MAX_COLUMNS:,}."
+            " Keep the columns you need (name and coordinates at least) and save it again."
+        )
 
 
 CSV_SEPARATORS = (",", ";", "\t")
@@ -292,6 +314,15 @@ def _csv_error(name: str, line: int, err: csv.Error) -> DataFileError:
     )
 
 
+def _long_line(name: str, line: int, size: int | None) -> DataFileError:
+    """A line too long to be a row of a site list (the header of a 50 MB one-line file ...)."""
+    told = f"{size / 1e6:.1f} MB long" if size is not None else "longer than that"
+    return DataFileError(
+        f"{name}: line {line} is {told}; a line may be at most {MAX_LINE_BYTES / 1e6:g} MB."
+        " Check that this is a CSV file of sites, with one site per line."
+    )
+
+
 def csv_layout(head: bytes, name: str) -> CsvLayout:
     """Find the separator and header in the first bytes of a CSV file (byte-order mark removed).
 
@@ -303,6 +334,13 @@ def csv_layout(head: bytes, name: str) -> CsvLayout:
     ends = itertools.chain((m.end() for m in _LINE_END.finditer(head)), [None])
     for number, end in enumerate(ends, 1):
         raw = head[start:end]
+        if len(raw) > MAX_LINE_BYTES:
+            raise _long_line(name, number, len(raw) if end is not None else None)
+        if start > MAX_LINE_BYTES:
+            raise DataFileError(
+                f"{name}: has no header in its first {MAX_LINE_BYTES / 1e6:g} MB (only blank"
+                " lines). Put the column names on the first line."
+            )
         line = _decode_lines(raw, name, number).rstrip("\r\n")
         if sep is None and line.strip():
             first = line.lstrip()
@@ -313,6 +351,7 @@ def csv_layout(head: bytes, name: str) -> CsvLayout:
             except csv.Error as err:
                 raise _csv_error(name, number, err) from err
             if any(cell.strip() for cell in row):
+                _check_width(len(row), name, "the header")
                 body_start = len(head) if end is None else end
                 return CsvLayout(sep, _unique_names(row), body_start, number + 1)
         if end is None:
@@ -347,6 +386,18 @@ def _drop_blank_rows(table: pa.Table) -> pa.Table:
     return table.filter(pa.array(keep))
 
 
+def _check_line_lengths(body: bytes, name: str, first_line: int) -> None:
+    """DataFileError naming the first line longer than MAX_LINE_BYTES, if there is one."""
+    if len(body) <= MAX_LINE_BYTES:
+        return
+    ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == ord("\n"))
+    bounds = np.concatenate(([-1], ends, [len(body)]))
+    lengths = np.diff(bounds)
+    longest = int(np.argmax(lengths))
+    if lengths[longest] > MAX_LINE_BYTES:
+        raise _long_line(name, first_line + longest, int(lengths[longest]))
+
+
 def parse_csv_rows(
     body: bytes, layout: CsvLayout, name: str, *, first_line: int
 ) -> tuple[pa.Table, list[str] | None]:
@@ -374,6 +425,7 @@ def parse_csv_rows(
             return _drop_blank_rows(table), None
         except pa.ArrowInvalid:
             pass  # parsed again below, row by row, to say which rows are wrong
+    _check_line_lengths(body, name, first_line)  # before the csv module holds a row in memory
     text = _decode_lines(body, name, first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=layout.sep)
     try:
@@ -418,34 +470,117 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
 
 
 def _read_xlsx(data: bytes, name: str, sheet: str | None, max_mb: float) -> pd.DataFrame:
+    """The chosen sheet (else the first visible one) as a table, from the cells it holds.
+
+    See inputs/xlsx.py: cells are streamed, empty ones never made, and a value beyond
+    MAX_COLUMNS or MAX_XLSX_ROWS is refused. Columns with no value at all are dropped.
+    """
+    if data.startswith(xlsx.OLE_MAGIC):
+        if xlsx.is_encrypted(data):
+            raise DataFileError(
+                f"{name}: is encrypted (protected with a password). Save an unprotected copy:"
+                " in Excel, File > Info > Protect Workbook > Encrypt with Password, and clear it."
+            )
+        raise DataFileError(
+            f"{name}: is an old-style Excel (.xls) workbook, not .xlsx. Open it in Excel and"
+            " 'Save as' Excel Workbook (.xlsx), or as CSV UTF-8."
+        )
     _safe_zip(data, name, max_mb)  # an XLSX is a zip: refuse bombs before openpyxl sees it
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about styles it does not know
-            book = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype=object, header=None)
+        book = xlsx.open_book(data)
     except Exception as err:  # openpyxl raises many types for damaged workbooks
-        raise DataFileError(
-            f"{name}: cannot be read as an Excel workbook ({err}). Save it again as .xlsx."
-        ) from err
-    if sheet is not None and sheet not in book:
-        raise DataFileError(
-            f"{name}: has no sheet {sheet!r}; its sheets are {', '.join(map(repr, book))}."
-        )
-    chosen = sheet if sheet is not None else next(iter(book))
-    raw = book[chosen].dropna(how="all")
-    if raw.empty:
-        raise DataFileError(f"{name}: sheet {chosen!r} is empty.")
-    header = _unique_names(list(raw.iloc[0]))
-    table = pd.DataFrame(raw.iloc[1:].to_numpy(), columns=header, dtype=object)
-    if table.empty:
-        raise DataFileError(f"{name}: sheet {chosen!r} has a header but no rows of sites.")
-    table = table.astype(object).where(table.notna(), None)
+        raise _unreadable_xlsx(name, err) from err
+    try:
+        sheets = book.sheets
+        if not sheets:
+            raise DataFileError(f"{name}: has no worksheet. Save it again with the sites on one.")
+        titles = [s.title for s in sheets]
+        if sheet is not None:
+            if sheet not in titles:
+                listed = ", ".join(map(repr, titles))
+                raise DataFileError(f"{name}: has no sheet {sheet!r}; its sheets are {listed}.")
+            chosen = sheets[titles.index(sheet)]
+        else:
+            chosen = ([s for s in sheets if s.state == "visible"] or sheets)[0]
+        cells, formulas = xlsx.read_cells(book, chosen, name)
+    except DataFileError:
+        raise
+    except Exception as err:  # a lying zip member, a damaged part
+        raise _unreadable_xlsx(name, err) from err
+    finally:
+        book.archive.close()
+    table = _sheet_table(cells, formulas, name, chosen.title)
+    if sheet is None and len(sheets) > 1:
+        hidden = [s.title for s in sheets if s.state != "visible"]
+        which = "first visible" if hidden else "first"
+        note = f"read sheet {chosen.title!r}, the {which} of {len(sheets)}"
+        if hidden:
+            note += f" (hidden: {', '.join(map(repr, hidden))})"
+        table.attrs["note"] = note + "; choose another with --layer"
+    return table
+
+
+def _unreadable_xlsx(name: str, err: BaseException) -> DataFileError:
+    cause: BaseException | None = err
+    while cause is not None:  # openpyxl wraps defusedxml's refusal in a three-line ValueError
+        if isinstance(cause, DefusedXmlException):
+            return _xml_refused(name, cause, "Excel")
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(err, zipfile.BadZipFile):
+        why = f"a damaged zip member: {first_line(str(err))}"
+    else:
+        why = first_line(str(err)) or type(err).__name__
+    return DataFileError(
+        f"{name}: cannot be read as an Excel workbook ({why}). Save it again as .xlsx."
+    )
+
+
+def first_line(text: str, width: int = 120) -> str:
+    """The first line of a library's message, cut to `width` characters, with no temp paths."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    line = _TEMP_PATH.sub("<file>", line)
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+_TEMP_PATH = re.compile("(?:" + re.escape(tempfile.gettempdir()) + r"|/vsimem)/[^\s'\")]*")
+
+
+def _saved(value: Any) -> Any:
+    return None if value is xlsx.NO_SAVED_VALUE else value
+
+
+def _sheet_table(
+    cells: dict[int, dict[int, Any]],
+    formulas: dict[tuple[int, int], str],
+    name: str,
+    title: str,
+) -> pd.DataFrame:
+    """The header (the first row with a value) and the rows under it, in the columns used."""
+    if not cells:
+        raise DataFileError(f"{name}: sheet {title!r} is empty.")
+    rows = sorted(cells)
+    columns = sorted({c for row in cells.values() for c in row})
+    head = cells[rows[0]]
+    header = _unique_names([head.get(c) for c in columns], positions=columns)
+    header = [
+        f"column_{c}" if head.get(c) is xlsx.NO_SAVED_VALUE else h
+        for c, h in zip(columns, header, strict=True)
+    ]
+    body = rows[1:]
+    if not body:
+        raise DataFileError(f"{name}: sheet {title!r} has a header but no rows of sites.")
+    table = pd.DataFrame(
+        [[_saved(cells[r].get(c)) for c in columns] for r in body], columns=header, dtype=object
+    )
     table.attrs["sep"] = ","
     table.attrs["ragged"] = {}
-    if len(book) > 1 and sheet is None:
-        table.attrs["note"] = (
-            f"read sheet {chosen!r}, the first of {len(book)}; choose another with --layer"
-        )
+    if formulas:
+        # Row positions (0 = the first row under the header) and column names of such cells.
+        position = {r: i for i, r in enumerate(body)}
+        named = dict(zip(columns, header, strict=True))
+        table.attrs["formulas"] = {
+            (position[r], named[c]): ref for (r, c), ref in formulas.items() if r in position
+        }
     return table
 
 
@@ -468,8 +603,16 @@ def _locate_table(
         ragged=ragged,
     )
     n = len(table)
+    problems = found.problems.copy()
+    formulas = table.attrs.get("formulas") or {}
+    for (pos, column), ref in formulas.items():
+        if column in cols[:2]:
+            problems[pos] = (
+                f"{column!r} (cell {ref}) is a formula with no saved value; open the file in"
+                " Excel and save it, so that the values are saved"
+            )
+    ok = found.ok & (problems == "")
     points = np.full(n, None, dtype=object)
-    ok = found.ok
     points[ok] = shapely.points(found.x[ok], found.y[ok])
 
     kept = table.drop(columns=[c for c in ("geometry",) if c in table.columns])
@@ -477,14 +620,20 @@ def _locate_table(
     if "geometry" in table.columns:
         kept["geometry_input"] = table["geometry"]
     frame = gpd.GeoDataFrame(kept.reset_index(drop=True), geometry=points, crs=found.crs)
-    notes = tuple(t for t in (table.attrs.get("note"),) if t)
+    notes = [t for t in (table.attrs.get("note"),) if t]
+    if formulas:
+        first = min(formulas.items())[1]
+        notes.append(
+            f"{len(formulas)} formula cell(s) have no saved value and are read as empty (the"
+            f" first in cell {first}); open the file in Excel and save it to keep their values"
+        )
     return SiteTable(
         frame=frame,
-        problems=pd.Series(found.problems, dtype=object, name="problem"),
+        problems=pd.Series(problems, dtype=object, name="problem"),
         name=name,
         crs_note=found.note,
         tabular=True,
-        notes=notes,
+        notes=tuple(notes),
     )
 
 
@@ -600,15 +749,19 @@ def _shapefile(data: bytes, name: str, layer: str | None, max_mb: float) -> gpd.
     return frame
 
 
+def _xml_refused(name: str, err: DefusedXmlException, what: str) -> DataFileError:
+    return DataFileError(
+        f"{name}: contains an XML document type or entity declaration ({type(err).__name__}),"
+        f" which {what} files never need; refusing it for safety. Export the file again."
+    )
+
+
 def _screen_xml(data: bytes, name: str) -> None:
     """Refuse XML with DTDs or entities (XXE, billion laughs) and say where broken XML breaks."""
     try:
         parse_xml_safely(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as err:
-        raise DataFileError(
-            f"{name}: contains an XML document type or entity declaration ({type(err).__name__}),"
-            " which KML never needs; refusing it for safety. Export the KML again."
-        ) from err
+        raise _xml_refused(name, err, "KML") from err
     except ParseError as err:
         line, column = err.position
         raise DataFileError(

@@ -1,0 +1,10 @@
+"""The documented limits on users' files, stated once (the README and the server config agree)."""
+
+from __future__ import annotations
+
+MAX_INPUT_MB = 100.0  # a file (or what a zip unpacks to) on the command line; --max-mb changes it
+MAX_UPLOAD_MB = 50  # the dashboard's uploads; .streamlit/config.toml server.maxUploadSize too
+MAX_ZIP_MEMBERS = 1000  # files in a zip (shapefile, KMZ, XLSX)
+MAX_COLUMNS = 1000  # columns in a CSV file or an Excel sheet: a site list needs a handful
+MAX_LINE_BYTES = 1_000_000  # one line of CSV, the header included
+MAX_XLSX_ROWS = 1_000_000  # an Excel sheet's last row with a value (Excel's own is 1,048,576)
