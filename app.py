@@ -325,6 +325,7 @@ def make_map(
     kept_sites: gpd.GeoDataFrame,
     count: str,
     notes: tuple[str, str],
+    popups: str = "short",
 ) -> Any:
     """The folium map of the selection; `notes` is (data vintage, attribution)."""
     _, units = web_geometry(key)
@@ -344,6 +345,8 @@ def make_map(
         vintage=notes[0],
         attribution=notes[1],
         selected_zone_id=zone_id,
+        places=assets.uk_places(),
+        popups=popups,
     )
 
 
@@ -634,7 +637,7 @@ def map_page() -> None:
         )
 
         def map_html() -> str:
-            fresh = make_map(cat, key, state, kept_zones, kept_sites, count, notes)
+            fresh = make_map(cat, key, state, kept_zones, kept_sites, count, notes, popups="full")
             return assets.standalone_html(fresh, offline=True)
 
         c4.download_button("Map (HTML, works offline)", map_html, "iszones-map.html", "text/html")

@@ -38,6 +38,7 @@ _TILES = {"osm": "OpenStreetMap", "positron": "CartoDB positron"}
 SITE_LAYERS: tuple[str, ...] = ("Tax sites", "D2N2 assets", "Other sites")
 ZONE_LAYER = "Zones"
 BACKGROUND_LAYER = "Council areas"
+DISTRICT_LAYER = "District outlines"
 NEARBY_LAYER = "Sites near the zone"
 
 # Zone outlines add a cue besides colour: Freeports solid, Investment Zones dashed, both thick.
@@ -50,7 +51,27 @@ _UK_BOUNDS = [[49.8, -8.7], [60.9, 1.8]]
 WEB_TOLERANCE_M = 1500.0
 ZONE_FILL_OPACITY = 0.6
 LAND_COLOUR = "#fbfbf8"
-_DIGITS = 5  # about 1 m: finer than any footprint here, coarse enough to keep files small
+_DIGITS = 4  # about 10 m: below a pixel up to zoom 13, finer than the 1.5 km simplification
+
+# Context by zoom: which zoom each feature appears from (Leaflet zooms; 6 shows Great Britain).
+PLACE_ZOOMS: tuple[tuple[int, int], ...] = (
+    (1_000_000, 5),
+    (250_000, 6),
+    (100_000, 7),
+    (40_000, 8),
+    (15_000, 9),
+    (5_000, 10),
+    (2_000, 11),
+    (1_000, 12),
+)
+PLACE_LAST_ZOOM = 13  # villages (and places with no population recorded)
+DISTRICT_OUTLINE_ZOOM = 8
+DISTRICT_LABEL_ZOOM = 9
+ZONE_OUTLINE_ZOOM = 10  # zoomed in further, zones are outlines with a light tint
+ZONE_TINT_OPACITY = 0.12
+CIRCLE_ZOOM = 11  # tax sites drawn as their precision circles
+PLACES_CREDIT = "places: GeoNames (CC BY 4.0)"
+NARROW_MAP_PX = 700  # maps narrower (or lower than 480 px) open with the legend folded
 CHECK_MAP_MAX_SITES = 5000  # beyond this the browser slows down; the table and downloads have all
 CHECK_INSIDE_COLOUR = "#1b7837"  # ColorBrewer PRGn ends: apart for colour-blind readers too
 CHECK_OUTSIDE_COLOUR = "#762a83"
@@ -58,8 +79,17 @@ CHECK_BOUNDARY_COLOUR = "#555555"
 
 CSS = """
 .leaflet-container.isz-map{background:#dce8f0;font:13px/1.35 system-ui,sans-serif}
-.isz-legend{background:#fff;padding:5px 8px;border-radius:4px;box-shadow:0 1px 4px #0005;
-  max-width:300px;max-height:60vh;overflow:auto;color:#222;font-size:12px}
+.isz-legend{background:#fff;padding:4px 8px;border-radius:4px;box-shadow:0 1px 4px #0005;
+  max-width:min(270px,calc(100vw - 90px));max-height:calc(100vh - 130px);overflow:auto;
+  color:#222;font-size:12px}
+.isz-legend .isz-mini{display:inline-flex;gap:3px;vertical-align:middle;margin-left:4px}
+.isz-legend .isz-mini .isz-swatch{width:12px;height:9px}
+.isz-legend details[open] .isz-mini{display:none}
+.isz-place,.isz-district{background:none;border:none;white-space:nowrap;text-align:center;
+  color:#1d2a33;font:600 12px/16px system-ui,sans-serif;
+  text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff}
+.isz-district{color:#5a6670;font-weight:500;font-size:11px;letter-spacing:.06em;
+  text-transform:uppercase}
 .isz-legend h2{font-size:14px;margin:0 0 2px}.isz-legend p{margin:2px 0}
 .isz-legend summary{cursor:pointer}.isz-legend .isz-title{font-weight:600;font-size:13px}
 .isz-legend .isz-grid{display:grid;grid-template-columns:auto auto;column-gap:8px}
@@ -232,6 +262,88 @@ def zone_card_html(zone: Mapping[str, Any]) -> str:
     return f'<div class="isz-card">{"".join(parts)}</div>'
 
 
+def _popup(title: Any, line: str) -> str:
+    return (
+        f'<div class="isz-card isz-pop"><h3>{esc(title)}</h3><p>{line}</p>'
+        '<p class="isz-small">Full card beside the map (below it on a phone).</p></div>'
+    )
+
+
+def site_popup_html(site: Mapping[str, Any]) -> str:
+    """A site's short popup (escaped HTML): name, kind and zone; the full card is beside the map."""
+    site = _clean(site)
+    kind = SITE_KIND_LABELS.get(site.get("kind", ""), str(site.get("kind", "")))
+    zones = _as_list(site.get("zone_names"))
+    zone_text = "; ".join(esc(z) for z in zones) if zones else "outside every zone"
+    return _popup(site.get("name"), f"<b>{esc(kind)}</b> · {zone_text}")
+
+
+def zone_popup_html(zone: Mapping[str, Any]) -> str:
+    """A zone's short popup (escaped HTML): name, programme, nation and status."""
+    zone = _clean(zone)
+    programme = PROGRAMME_LABELS.get(zone.get("programme", ""), str(zone.get("programme")))
+    return _popup(
+        zone.get("name"),
+        f"<b>{esc(programme)}</b> · {esc(zone.get('nation'))} · {esc(zone.get('status'))}",
+    )
+
+
+def place_min_zoom(population: int) -> int:
+    """The zoom a place's label appears from: cities early, villages only close in."""
+    for floor, zoom in PLACE_ZOOMS:
+        if population >= floor:
+            return zoom
+    return PLACE_LAST_ZOOM
+
+
+def context_labels(
+    places: Iterable[tuple[str, float, float, int]],
+    districts: gpd.GeoDataFrame | None,
+    bounds: Sequence[Sequence[float]],
+) -> list[list[Any]]:
+    """Label rows [escaped name, lon, lat, min zoom, 0 town / 1 district], most important first.
+
+    `places` are (name, lon, lat, population). A view of the whole country carries the towns
+    of 5,000 people or more; a zone-sized view (under 3 degrees) every place within it and 0.3
+    degrees round it too. District names (from `districts["name"]`) come from
+    DISTRICT_LABEL_ZOOM, ranked between towns of 15,000 and smaller ones.
+    """
+    (south, west), (north, east) = bounds
+    small = max(north - south, (east - west) * 0.6) < 3
+    pad = 0.3
+
+    def near(lon: float, lat: float) -> bool:
+        return west - pad <= lon <= east + pad and south - pad <= lat <= north + pad
+
+    ranked: list[tuple[float, list[Any]]] = []
+    for name, lon, lat, population in places:
+        if population >= 5_000 or (small and near(lon, lat)):
+            row = [esc(name), round(lon, 4), round(lat, 4), place_min_zoom(population), 0]
+            ranked.append((-population, row))
+    if districts is not None and "name" in districts:
+        points = shapely.point_on_surface(districts.geometry.array)
+        for name, point in zip(districts["name"], points, strict=True):
+            if name and point is not None and not point.is_empty:
+                row = [esc(name), round(point.x, 4), round(point.y, 4), DISTRICT_LABEL_ZOOM, 1]
+                ranked.append((-14_999.5, row))
+    ranked.sort(key=lambda item: item[0])
+    return [row for _, row in ranked]
+
+
+def precision_circles(sites: gpd.GeoDataFrame) -> list[list[float]]:
+    """[lon, lat, radius m] for each located tax site with a location precision."""
+    rows = []
+    for record in sites.to_dict("records"):
+        geom, radius = record.get("geometry"), record.get("location_precision_m")
+        if record.get("kind") != "tax_site" or geom is None or geom.is_empty:
+            continue
+        if radius is None or (isinstance(radius, float) and math.isnan(radius)) or radius <= 0:
+            continue
+        point = geom if geom.geom_type == "Point" else geom.representative_point()
+        rows.append([round(point.x, 5), round(point.y, 5), float(radius)])
+    return rows
+
+
 def site_layer(site: Mapping[str, Any]) -> str:
     """Which of SITE_LAYERS a site is drawn in."""
     if site.get("kind") == "tax_site":
@@ -364,6 +476,8 @@ class _GeoLayer(Layer):
         "{% macro script(this, kwargs) %}"
         "var {{ this.get_name() }} = L.geoJson(null, {{ this.options_js }});"
         "{{ this.get_name() }}.addData(window.iszDecode({{ this.payload }}));"
+        "(window.iszLayers = window.iszLayers || {})['{{ this.get_name() }}'] ="
+        " {{ this.get_name() }};"
         "{% endmacro %}"
     )
 
@@ -399,7 +513,8 @@ def _encode(features: Iterable[tuple[dict[str, Any], Any]]) -> str:
 
 # Decodes `_encode` back to GeoJSON, binds tooltips and popups (HTML escaped in Python), and
 # draws site markers as SVG icons by kind.
-_HELPERS = """
+_HELPERS = (
+    """
 window.iszDecode = function (rows) {
   function ring(a) {
     var out = [], x = 0, y = 0;
@@ -419,15 +534,101 @@ window.iszDecode = function (rows) {
 window.iszBind = function (feature, layer) {
   var p = feature.properties;
   if (p.tip) { layer.bindTooltip(p.tip, {sticky: !layer.getLatLng}); }
-  if (p.card) { layer.bindPopup(p.card, {maxWidth: 360, minWidth: 240}); }
+  if (p.card) {
+    var w = Math.max(160, Math.min(340, window.innerWidth - 70));
+    layer.bindPopup(p.card, {maxWidth: w, minWidth: Math.min(220, w), autoPan: true,
+      autoPanPaddingTopLeft: [10, 10], autoPanPadding: [10, 10]});
+  }
 };
 window.iszPoint = function (feature, latlng) {
   return L.marker(latlng, {riseOnHover: true, icon: L.divIcon({className: 'isz-icon',
     html: window.iszIcons[feature.properties.icon], iconSize: [22, 22], iconAnchor: [11, 11],
     popupAnchor: [0, -10], tooltipAnchor: [10, 0]})});
 };
-window.iszStyle = function (feature) { return feature.properties.style; };
+window.iszStyle = function (feature) {
+  var s = Object.assign({}, feature.properties.style);
+  if (window.iszZoom >= ZONE_OUTLINE_ZOOM) { s.fillOpacity = ZONE_TINT; s.weight += 1; }
+  return s;
+};
 """.replace("SCALE", str(_SCALE))
+    .replace("ZONE_OUTLINE_ZOOM", str(ZONE_OUTLINE_ZOOM))
+    .replace("ZONE_TINT", str(ZONE_TINT_OPACITY))
+)
+
+# Context that follows the zoom: zone fills turn to outlines, district outlines and precision
+# circles come and go, and town and district labels are placed biggest first, skipping any that
+# would overlap one already placed. Also: the legend folds on narrow maps and when a popup
+# opens under it. DATA is a JSON object from `_context_script`.
+_CONTEXT = """
+(function () {
+  var map = {map}, data = DATA, labels = L.layerGroup().addTo(map);
+  var circles = L.layerGroup();
+  map.createPane('iszLabels').style.zIndex = 450;
+  map.getPane('iszLabels').style.pointerEvents = 'none';
+  data.circles.forEach(function (c) {
+    L.circle([c[1], c[0]], {radius: c[2], color: '#000', weight: 1.5, dashArray: '4 3',
+      fillColor: '#000', fillOpacity: 0.06, interactive: false}).addTo(circles);
+  });
+  function overlaps(a, boxes) {
+    for (var i = 0; i < boxes.length; i++) {
+      var o = boxes[i];
+      if (a[0] < o[2] && a[2] > o[0] && a[1] < o[3] && a[3] > o[1]) return true;
+    }
+    return false;
+  }
+  function place() {
+    labels.clearLayers();
+    var z = map.getZoom(), view = map.getBounds().pad(0.05), boxes = [], shown = 0;
+    for (var i = 0; i < data.labels.length && shown < 150; i++) {
+      var p = data.labels[i];
+      if (p[3] > z) continue;
+      var at = L.latLng(p[2], p[1]);
+      if (!view.contains(at)) continue;
+      var pt = map.latLngToContainerPoint(at);
+      var w = Math.round(p[0].length * (p[4] ? 7.5 : 7)) + 6, h = 16;
+      var box = [pt.x - w / 2, pt.y - h / 2, pt.x + w / 2, pt.y + h / 2];
+      if (overlaps(box, boxes)) continue;
+      boxes.push(box); shown += 1;
+      L.marker(at, {pane: 'iszLabels', interactive: false, keyboard: false,
+        icon: L.divIcon({className: p[4] ? 'isz-district' : 'isz-place', html: p[0],
+          iconSize: [w, h], iconAnchor: [w / 2, h / 2]})}).addTo(labels);
+    }
+  }
+  function zoomed() {
+    var z = map.getZoom();
+    window.iszZoom = z;
+    data.zones.forEach(function (name) {
+      var layer = (window.iszLayers || {})[name];
+      if (layer) layer.setStyle(window.iszStyle);
+    });
+    var land = (window.iszLayers || {})[data.land];
+    if (land) land.setStyle(data.landStyles[z >= data.outlineZoom ? 1 : 0]);
+    z >= data.circleZoom ? map.addLayer(circles) : map.removeLayer(circles);
+  }
+  map.on('zoomend', zoomed);
+  map.on('moveend', place);
+  map.whenReady(function () { zoomed(); place(); });
+  map.on('popupopen', function (e) {
+    var legend = map.getContainer().querySelector('.isz-legend details');
+    if (!legend || !legend.open) return;
+    var a = e.popup.getElement().getBoundingClientRect();
+    var b = legend.parentNode.getBoundingClientRect();
+    if (a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top) {
+      legend.open = false;
+      if (e.popup._adjustPan) e.popup._adjustPan();
+    }
+  });
+})();
+"""
+
+
+def _swatch(programme: str) -> str:
+    return (
+        f'<span class="isz-swatch" style="background:'
+        f"{_blend(PROGRAMME_COLOURS[programme], LAND_COLOUR, ZONE_FILL_OPACITY)};"
+        f"border-style:{'dashed' if programme == 'investment_zone' else 'solid'};"
+        f'border-width:{"3px" if programme == "both" else "1.5px"}"></span>'
+    )
 
 
 def _legend_html(
@@ -437,25 +638,28 @@ def _legend_html(
     attribution: str,
     vintage: str | None,
     nearby: bool,
+    circles: bool = False,
 ) -> str:
-    programmes = "".join(
-        f'<li><span class="isz-swatch" style="background:'
-        f"{_blend(PROGRAMME_COLOURS[p], LAND_COLOUR, ZONE_FILL_OPACITY)};"
-        f"border-style:{'dashed' if p == 'investment_zone' else 'solid'};"
-        f'border-width:{"3px" if p == "both" else "1.5px"}"></span>'
-        f"{esc(PROGRAMME_LABELS[p])}</li>"
-        for p in ("freeport", "investment_zone", "both")
-    )
+    order = ("freeport", "investment_zone", "both")
+    programmes = "".join(f"<li>{_swatch(p)}{esc(PROGRAMME_LABELS[p])}</li>" for p in order)
+    mini = "".join(_swatch(p) for p in order)
     sites = "".join(f"<li>{marker_svg(k, size=16)}{esc(SITE_KIND_LABELS[k])}</li>" for k in kinds)
     if nearby:
         sites += f"<li>{marker_svg('place', size=16, dashed=True)}Near the zone</li>"
+    if circles:
+        sites += (
+            '<li><span class="isz-swatch" style="border-radius:50%;border-style:dashed;'
+            'background:#0001"></span>Tax site, ± location precision (zoomed in)</li>'
+        )
     vintage_html = f"{esc(vintage)}. " if vintage else ""
     return (
-        f'<details open><summary class="isz-title">{esc(title)}</summary>'
+        f'<details open><summary class="isz-title">{esc(title)}'
+        f'<span class="isz-mini" aria-hidden="true">{mini}</span></summary>'
         f'<p class="isz-small">{esc(summary)}</p>'
         f"<ul>{programmes}</ul>"
         f'<ul class="isz-grid">{sites}</ul>'
-        f'<p class="isz-small">{vintage_html}Zone boundaries are indicative.</p>'
+        f'<p class="isz-small">{vintage_html}Zone boundaries are indicative. Zoomed in, zones'
+        " are outlines with a light tint; towns and districts are named.</p>"
         f'<details><summary class="isz-small">Sources</summary>'
         f'<p class="isz-small">{esc(attribution)}</p></details>'
         "</details>"
@@ -463,7 +667,7 @@ def _legend_html(
 
 
 def _site_features(
-    sites: gpd.GeoDataFrame, nearby: bool = False
+    sites: gpd.GeoDataFrame, nearby: bool = False, card: Any = site_card_html
 ) -> dict[str, list[tuple[dict[str, Any], Any]]]:
     layers: dict[str, list[tuple[dict[str, Any], Any]]] = {}
     for record in sites.to_dict("records"):
@@ -478,7 +682,7 @@ def _site_features(
             "site_id": record.get("site_id"),
             "icon": f"{record.get('kind')}{'-near' if nearby else ''}",
             "tip": tip,
-            "card": site_card_html(record),
+            "card": card(record),
         }
         layer = NEARBY_LAYER if nearby else site_layer(record)
         layers.setdefault(layer, []).append((props, point))
@@ -516,6 +720,13 @@ def leaflet_map(**options: Any) -> folium.Map:
     return fmap
 
 
+def _land_style(fill: float, close: bool) -> dict[str, Any]:
+    """The council/district areas: faint borders at country scale, clear ones zoomed in."""
+    if close:
+        return {"color": "#7d8a96", "weight": 1.2, "fillColor": LAND_COLOUR, "fillOpacity": fill}
+    return {"color": "#b4bcc4", "weight": 0.5, "fillColor": LAND_COLOUR, "fillOpacity": fill}
+
+
 def _background_layer(background: gpd.GeoDataFrame, *, as_land: bool) -> _GeoLayer:
     """Council areas under everything else: drawn as land where there are no tiles, else only
     their outlines; never interactive."""
@@ -541,6 +752,8 @@ def build_map(
     vintage: str | None = None,
     selected_zone_id: int | None = None,
     cluster: bool = True,
+    places: Iterable[tuple[str, float, float, int]] = (),
+    popups: str = "full",
 ) -> folium.Map:
     """A folium.Map of zones coloured by programme and sites marked by kind, with legend.
 
@@ -555,7 +768,9 @@ def build_map(
     basemap:
         A key of BASEMAPS; "none" (the default) needs no tile server.
     background:
-        Admin units drawn as a light land layer under the zones (from `simplify_for_web`).
+        Council or district areas with a `name` (from `simplify_for_web`): their union is
+        drawn as land under the zones, their outlines from zoom DISTRICT_OUTLINE_ZOOM and
+        their names from DISTRICT_LABEL_ZOOM.
     nearby:
         Sites outside a zone but near it (`spatial.sites_near_zone`, with `distance_km`).
     title, attribution, vintage:
@@ -564,6 +779,12 @@ def build_map(
         Drawn with a heavier outline.
     cluster:
         Cluster dense markers (Leaflet.markercluster); False draws every marker.
+    places:
+        (name, lon, lat, population) of towns and villages (`assets.uk_places`), labelled
+        as the zoom allows (`place_min_zoom`).
+    popups:
+        "full" puts each card in its popup (a standalone file); "short" a name and one line,
+        for a page that shows the full card beside the map.
 
     The map links Leaflet and Leaflet.markercluster only (no jQuery, Bootstrap or icon fonts);
     serve them locally with `assets.localise` or inline them with `assets.standalone_html`.
@@ -583,31 +804,46 @@ def build_map(
     if basemap != "none":
         folium.TileLayer(_TILES[basemap], name=BASEMAPS[basemap], control=False).add_to(fmap)
 
-    if background is not None and not background.empty:
-        _background_layer(background, as_land=basemap == "none").add_to(fmap)
+    has_background = background is not None and not background.empty
+    background_name = None
+    if has_background:
+        # One layer: land (with no tiles) whose district outlines strengthen from
+        # DISTRICT_OUTLINE_ZOOM (the context script restyles it on zoom).
+        fill = 1.0 if basemap == "none" else 0.0
+        land = _GeoLayer(
+            _encode(({}, g) for g in background.geometry),
+            name=BACKGROUND_LAYER,
+            options_js=f"{{interactive: false, style: {js_literal(_land_style(fill, False))}}}",
+        )
+        land.add_to(fmap)
+        background_name = land.get_name()
+    zone_card, site_card = (
+        (zone_card_html, site_card_html) if popups == "full" else (zone_popup_html, site_popup_html)
+    )
 
     zone_rows = [
         (
             {
                 "zone_id": int(z["zone_id"]),
                 "tip": esc(z["name"]),
-                "card": zone_card_html(z),
+                "card": zone_card(z),
                 "style": _zone_style(z["programme"], z["zone_id"] == selected_zone_id),
             },
             z["geometry"],
         )
         for z in zones.to_dict("records")
     ]
-    _GeoLayer(
+    zone_layer = _GeoLayer(
         _encode(zone_rows),
         name=ZONE_LAYER,
         options_js="{onEachFeature: window.iszBind, style: window.iszStyle}",
-    ).add_to(fmap)
+    )
+    zone_layer.add_to(fmap)
 
-    layers = _site_features(sites)
+    layers = _site_features(sites, card=site_card)
     drawn = {props["icon"] for rows in layers.values() for props, _ in rows}
     if nearby is not None and not nearby.empty:
-        layers.update(_site_features(nearby, nearby=True))
+        layers.update(_site_features(nearby, nearby=True, card=site_card))
     point_options = "{onEachFeature: window.iszBind, pointToLayer: window.iszPoint}"
     for name, features in layers.items():
         points = _GeoLayer(
@@ -626,8 +862,22 @@ def build_map(
 
     kinds = [k for k in SITE_KINDS if k in drawn]
     has_nearby = nearby is not None and not nearby.empty
-    legend = _legend_html(title, selection_summary, kinds, attribution, vintage, has_nearby)
-    short = "iszones (sources in each card) · council areas: Natural Earth"
+    bounds = _bounds([zones, sites, nearby])
+    circles = precision_circles(sites)
+    context = {
+        "labels": context_labels(places, background if has_background else None, bounds),
+        "zones": [zone_layer.get_name()],
+        "circles": circles,
+        "circleZoom": CIRCLE_ZOOM,
+        "outlineZoom": DISTRICT_OUTLINE_ZOOM,
+        "land": background_name,
+        "landStyles": [_land_style(fill, False), _land_style(fill, True)] if has_background else [],
+    }
+    fmap.add_child(_Script(_CONTEXT.replace("DATA", js_literal(context))))
+    legend = _legend_html(
+        title, selection_summary, kinds, attribution, vintage, has_nearby, bool(circles)
+    )
+    short = "iszones (sources in each card) · council areas: Natural Earth · " + PLACES_CREDIT
     credit = esc(short + (f" · {vintage}" if vintage else ""))
     fmap.add_child(
         _Script(
@@ -635,13 +885,15 @@ def build_map(
             "c.onAdd=function(){var d=L.DomUtil.create('div','isz-legend');"
             "d.setAttribute('role','region');d.setAttribute('aria-label','Legend');"
             f"d.innerHTML={js_literal(legend)};L.DomEvent.disableClickPropagation(d);"
+            f"var s={{map}}.getSize();if(s.x<{NARROW_MAP_PX}||s.y<480)"
+            "d.querySelector('details').open=false;"
             "L.DomEvent.disableScrollPropagation(d);return d;};c.addTo({map});"
             f"{{map}}.attributionControl.addAttribution({js_literal(credit)});}})();"
         )
     )
-    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    # Folded to its icon, so it never covers the legend or the data on any screen.
+    folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     # Fit at once, without folium's animated zoom from the whole-UK start.
-    bounds = _bounds([zones, sites, nearby])
     fmap.location = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     fmap.add_child(
         _Script(f"{{map}}.fitBounds({js_literal(bounds)}, {{padding: [10, 10], animate: false}});")
