@@ -804,12 +804,14 @@ def build_map(
     if basemap != "none":
         folium.TileLayer(_TILES[basemap], name=BASEMAPS[basemap], control=False).add_to(fmap)
 
-    has_background = background is not None and not background.empty
+    if background is not None and background.empty:
+        background = None
+    has_background = background is not None
     background_name = None
-    if has_background:
+    fill = 1.0 if basemap == "none" else 0.0
+    if background is not None:
         # One layer: land (with no tiles) whose district outlines strengthen from
         # DISTRICT_OUTLINE_ZOOM (the context script restyles it on zoom).
-        fill = 1.0 if basemap == "none" else 0.0
         land = _GeoLayer(
             _encode(({}, g) for g in background.geometry),
             name=BACKGROUND_LAYER,
@@ -865,7 +867,7 @@ def build_map(
     bounds = _bounds([zones, sites, nearby])
     circles = precision_circles(sites)
     context = {
-        "labels": context_labels(places, background if has_background else None, bounds),
+        "labels": context_labels(places, background, bounds),
         "zones": [zone_layer.get_name()],
         "circles": circles,
         "circleZoom": CIRCLE_ZOOM,
