@@ -1,0 +1,1 @@
+"""Bundled data: reading it and building it (districts from postcodes)."""

