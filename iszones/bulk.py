@@ -16,7 +16,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -36,9 +36,9 @@ from .columns import (
     quote_column,
     result_columns,
     result_names,
+    tax_level,
 )
 from .coordinates import (
-    CRS_FIX,
     CoordinateEvidence,
     TablePoints,
     find_coordinate_columns,
@@ -50,10 +50,12 @@ from .coordinates import (
 from .errors import DataFileError, IszonesError
 from .grid import NO_POLYGON, PolygonGrid
 from .grid import mask_members as grid_members
+from .inputs.limits import MAX_LINE_BYTES
 from .io import atomic_output
 from .readers import CsvLayout, csv_layout, parse_csv_rows
 from .schema import MEASURE_CRS
 from .spatial import ADMIN_NEAREST_M, BOUNDARY_TOLERANCE_M
+from .summary import SHOWN_PROBLEMS, CheckSummary, sum_evidence
 from .taxsites import TaxSiteIndex, index_tax_sites, locate_tax_sites
 
 BLOCK_BYTES = 4 << 20  # bytes of CSV per block at most: about 100,000 rows of a site list
@@ -61,7 +63,6 @@ FIRST_BLOCK_BYTES = 1 << 20  # the first block, read alone to choose the CRS
 LAST_BLOCK_BYTES = 256 << 10  # blocks shrink towards this near the end, to share the last work
 WORKERS = min(4, os.cpu_count() or 1)  # threads checking blocks at once
 IN_FLIGHT = 2  # blocks read ahead per worker: what bounds memory
-SHOWN_PROBLEMS = 5
 _BOM = b"\xef\xbb\xbf"
 
 Progress = Callable[[int, int], None]
@@ -220,70 +221,6 @@ def local_units(
 
 
 @dataclass
-class BulkSummary:
-    """What a streamed check found: the counts behind the summary line, the first problems, and
-    what a whole-file check needs from each part of a file checked in parts."""
-
-    rows: int = 0
-    inside: int = 0
-    outside: int = 0
-    problems: int = 0
-    outside_within: int = 0
-    first_problems: list[tuple[int, str]] = field(default_factory=list)  # (row, problem)
-    located: int = 0
-    leading: list[str] = field(default_factory=list)  # the first rows' problems, none located
-    all_swapped: bool = True  # every problem so far says the coordinates look swapped
-    evidence: CoordinateEvidence | None = None
-
-    def merged(self, later: BulkSummary) -> BulkSummary:
-        """This part's summary followed by a later part's (whose rows are numbered from 1)."""
-        shift = [(row + self.rows, text) for row, text in later.first_problems]
-        leading = (
-            self.leading
-            if self.located
-            else self.leading + [_renumber(text, self.rows) for text in later.leading]
-        )
-        return BulkSummary(
-            rows=self.rows + later.rows,
-            inside=self.inside + later.inside,
-            outside=self.outside + later.outside,
-            problems=self.problems + later.problems,
-            outside_within=self.outside_within + later.outside_within,
-            first_problems=(self.first_problems + shift)[:SHOWN_PROBLEMS],
-            located=self.located + later.located,
-            leading=leading[:3],
-            all_swapped=self.all_swapped and later.all_swapped,
-            evidence=_sum_evidence(
-                self.evidence, later.evidence.shifted(self.rows) if later.evidence else None
-            ),
-        )
-
-    def check_located(self, name: str) -> None:
-        """DataFileError, as a whole-file read raises, when no row could be located."""
-        if self.rows and not self.located:
-            fix = (
-                "Swap the two coordinate columns (their names or their values)."
-                if self.all_swapped
-                else "Fix the coordinates, or " + CRS_FIX + "."
-            )
-            raise DataFileError(
-                f"{name}: no row could be located ({self.rows} in all)."
-                f" {'; '.join(self.leading)}. {fix}"
-            )
-
-
-def _renumber(text: str, shift: int) -> str:
-    number, rest = text.split(": ", 1)
-    return f"row {int(number.removeprefix('row ')) + shift}: {rest}"
-
-
-def _sum_evidence(
-    a: CoordinateEvidence | None, b: CoordinateEvidence | None
-) -> CoordinateEvidence | None:
-    return b if a is None else a if b is None else a + b
-
-
-@dataclass
 class _Block:
     table: pa.Table
     points: TablePoints
@@ -369,7 +306,7 @@ class CsvCheck:
         self.block_bytes = max(int(block_bytes), 1 << 10)
         self.user_crs = parse_crs(crs) if crs else None
         self.part = part
-        self.summary = BulkSummary()
+        self.summary = CheckSummary()
         if data is not None:
             self.path = Path(name or "sites.csv")
             self.size = len(data)
@@ -429,13 +366,14 @@ class CsvCheck:
             raise DataFileError(
                 f"{self.name}: the file is empty. Choose the file with your sites in it."
             )
-        while not self._eof and _row_end(head) == 0:  # a header longer than a block
-            more = self._read(self.block_bytes)
+        while not self._eof and _row_end(head) == 0 and len(head) <= MAX_LINE_BYTES:
+            more = self._read(self.block_bytes)  # a header longer than a block
             self._offset += len(more)
             self._eof = not more
             head += more
+        end = _row_end(head)  # none within MAX_LINE_BYTES: csv_layout refuses the long line
         self.layout: CsvLayout = csv_layout(
-            head[: _row_end(head)] if not self._eof else head, self.name
+            head[:end] if end and not self._eof else head, self.name
         )
         cols = find_coordinate_columns(self.layout.names, self.name, self.user_crs)
         self.cols = cols
@@ -457,7 +395,7 @@ class CsvCheck:
         self.crs = self._first.points.crs
         self.crs_note = self._first.points.note
         if self._done() and not self.part:  # the whole file is read: refuse it now, if at all
-            first = BulkSummary(rows=self._first.table.num_rows)
+            first = CheckSummary(rows=self._first.table.num_rows)
             _count_located(first, self._first)
             first.check_located(self.name)
 
@@ -522,7 +460,7 @@ class CsvCheck:
         self._row += block.table.num_rows
         evidence = block.points.evidence
         if evidence is not None:
-            self.evidence = _sum_evidence(self.evidence, evidence.shifted(block.first_row - 1))
+            self.evidence = sum_evidence(self.evidence, evidence.shifted(block.first_row - 1))
 
     @property
     def notes(self) -> list[str]:
@@ -575,7 +513,7 @@ class CsvCheck:
         *,
         within_km: float | None = None,
         progress: Progress | None = None,
-    ) -> BulkSummary:
+    ) -> CheckSummary:
         """Check every row against `index` and write the results to `output` (.csv or
         .parquet), atomically; returns what was found."""
         target = Path(output)
@@ -596,7 +534,7 @@ class CsvCheck:
         within_km: float | None = None,
         progress: Progress | None = None,
         fmt: str = "csv",
-    ) -> BulkSummary:
+    ) -> CheckSummary:
         """Check every row and write the results to an open binary file, as CSV (byte-order
         mark, header, rows) or Parquet; returns what was found. Closes the input."""
         if within_km is not None and not (within_km >= 0 and np.isfinite(within_km)):
@@ -611,7 +549,7 @@ class CsvCheck:
                 )
                 with pq.ParquetWriter(out, schema) as parquet:
                     for block, answers, table in self._checked(index, render):
-                        _count(block, answers, within_km, summary)
+                        _count(block, answers, within_km, summary, index)
                         parquet.write_table(table)
                         if progress is not None:
                             progress(block.end_byte, self.size)
@@ -623,7 +561,7 @@ class CsvCheck:
                 header = ",".join(csv_field(n) for n in [*written, *results]) + "\n"
                 out.write(_BOM + header.encode("utf-8"))
                 for block, answers, rows in self._checked(index, render):
-                    _count(block, answers, within_km, summary)
+                    _count(block, answers, within_km, summary, index)
                     out.write(rows)
                     if progress is not None:
                         progress(block.end_byte, self.size)
@@ -695,7 +633,7 @@ def _answers(block: _Block, index: CheckIndex) -> Answers | None:
     return check_points(block.x_bng, block.y_bng, index, threads=1)
 
 
-def _count_located(summary: BulkSummary, block: _Block) -> None:
+def _count_located(summary: CheckSummary, block: _Block) -> None:
     problems = block.points.problems
     ok = block.points.ok
     if not summary.located:
@@ -708,22 +646,24 @@ def _count_located(summary: BulkSummary, block: _Block) -> None:
 
 
 def _count(
-    block: _Block, answers: Answers | None, within_km: float | None, summary: BulkSummary
+    block: _Block,
+    answers: Answers | None,
+    within_km: float | None,
+    summary: CheckSummary,
+    index: CheckIndex,
 ) -> None:
     problems = block.points.problems
     ok = block.points.ok
     _count_located(summary, block)
     summary.rows += len(ok)
+    summary.within_km = within_km
     bad = np.flatnonzero(~ok)
     summary.problems += len(bad)
     for pos in bad[: max(0, SHOWN_PROBLEMS - len(summary.first_problems))]:
         summary.first_problems.append((block.first_row + int(pos), str(problems[pos])))
     if answers is not None:
-        inside = answers.combo >= 0
-        summary.inside += int(inside.sum())
-        summary.outside += int((~inside).sum())
-        if within_km is not None:
-            summary.outside_within += int((~inside & (answers.distance <= within_km * 1000)).sum())
+        in_tax = tax_level(answers.tax, index) if answers.tax is not None else None
+        summary.add_answers(answers.combo >= 0, answers.distance, in_tax)
 
 
 def _block_csv(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -38,30 +37,6 @@ NO_GEOMETRY = "no geometry: the row has no location"
 _POLYGON_TYPES = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class CheckSummary:
-    """The counts behind the summary line."""
-
-    rows: int
-    inside: int
-    outside: int
-    problems: int
-    within_km: float | None = None
-    outside_within: int = 0  # sites outside every zone but within `within_km` of one
-
-    def __str__(self) -> str:
-        near = (
-            f" ({self.outside_within} of them within {self.within_km:g} km of a zone)"
-            if self.within_km is not None
-            else ""
-        )
-        return (
-            f"{self.rows} row{'' if self.rows == 1 else 's'} checked: {self.inside} inside a"
-            f" zone, {self.outside} outside{near},"
-            f" {self.problems} with problems"
-        )
 
 
 def bundled_boundaries(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -380,21 +355,3 @@ def check_sites(
         values = column.values
         out[column.name] = pd.Series(values, index=out.index, dtype=values.dtype)
     return out
-
-
-def summarise(result: pd.DataFrame, within_km: float | None = None) -> CheckSummary:
-    """Rows, inside, outside and with problems in a check_sites result."""
-    in_zone = result["in_zone"]
-    inside = int((in_zone == True).sum())  # noqa: E712 -- an object column of True/False/None
-    outside_mask = in_zone == False  # noqa: E712
-    outside_within = 0
-    if within_km is not None and "within_km" in result:
-        outside_within = int((outside_mask & (result["within_km"] == True)).sum())  # noqa: E712
-    return CheckSummary(
-        rows=len(result),
-        inside=inside,
-        outside=int(outside_mask.sum()),
-        problems=int((result["problem"].fillna("") != "").sum()),
-        within_km=within_km,
-        outside_within=outside_within,
-    )

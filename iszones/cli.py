@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -117,7 +118,6 @@ def build_boundaries(folder: Path | None, dry_run: bool) -> None:
 # `iszones --help` stays quick and this block stays separate from the other commands' edits.
 
 _DATA_DIR_HELP = "Data folder to read (default: bundled data or $ISZONES_DATA_DIR)."
-_MAX_SHOWN_PROBLEMS = 5
 
 
 @main.command("check")
@@ -144,6 +144,14 @@ _MAX_SHOWN_PROBLEMS = 5
     default=None,
     help="Check against the bundled zones plus these boundaries; a boundary whose zone_id is a"
     " bundled zone's replaces that zone's footprint.",
+)
+@click.option(
+    "--tax-sites",
+    "tax_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Official tax-site polygons (GeoJSON, GeoPackage, zipped Shapefile or KML with a name"
+    " column): they answer the tax-site columns instead of the bundled tax-site points.",
 )
 @click.option(
     "--crs",
@@ -199,6 +207,7 @@ def check_command(
     output: Path,
     replace_file: Path | None,
     add_file: Path | None,
+    tax_file: Path | None,
     crs: str | None,
     within_km: float | None,
     layer: str | None,
@@ -221,35 +230,23 @@ def check_command(
     """
     import sys
 
-    from .check import bundled_boundaries, check_sites, combine_boundaries, summarise
-    from .io import admin_units_path, read_admin_units, read_zones
-    from .readers import read_boundary_file, read_site_file
+    from .check import check_sites
+    from .readers import read_site_file
     from .results import output_format, write_result
+    from .summary import summarise
 
     if replace_file and add_file:
         raise click.UsageError("Give --boundaries or --add-boundaries, not both.")
     if scheduler and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask.")
+    reference = CheckReference(folder, replace_file, add_file, tax_file, max_mb)
     if engine == "dask" or _streamed(input_file, output):
-        _check_in_bulk(
-            input_file, output, replace_file, add_file, crs, within_km, max_mb, folder, scheduler
-        )
+        _check_in_bulk(input_file, output, reference, crs, within_km, max_mb, scheduler)
         return
     output_format(output)  # refuse a bad output name before any work
     sites = read_site_file(input_file, crs=crs, layer=layer, max_mb=max_mb)
-    root = data_dir(folder)
-    units = read_admin_units(admin_units_path(root))
-    notes = [f"{sites.name}: {sites.crs_note}", *sites.notes]
-    bundled = bundled_boundaries(read_zones(zones_path(root)))
-    zones = bundled
-    extra = replace_file or add_file
-    if extra is not None:
-        upload = read_boundary_file(extra, max_mb=max_mb)
-        zones, replaced = combine_boundaries(
-            bundled, upload.frame, replace=bool(replace_file), linked=upload.linked_by_zone_id
-        )
-        notes.extend([*upload.notes, *replaced])
-    for note in notes:
+    zones, units, tax_sites, notes = reference.load()
+    for note in [f"{sites.name}: {sites.crs_note}", *sites.notes, *notes]:
         click.echo(note, err=True)
     with click.progressbar(length=len(sites.frame), label="Checking sites", file=sys.stderr) as bar:
 
@@ -263,18 +260,70 @@ def check_command(
             problems=sites.problems,
             within_km=within_km,
             progress=advance,
+            tax_sites=tax_sites,
         )
         bar.update(len(sites.frame) - bar.pos)
     write_result(result, output, include_wkt=not sites.tabular)
+    summary = summarise(result, within_km)
     word = "row" if sites.tabular else "feature"
-    bad = [(pos, text) for pos, text in enumerate(result["problem"], start=1) if text]
-    for pos, text in bad[:_MAX_SHOWN_PROBLEMS]:
-        click.echo(f"{sites.name}: {word} {pos}: {text}", err=True)
-    if len(bad) > _MAX_SHOWN_PROBLEMS:
-        click.echo(
-            f"... and {len(bad) - _MAX_SHOWN_PROBLEMS} more (see the problem column)", err=True
-        )
-    click.echo(str(summarise(result, within_km)))
+    _echo_summary(summary, f"{sites.name}: {word}", output)
+
+
+@dataclass(frozen=True)
+class CheckReference:
+    """What sites are checked against: the data folder's zones, councils and tax sites, or
+    the user's boundaries and tax sites in their place."""
+
+    folder: Path | None
+    replace_file: Path | None
+    add_file: Path | None
+    tax_file: Path | None
+    max_mb: float
+
+    def load(self) -> tuple[Any, Any, Any, list[str]]:
+        """(zones, councils, tax sites, notes for the user)."""
+        from .check import bundled_boundaries, combine_boundaries
+        from .io import admin_units_path, read_admin_units, read_sites, read_zones, sites_path
+        from .readers import read_boundary_file
+        from .taxsites import bundled_tax_sites, uploaded_tax_sites
+
+        root = data_dir(self.folder)
+        units = read_admin_units(admin_units_path(root))
+        zones = bundled = bundled_boundaries(read_zones(zones_path(root)))
+        notes: list[str] = []
+        extra = self.replace_file or self.add_file
+        if extra is not None:
+            upload = read_boundary_file(extra, max_mb=self.max_mb)
+            zones, replaced = combine_boundaries(
+                bundled,
+                upload.frame,
+                replace=bool(self.replace_file),
+                linked=upload.linked_by_zone_id,
+            )
+            notes.extend([*upload.notes, *replaced])
+        if self.tax_file is not None:
+            upload = read_boundary_file(self.tax_file, max_mb=self.max_mb)
+            tax_sites = uploaded_tax_sites(upload.frame, self.tax_file.name)
+            notes.extend(upload.notes)
+            notes.append(f"{self.tax_file.name}: its polygons answer the tax-site columns")
+        elif sites_path(root).is_file():
+            tax_sites = bundled_tax_sites(read_sites(sites_path(root)))
+        else:
+            tax_sites = None
+            notes.append(f"{root}: no sites.geojson, so no tax sites to check against")
+        return zones, units, tax_sites, notes
+
+
+def _echo_summary(summary: Any, where: str, output: Path) -> None:
+    """The first problems (stderr), the summary line and what was written."""
+    from .summary import SHOWN_PROBLEMS
+
+    for row, text in summary.first_problems[:SHOWN_PROBLEMS]:
+        click.echo(f"{where} {row}: {text}", err=True)
+    if summary.problems > SHOWN_PROBLEMS:
+        more = summary.problems - SHOWN_PROBLEMS
+        click.echo(f"... and {more} more (see the problem column)", err=True)
+    click.echo(str(summary))
     click.echo(f"Wrote {output}")
 
 
@@ -286,21 +335,17 @@ def _streamed(input_file: Path, output: Path) -> bool:
 def _check_in_bulk(
     input_file: Path,
     output: Path,
-    replace_file: Path | None,
-    add_file: Path | None,
+    reference: CheckReference,
     crs: str | None,
     within_km: float | None,
     max_mb: float,
-    folder: Path | None,
     scheduler: str | None,
 ) -> None:
     """`iszones check` for a CSV into a CSV, or on a Dask cluster (--engine dask)."""
     import sys
 
-    from .bulk import SHOWN_PROBLEMS, CsvCheck
-    from .check import CheckSummary, bundled_boundaries, combine_boundaries, prepare_check
-    from .io import admin_units_path, read_admin_units, read_zones
-    from .readers import read_boundary_file
+    from .bulk import CsvCheck
+    from .check import prepare_check
 
     # --max-mb guards files read whole; a streamed file keeps to it only when it is given.
     given = click.get_current_context().get_parameter_source("max_mb")
@@ -309,18 +354,9 @@ def _check_in_bulk(
     if scheduler is None and click.get_current_context().params["engine"] == "local":
         job = CsvCheck(input_file, crs=crs, max_mb=limit)
     try:
-        root = data_dir(folder)
-        units = read_admin_units(admin_units_path(root))
-        zones = bundled = bundled_boundaries(read_zones(zones_path(root)))
-        notes = job.notes if job is not None else []
-        extra = replace_file or add_file
-        if extra is not None:
-            upload = read_boundary_file(extra, max_mb=max_mb)
-            zones, replaced = combine_boundaries(
-                bundled, upload.frame, replace=bool(replace_file), linked=upload.linked_by_zone_id
-            )
-            notes.extend([*upload.notes, *replaced])
-        index = prepare_check(zones, units)
+        zones, units, tax_sites, loaded = reference.load()
+        notes = [*(job.notes if job is not None else []), *loaded]
+        index = prepare_check(zones, units, tax_sites)
     except BaseException:
         if job is not None:
             job.close()
@@ -346,21 +382,7 @@ def _check_in_bulk(
                 progress=lambda done, total: bar.update(done - bar.pos),
             )
         name = job.name
-    for row, text in summary.first_problems[:SHOWN_PROBLEMS]:
-        click.echo(f"{name}: row {row}: {text}", err=True)
-    if summary.problems > SHOWN_PROBLEMS:
-        more = summary.problems - SHOWN_PROBLEMS
-        click.echo(f"... and {more} more (see the problem column)", err=True)
-    counts = CheckSummary(
-        summary.rows,
-        summary.inside,
-        summary.outside,
-        summary.problems,
-        within_km=within_km,
-        outside_within=summary.outside_within,
-    )
-    click.echo(str(counts))
-    click.echo(f"Wrote {output}")
+    _echo_summary(summary, f"{name}: row", output)
 
 
 def filter_options(func: F) -> F:
@@ -649,6 +671,7 @@ def export_map(
         zones_all=len(catalogue.zones),
         sites_kept=len(sites),
         sites_all=len(catalogue.sites),
+        zone_names=dict(zip(catalogue.zones["zone_id"], catalogue.zones["name"], strict=True)),
     )
     if title is None:
         title = str(zones["name"].iloc[0]) if selection.zone_id and len(zones) else None

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .summary import possibly_in_tax_site
 from .taxsites import TaxAnswers
 
 RESULT_COLUMNS = (
@@ -58,7 +59,7 @@ ARROW_TYPES = {
 _LEVEL = {
     "Freeport": "Freeport outer boundary",
     "Investment Zone": "Investment Zone area",
-    "Freeport and Investment Zone": "Freeport and Investment Zone area",
+    "Freeport and Investment Zone": "programme area",
 }
 
 
@@ -226,7 +227,7 @@ def _zone_phrase(names: Sequence[str], programmes: Sequence[str], sources: Seque
     for name, programme, source in zip(names, programmes, sources, strict=True):
         level = _LEVEL.get(programme, "zone area")
         how = "indicative" if source.startswith("bundled") else f"boundary from {source}"
-        parts.append(f"the {name} {level} ({how})")
+        parts.append(f"{name} ({level}, {how})")
     return "Inside " + " and ".join(parts)
 
 
@@ -290,8 +291,7 @@ def _answer(
     state = np.zeros(len(key), dtype=np.int64)  # 0 nothing, 1 + t inside, then maybe, then near
     has = ok & (tax.nearest >= 0)
     inside = ok & (tax.inside >= 0)
-    within = has & ~inside & (tax.distance <= np.nan_to_num(precision[np.maximum(tax.nearest, 0)]))
-    within &= precision[np.maximum(tax.nearest, 0)] > 0
+    within = has & ~inside & tax_level(tax, index)
     rest = has & ~inside & ~within
     state[inside] = 1 + tax.inside[inside]
     state[within] = 1 + n_tax + tax.nearest[within]
@@ -308,6 +308,14 @@ def _answer(
         pa.array(suffix, pa.string()).take(codes),
         "",
     )
+
+
+def tax_level(tax: TaxAnswers, index: Any) -> np.ndarray:
+    """Per site: inside or possibly inside a tax site (summary.possibly_in_tax_site)."""
+    precision = index.tax.sites["precision_m"].to_numpy(dtype=float)
+    known = tax.nearest >= 0
+    near_precision = np.where(known, precision[np.maximum(tax.nearest, 0)], 0.0)
+    return possibly_in_tax_site(tax.inside >= 0, tax.distance, near_precision)
 
 
 def _instrument(designation: Any) -> str:

@@ -17,14 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .bulk import (  # the single-machine steps, run here on partitions
     _BOM,
-    BulkSummary,
     CheckIndex,
     CsvCheck,
     _answers,
@@ -39,6 +37,7 @@ from .bulk import (  # the single-machine steps, run here on partitions
 from .coordinates import find_coordinate_columns, parse_crs, table_crs
 from .errors import DataFileError, IszonesError
 from .readers import csv_layout
+from .summary import CheckSummary, summarise
 
 PART_BYTES = 64 << 20  # bytes of CSV per task
 CONNECT_TIMEOUT = "20s"  # to reach an existing scheduler
@@ -52,7 +51,7 @@ Progress = Callable[[int, int], None]
 class DistributedCheck:
     """What a check on a cluster did: the joined summary, notes, and the parts written."""
 
-    summary: BulkSummary
+    summary: CheckSummary
     notes: list[str]
     parts: int
     output: str
@@ -163,7 +162,7 @@ def _suffix(path: str, allowed: tuple[str, ...], what: str) -> str:
     )
 
 
-def _run(client: Any, tasks: list[Any], progress: Progress | None) -> BulkSummary:
+def _run(client: Any, tasks: list[Any], progress: Progress | None) -> CheckSummary:
     """Compute the tasks (one summary each), in order, joining their summaries."""
     from distributed import as_completed
 
@@ -171,7 +170,7 @@ def _run(client: Any, tasks: list[Any], progress: Progress | None) -> BulkSummar
     for done, _ in enumerate(as_completed(futures), start=1):
         if progress is not None:
             progress(done, len(futures))
-    summary = BulkSummary()
+    summary = CheckSummary()
     for part in client.gather(futures):
         summary = summary.merged(part)
     return summary
@@ -245,7 +244,7 @@ def _check_csv_part(
     within_km: float | None,
     url: str,
     fmt: str,
-) -> BulkSummary:
+) -> CheckSummary:
     """One task: check a byte range of a CSV (with the header put back) into a part file."""
     import fsspec
 
@@ -339,15 +338,15 @@ def _check_table_part(
     index: CheckIndex,
     within_km: float | None,
     url: str,
-) -> BulkSummary:
+) -> CheckSummary:
     """One task: check a partition of a Parquet input (a pandas frame) into a part file."""
     import fsspec
 
     table = _text_coordinates(pa.Table.from_pandas(frame, preserve_index=False), cols)
     block = _locate_block(table, None, cols, name, user_crs, chosen, first_row=1)
     answers = _answers(block, index)
-    summary = BulkSummary()
-    _count(block, answers, within_km, summary)
+    summary = CheckSummary()
+    _count(block, answers, within_km, summary, index)
     summary.evidence = block.points.evidence
     written, sources, results = _output_names(table.column_names, within_km)
     if url.endswith(".parquet"):
@@ -372,28 +371,16 @@ def _check_table_part(
 
 def _check_geo_part(
     frame: Any, index: CheckIndex, within_km: float | None, url: str
-) -> BulkSummary:
+) -> CheckSummary:
     """One task: check_sites on a partition of a GeoParquet input, written as GeoParquet."""
     from .check import check_sites
 
-    result = check_sites(frame, index.zones, index.units, within_km=within_km)
+    tax = index.tax.sites if index.tax is not None else None
+    result = check_sites(frame, index.zones, index.units, within_km=within_km, tax_sites=tax)
     result.to_parquet(url)
-    in_zone = result["in_zone"]
-    inside = int((in_zone == True).sum())  # noqa: E712 -- an object column of True/False/None
-    outside = int((in_zone == False).sum())  # noqa: E712
-    problems = np.asarray(result["problem"].fillna("") != "")
-    within = 0
-    if within_km is not None:
-        within = int(((in_zone == False) & (result["within_km"] == True)).sum())  # noqa: E712
-    first = [(int(i) + 1, str(result["problem"].iloc[i])) for i in np.flatnonzero(problems)[:5]]
-    return BulkSummary(
-        rows=len(result),
-        inside=inside,
-        outside=outside,
-        problems=int(problems.sum()),
-        outside_within=within,
-        first_problems=first,
-        located=inside + outside,
-        leading=[f"row {i + 1}: {result['problem'].iloc[i]}" for i in range(min(3, len(result)))],
-        all_swapped=False,
-    )
+    summary = summarise(result, within_km)
+    summary.leading = [
+        f"row {i + 1}: {result['problem'].iloc[i]}" for i in range(min(3, len(result)))
+    ]
+    summary.all_swapped = False
+    return summary

@@ -63,8 +63,7 @@ def test_check_through_the_installed_command(data_folder, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "11 rows checked: 5 inside a zone, 3 outside (2 of them within 1 km of a zone),"
-        " 3 with problems",
+        "11 sites: 5 inside a zone's area, 3 outside (2 within 1 km), 3 with problems",
         f"Wrote {out}",
     ]
     assert "Checking sites" in done.stderr  # the progress bar goes to stderr
