@@ -1,8 +1,14 @@
-"""Text hygiene for user-supplied strings: one place that neutralises bidi controls."""
+"""Text hygiene for user-supplied strings: bidi controls removed (`clean_text`) and, for
+spreadsheets and CSV, formula-looking text made inert (`spreadsheet_text`, `spreadsheet_column`:
+the one choke point every CSV and XLSX writer uses)."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Unicode bidirectional embedding/override/isolate controls and the implicit marks.
 # They can make a name display reversed or hide part of it ("Trojan Source", CVE-2021-42574);
@@ -14,6 +20,15 @@ BIDI_CONTROLS = (
     "\u2066\u2067\u2068\u2069"  # LRI RLI FSI PDI
 )
 _BIDI_RE = re.compile(f"[{BIDI_CONTROLS}]")
+_BIDI_BYTES = tuple({c.encode()[:2] for c in BIDI_CONTROLS})  # a quick test of UTF-8 bytes
+
+# OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a formula
+# (tab and carriage return too, as some importers strip them first). Such text gets a leading
+# apostrophe; a plain number ("-1.5", "+44", "1e3", "-1,5") is left alone, so a longitude stays
+# a number. One pattern for Python and for Arrow (RE2), so both writers agree byte for byte.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?"
+_NUMBER_RE = re.compile(_NUMBER)
 
 
 def clean_text(s: str) -> str:
@@ -25,3 +40,32 @@ def clean_text(s: str) -> str:
     if not isinstance(s, str):
         return s
     return _BIDI_RE.sub("", s)
+
+
+def spreadsheet_text(s: str) -> str:
+    """Text as a CSV or XLSX cell: bidi controls removed, and a leading apostrophe when it
+    starts like a formula (= + - @ tab CR) without being a plain number."""
+    s = clean_text(s)
+    if s[:1] in FORMULA_STARTS and not _NUMBER_RE.fullmatch(s):
+        return "'" + s
+    return s
+
+
+def safe_cell(value: Any) -> Any:
+    """spreadsheet_text for text; numbers, dates, booleans and None unchanged."""
+    return spreadsheet_text(value) if isinstance(value, str) else value
+
+
+def spreadsheet_column(values: pa.Array) -> pa.Array:
+    """spreadsheet_text for every value of an Arrow text column (nulls stay null)."""
+    data = values.buffers()[2]
+    raw = b"" if data is None else data.to_pybytes()
+    if any(b in raw for b in _BIDI_BYTES):
+        values = pc.replace_substring_regex(values, f"[{BIDI_CONTROLS}]", "")
+    first = pc.utf8_slice_codeunits(values, 0, 1)
+    risky = pc.fill_null(pc.is_in(first, value_set=pa.array(FORMULA_STARTS)), False)
+    if not pc.any(risky).as_py():
+        return values
+    number = pc.fill_null(pc.match_substring_regex(values, f"^(?:{_NUMBER})$"), False)
+    flagged = pc.and_(risky, pc.invert(number))
+    return pc.if_else(flagged, pc.binary_join_element_wise("'", values, ""), values)
