@@ -1,0 +1,92 @@
+"""District build from postcodes: a valid coverage, deterministic, and the committed layer."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from iszones.data.geography import (
+    browser_layer,
+    build_districts,
+    read_district_names,
+    to_geojson,
+    unique_points,
+)
+from iszones.inputs.postcodes import read_directory
+
+BOUNDARIES = Path(__file__).resolve().parents[2] / "data" / "boundaries"
+
+
+@pytest.fixture(scope="module")
+def nottingham() -> tuple[gpd.GeoDataFrame, dict, shapely.Geometry]:
+    """NG postcodes only, clipped to a box round them (a stand-in for the land mask)."""
+    directory = read_directory(["N"])
+    directory = directory[directory["pcd"].str.startswith("NG")].reset_index(drop=True)
+    land = shapely.box(-1.35, 52.85, -0.95, 53.05)
+    names = read_district_names(BOUNDARIES / "lad2025_names.csv")
+    frame, report = build_districts(directory, land, names)
+    return frame, report, land
+
+
+def test_subset_is_a_valid_coverage(nottingham) -> None:
+    frame, report, land = nottingham
+    geoms = frame.geometry.to_numpy()
+    assert shapely.is_valid(geoms).all()
+    union = shapely.union_all(geoms)
+    # No overlaps: the parts' areas add up to the union; no gaps: the union is the land.
+    assert abs(sum(g.area for g in geoms) - union.area) < 1.0
+    land_bng = gpd.GeoSeries([land], crs="EPSG:4326").to_crs("EPSG:27700").iloc[0]
+    assert abs(union.area - land_bng.area) / land_bng.area < 1e-6
+    assert {"E06000018", "E07000172", "E07000176"} <= set(
+        frame["code"]
+    )  # Nottingham, Broxtowe, Rushcliffe
+    assert report["holdout"]["overall_right"] > 0.99
+
+
+def test_browser_layer_is_deterministic(nottingham) -> None:
+    frame, _, _ = nottingham
+    assert to_geojson(browser_layer(frame)) == to_geojson(browser_layer(frame.copy()))
+
+
+def test_unique_points_take_the_majority_district() -> None:
+    import pandas as pd
+
+    directory = pd.DataFrame(
+        {
+            "laua": ["E1", "E2", "E2", None, "L99999999"],
+            "easting": [1.0, 1.0, 1.0, 2.0, 3.0],
+            "northing": [5.0, 5.0, 5.0, 6.0, 7.0],
+            "is_ni": [False] * 5,
+        }
+    )
+    points = unique_points(directory)
+    assert points[["easting", "laua"]].values.tolist() == [[1.0, "E2"]]
+
+
+def test_every_directory_code_has_a_name() -> None:
+    names = read_district_names(BOUNDARIES / "lad2025_names.csv")
+    codes = set(read_directory()["laua"].dropna())
+    assert codes <= set(names)
+    assert len([c for c in codes if c[0] in "EWSN"]) == 361
+    with (BOUNDARIES / "lad2025_names.csv").open(encoding="utf-8") as f:
+        assert all(row["source"] for row in csv.DictReader(f))
+
+
+def test_committed_layer() -> None:
+    layer = gpd.read_file(BOUNDARIES / "districts.geojson")
+    assert len(layer) == 361 and layer["code"].is_unique
+    assert layer.geometry.is_valid.all()
+    manifest = json.loads((BOUNDARIES / "geography_manifest.json").read_text())
+    holdout = manifest["report"]["holdout"]
+    assert holdout["overall_right"] >= 0.995 and holdout["near_border_right"] >= 0.96
+    import hashlib
+
+    digest = hashlib.sha256((BOUNDARIES / "districts.geojson").read_bytes()).hexdigest()
+    assert digest == manifest["districts_geojson"]["sha256"]
+    assert np.isclose(layer.to_crs("EPSG:27700").area.sum() / 1e6, 244_000, rtol=0.02)
