@@ -283,12 +283,12 @@ class CheckReference:
     def load(self) -> tuple[Any, Any, Any, list[str]]:
         """(zones, councils, tax sites, notes for the user)."""
         from .check import bundled_boundaries, combine_boundaries
-        from .io import admin_units_path, read_admin_units, read_sites, read_zones, sites_path
+        from .io import read_councils, read_sites, read_zones, sites_path
         from .readers import read_boundary_file
         from .taxsites import bundled_tax_sites, uploaded_tax_sites
 
         root = data_dir(self.folder)
-        units = read_admin_units(admin_units_path(root))
+        units = read_councils(root)
         zones = bundled = bundled_boundaries(read_zones(zones_path(root)))
         notes: list[str] = []
         extra = self.replace_file or self.add_file

@@ -300,6 +300,34 @@ def read_admin_units(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     return frame
 
 
+def districts_path(folder: Path) -> Path:
+    return folder / "boundaries" / "districts.geojson"
+
+
+def read_districts(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+    """Read the council districts (LAD 2025: code, name, nation), as `iszones build-geography`
+    writes them."""
+    frame = _frame(
+        path,
+        id_field="code",
+        allowed=("Polygon", "MultiPolygon"),
+        allow_null=False,
+        columns=("code", "name", "nation"),
+    )
+    for column in ("code", "name"):
+        if column not in frame.columns:
+            raise SchemaError(f"{path}: districts need a {column!r} property.")
+    return frame
+
+
+def read_councils(folder: Path) -> gpd.GeoDataFrame:
+    """The councils a check names: the 2025 districts when the folder has them, else the older
+    admin units (with no codes)."""
+    if districts_path(folder).is_file():
+        return read_districts(districts_path(folder))
+    return read_admin_units(admin_units_path(folder))
+
+
 @dataclass(frozen=True)
 class Catalogue:
     """Everything the app, CLI and exports show: zones, sites joined to zones and admin units."""

@@ -1,0 +1,118 @@
+"""The answer columns on real data: the levels a site can be in (tax site, zone area, outside),
+said in a sentence that never claims more precision than the data has."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import Point
+
+from iszones.check import bundled_boundaries, check_sites
+from iszones.io import load_catalogue, read_councils
+from iszones.summary import summarise
+from iszones.taxsites import bundled_tax_sites, uploaded_tax_sites
+
+from .conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def reference():
+    catalogue = load_catalogue(DATA)
+    return (
+        bundled_boundaries(catalogue.zones),
+        read_councils(DATA),
+        bundled_tax_sites(catalogue.sites),
+        catalogue.sites.set_index("site_id"),
+    )
+
+
+def check(reference, points, tax_sites=None, **kwargs):
+    zones, councils, bundled_tax, _ = reference
+    sites = gpd.GeoDataFrame(
+        {"name": list(points)}, geometry=[Point(*xy) for xy in points.values()], crs="EPSG:4326"
+    )
+    tax = bundled_tax if tax_sites is None else tax_sites
+    return check_sites(sites, zones, councils, tax_sites=tax, **kwargs).set_index("name")
+
+
+@pytest.mark.parametrize(
+    "site_id",
+    ["infinity-park-derby", "cemc-explore-park-steetley", "hartington-commerce-park-staveley"],
+)
+def test_each_east_midlands_iz_tax_site_is_possibly_inside_itself(reference, site_id):
+    record = reference[3].loc[site_id]
+    point = record.geometry
+    found = check(reference, {"here": (point.x, point.y)}).loc["here"]
+    assert found["nearest_tax_site_id"] == site_id
+    assert found["nearest_tax_site_distance_m"] == 0.0
+    assert found["nearest_tax_site_precision_m"] == record["location_precision_m"]
+    assert found["tax_site_id"] is None  # a point cannot say "inside"
+    assert "22" in found["zone_id"].split(";")
+    assert f"0.0 km from the {record['name']} tax site" in found["answer"]
+    assert "so possibly inside it: check the SI 2025/111 map" in found["answer"]
+
+
+def test_buxton_is_in_zone_22s_area_but_far_from_any_tax_site(reference):
+    found = check(reference, {"Buxton": (-1.9105, 53.2587)}).loc["Buxton"]
+    assert found["in_zone"] is True and found["zone_id"] == "22"
+    assert found["local_authority"] == "High Peak" and found["lad_code"] == "E07000037"
+    assert found["nearest_tax_site_distance_m"] > 20_000
+    answer = found["answer"]
+    assert answer.startswith("Inside East Midlands Freeport and Investment Zone (programme area")
+    assert "from the nearest tax site" in answer and "possibly" not in answer
+
+
+def test_a_site_outside_every_zone_says_how_far_the_nearest_is(reference):
+    found = check(reference, {"Aberystwyth": (-4.0829, 52.4153)}).loc["Aberystwyth"]
+    assert found["in_zone"] is False
+    km = found["nearest_zone_distance_m"] / 1000
+    assert found["answer"].startswith(
+        f"Outside every zone; {km:.1f} km from zone {found['nearest_zone_id']}"
+    )
+
+
+def test_uploaded_tax_site_polygons_decide_over_points(reference):
+    ratcliffe = reference[3].loc["ratcliffe-on-soar"].geometry
+    plot = gpd.GeoDataFrame(
+        {"zone_id": ["RoS-1"], "name": ["Ratcliffe official red line"]},
+        geometry=[gpd.GeoSeries([ratcliffe], crs=4326).to_crs(27700).buffer(400).iloc[0]],
+        crs="EPSG:27700",
+    )
+    official = uploaded_tax_sites(plot, "ratcliffe_redline.geojson")
+    found = check(
+        reference,
+        {"in": (ratcliffe.x, ratcliffe.y), "out": (ratcliffe.x + 0.02, ratcliffe.y)},
+        tax_sites=official,
+    )
+    assert found.loc["in", "tax_site_id"] == "RoS-1"
+    assert found.loc["in", "nearest_tax_site_precision_m"] == 0.0
+    assert (
+        "inside the Ratcliffe official red line tax site (uploaded file"
+        in found.loc["in", "answer"]
+    )
+    assert found.loc["out", "tax_site_id"] is None
+    assert 900 < found.loc["out", "nearest_tax_site_distance_m"] < 1100  # 1.36 km less 400 m
+    assert "possibly" not in found.loc["out", "answer"]  # a red line is exact: no "possibly"
+
+
+def test_summary_separates_the_levels(reference):
+    points = {
+        "Infinity Park": (-1.468, 52.879),
+        "Buxton": (-1.9105, 53.2587),
+        "Aberystwyth": (-4.0829, 52.4153),
+    }
+    summary = summarise(check(reference, points, within_km=2).reset_index(), within_km=2)
+    assert str(summary) == (
+        "3 sites: 1 inside or possibly inside a tax site, 1 inside a zone's area only,"
+        " 1 outside (0 within 2 km), 0 with problems"
+    )
+
+
+def test_answers_never_claim_inside_for_a_point_tax_site(reference):
+    rng = np.random.default_rng(4)
+    points = {f"p{i}": (x, y) for i, (x, y) in enumerate(zip(
+        rng.uniform(-1.6, -1.1, 300), rng.uniform(52.8, 53.1, 300), strict=True))}  # fmt: skip
+    found = check(reference, points)
+    assert found["tax_site_id"].isna().all()  # every bundled tax site is a point
+    assert not found["answer"].str.contains("inside the .* tax site", regex=True).any()
