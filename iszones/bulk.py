@@ -30,6 +30,10 @@ from pyproj import CRS
 
 from .columns import (
     ARROW_TYPES,
+    BORDER_NOTE_M,
+    NEAR_BORDER,
+    NO_COUNCIL,
+    OFF_COAST,
     Answers,
     csv_field,
     csv_rows,
@@ -51,6 +55,7 @@ from .errors import DataFileError, IszonesError
 from .grid import NO_POLYGON, PolygonGrid
 from .grid import mask_members as grid_members
 from .inputs.limits import MAX_LINE_BYTES
+from .inputs.text import spreadsheet_column
 from .io import atomic_output
 from .readers import CsvLayout, csv_layout, parse_csv_rows
 from .schema import MEASURE_CRS
@@ -93,6 +98,7 @@ class CheckIndex:
     unit_grid: PolygonGrid | None
     units: gpd.GeoDataFrame | None = None  # EPSG:27700, for check_sites on other geometries
     unit_codes: np.ndarray | None = None  # per unit, its GSS code (lad_code) when known
+    border_grid: PolygonGrid | None = None  # the units again, to find points near a border
     tax: TaxSiteIndex | None = None  # designated tax sites, when the check answers for them
 
     @functools.cached_property
@@ -147,7 +153,7 @@ def check_index(
     when known) and tax sites (taxsites.TAX_SITE_COLUMNS), in EPSG:27700, for check_points."""
     zones = zones_bng.reset_index(drop=True)
     zone_grid = polygon_grid(zones.geometry.to_numpy(), tolerance=BOUNDARY_TOLERANCE_M)
-    unit_names = unit_grid = unit_codes = None
+    unit_names = unit_grid = unit_codes = border_grid = None
     if units_bng is not None and len(units_bng):
         unit_names = units_bng["name"].to_numpy(dtype=object)
         if "code" in units_bng:
@@ -155,8 +161,11 @@ def check_index(
         unit_grid = polygon_grid(
             units_bng.geometry.to_numpy(), max_distance=ADMIN_NEAREST_M, members=False
         )
+        border_grid = polygon_grid(units_bng.geometry.to_numpy(), tolerance=BORDER_NOTE_M)
     tax = index_tax_sites(tax_sites) if tax_sites is not None else None
-    return CheckIndex(zones, zone_grid, unit_names, unit_grid, units_bng, unit_codes, tax)
+    return CheckIndex(
+        zones, zone_grid, unit_names, unit_grid, units_bng, unit_codes, border_grid, tax
+    )
 
 
 def _combos(mask: np.ndarray, n_zones: int) -> tuple[np.ndarray, list[tuple[int, ...]]]:
@@ -195,26 +204,39 @@ def check_points(
     """
     if threads == 1 or index.unit_grid is None or len(x) < 10_000:
         found = index.zone_grid.locate(x, y, members=True, threads=threads)
-        unit = local_units(x, y, index, threads=threads)
+        unit, note = locate_councils(x, y, index, threads=threads)
     else:  # at once: they share the GIL little
         with ThreadPoolExecutor(1, thread_name_prefix="iszones-units") as pool:
-            units = pool.submit(local_units, x, y, index, threads=threads)
+            units = pool.submit(locate_councils, x, y, index, threads=threads)
             found = index.zone_grid.locate(x, y, members=True, threads=threads)
-            unit = units.result()
+            unit, note = units.result()
     assert found.members is not None
     combo, combos = _combos(found.members, len(index.zones))
     tax = locate_tax_sites(x, y, index.tax) if index.tax is not None else None
-    return Answers(combo, combos, found.nearest, np.round(found.distance, 2), unit, tax=tax)
+    distance = np.round(found.distance, 2)
+    return Answers(combo, combos, found.nearest, distance, unit, tax=tax, unit_note=note)
 
 
-def local_units(
+def locate_councils(
     x: np.ndarray, y: np.ndarray, index: CheckIndex, *, threads: int | None = None
-) -> np.ndarray:
-    """Per point (EPSG:27700), the position of its admin unit (containing, else nearest within
-    5 km), or -1."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per point (EPSG:27700): the position of its council (containing, else nearest within
+    5 km; -1 for none) and a columns.COUNCIL_NOTES code (near a border, off the coastline)."""
+    n = len(x)
+    note = np.zeros(n, dtype=np.int64)
     if index.unit_grid is None:
-        return np.full(len(x), NO_POLYGON, dtype=np.int64)
-    return index.unit_grid.locate(x, y, threads=threads).nearest
+        return np.full(n, NO_POLYGON, dtype=np.int64), note
+    found = index.unit_grid.locate(x, y, threads=threads)
+    if index.border_grid is not None:
+        members = index.border_grid.locate(x, y, members=True, threads=threads).members
+        assert members is not None
+        count = np.zeros(n, dtype=np.int64)
+        for word in range(members.shape[1]):
+            count += np.bitwise_count(members[:, word]).astype(np.int64)
+        note[count >= 2] = NEAR_BORDER
+    note[(found.nearest >= 0) & (found.distance > 0)] = OFF_COAST
+    note[found.nearest < 0] = NO_COUNCIL
+    return found.nearest, note
 
 
 # ---------------------------------------------------------------- streaming a CSV file
@@ -678,7 +700,9 @@ def _block_csv(
     may need quoting (else only when the block has a double quote in it)."""
     originals = [block.table.column(i).combine_chunks() for i in sources]
     if quote or block.quoted:
-        originals = [quote_column(c) for c in originals]
+        originals = [quote_column(c) for c in originals]  # made inert there too
+    else:
+        originals = [spreadsheet_column(c) for c in originals]  # formulas inert (inputs.text)
     found = result_columns(
         answers, block.points.ok, block.points.problems, index, within_km=within_km
     )

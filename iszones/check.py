@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .bulk import CheckIndex, check_index, check_points, free_name
+from .bulk import CheckIndex, check_index, check_points, free_name, locate_councils
 from .columns import Answers, result_columns
 from .errors import IszonesError, SchemaError
 from .schema import MEASURE_CRS, PROGRAMME_LABELS
@@ -151,6 +151,9 @@ def concat_answers(parts: Sequence[Answers], n_zones: int) -> Answers:
         if has_share
         else None,
         concat_tax(taxes) if has_tax else None,
+        np.concatenate(
+            [p.unit_note if p.unit_note is not None else np.zeros(len(p.combo), int) for p in parts]
+        ),
     )
 
 
@@ -172,6 +175,7 @@ def take_answers(answers: Answers, rows: np.ndarray) -> Answers:
         answers.unit[rows],
         None if answers.share is None else answers.share[rows],
         None if answers.tax is None else answers.tax.take(rows),
+        None if answers.unit_note is None else answers.unit_note[rows],
     )
 
 
@@ -231,13 +235,10 @@ def _check_shapes(geoms: np.ndarray, index: CheckIndex) -> Answers:
                 geoms[rows]
             )
 
-    unit = np.full(n, -1, dtype=np.int64)
-    if index.unit_grid is not None:
-        reps = geoms.copy()
-        reps[polygonal] = shapely.point_on_surface(geoms[polygonal])
-        unit = index.unit_grid.locate(shapely.get_x(reps), shapely.get_y(reps)).nearest
+    reps = shapely.point_on_surface(geoms)  # a line's or polygon's council: its own point's
+    unit, note = locate_councils(shapely.get_x(reps), shapely.get_y(reps), index)
     tax = locate_tax_shapes(geoms, index.tax) if index.tax is not None else None
-    return Answers(combo, combos, near_pos, np.round(distance, 2), unit, share, tax)
+    return Answers(combo, combos, near_pos, np.round(distance, 2), unit, share, tax, note)
 
 
 def _measured(

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .inputs.text import spreadsheet_column, spreadsheet_text
 from .summary import possibly_in_tax_site
 from .taxsites import TaxAnswers
 
@@ -38,6 +39,7 @@ RESULT_COLUMNS = (
     "boundary_source",
     "problem",
     "lad_code",
+    "lad_note",
     "tax_site_id",
     "tax_site_name",
     "nearest_tax_site_id",
@@ -47,6 +49,15 @@ RESULT_COLUMNS = (
     "answer",
 )
 OPTIONAL_COLUMNS = ("area_share_in_zone", "within_km")
+BORDER_NOTE_M = 200.0
+# Answers.unit_note codes, and what lad_note says for each
+NEAR_BORDER, OFF_COAST, NO_COUNCIL = 1, 2, 3
+COUNCIL_NOTES = (
+    None,
+    f"within {BORDER_NOTE_M:.0f} m of a council border: check the council",
+    "off the mapped coastline: the nearest council within 5 km",
+    "no council within 5 km",
+)
 ARROW_TYPES = {
     "in_zone": pa.bool_(),
     "within_km": pa.bool_(),
@@ -81,6 +92,7 @@ class Answers:
     nearest: zone position of the nearest zone (the first of its zones when inside).
     distance: metres to it, rounded to the cm (0 inside).
     unit: position of the council (containing, else nearest within 5 km), or -1.
+    unit_note: per site, a COUNCIL_NOTES code (near a border, off the coast), or None.
     share: for polygon sites, the share of their area inside their zones (NaN for others);
         None when every site is a point.
     tax: the tax-site answers, or None when the index has no tax sites.
@@ -93,6 +105,7 @@ class Answers:
     unit: np.ndarray
     share: np.ndarray | None = None
     tax: TaxAnswers | None = None
+    unit_note: np.ndarray | None = None  # COUNCIL_NOTES codes; None: no notes
 
 
 # ---------------------------------------------------------------- columns
@@ -109,7 +122,9 @@ def _probe_quoting() -> str:
     return "".join(quoted)
 
 
-QUOTED_CHARS = _probe_quoting()
+# A carriage return too: Python's writer leaves it bare with "\n" line ends, and a spreadsheet
+# reads a bare one as the end of a row (the rest of the value becoming a row of its own).
+QUOTED_CHARS = "".join(dict.fromkeys(_probe_quoting() + "\r"))
 _QUOTE_PATTERN = "[" + QUOTED_CHARS.replace("\n", "\\n").replace("\r", "\\r") + "]"
 _SPECIAL = (b",", b'"', b"\n", b"\r")
 
@@ -122,7 +137,7 @@ def csv_field(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, np.generic):
         value = value.item()
-    text = str(value)
+    text = spreadsheet_text(value) if isinstance(value, str) else str(value)  # formulas inert
     if any(c in text for c in QUOTED_CHARS):
         return '"' + text.replace('"', '""') + '"'
     return text
@@ -136,7 +151,9 @@ def patched(base: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
 
 
 def quote_column(values: pa.Array) -> pa.Array:
-    """A text column's values quoted where Python's csv writer quotes them."""
+    """A text column's values made inert (inputs.text) and quoted where Python's csv writer
+    quotes them (and at a carriage return)."""
+    values = spreadsheet_column(values)
     data = values.buffers()[2]
     raw = b"" if data is None else data.to_pybytes()
     if not any(c in raw for c in _SPECIAL):
@@ -344,6 +361,7 @@ def result_columns(
     distance = np.full(n, np.nan)
     unit = np.full(n, -1, dtype=np.int64)
     share = np.full(n, np.nan)
+    note = np.zeros(n, dtype=np.int64)
     combos: list[tuple[int, ...]] = []
     tax: TaxAnswers | None = None
     if answers is not None:
@@ -351,6 +369,8 @@ def result_columns(
         unit[ok] = answers.unit
         if answers.share is not None:
             share[ok] = answers.share
+        if answers.unit_note is not None:
+            note[ok] = answers.unit_note
         combos = answers.combos
         if answers.tax is not None:
             tax = _spread(answers.tax, ok)
@@ -400,6 +420,9 @@ def result_columns(
         codes[said] = 1 + inverse.ravel()
     columns.append(Column("problem", np.array(["", *unique], dtype=object), codes))
     columns.append(Column("lad_code", np.array([None, *unit_codes], dtype=object), unit + 1))
+    if index.unit_names is None:
+        note[:] = 0  # no councils given: nothing to say about them
+    columns.append(Column("lad_note", np.array(COUNCIL_NOTES, dtype=object), note))
     columns += _tax_columns(tax, index, n)
     sentence = _answer(key, combos, nearest, distance, tax, index, ok)
     columns.append(Column("answer", sentence.fill_null("")))

@@ -26,7 +26,7 @@ from iszones.check import bundled_boundaries, check_sites, prepare_check
 from iszones.cli import main
 from iszones.errors import CRSError, DataFileError
 from iszones.grid import PolygonGrid, mask_members
-from iszones.io import read_admin_units, read_sites, read_zones
+from iszones.io import read_admin_units, read_councils, read_sites, read_zones
 from iszones.readers import read_site_file
 from iszones.results import result_bytes
 from iszones.taxsites import bundled_tax_sites
@@ -418,7 +418,8 @@ def test_cli_streams_a_csv_into_a_csv(zones, units, tmp_path):
     assert "Checking sites" in result.stderr
     assert result.stdout.splitlines()[-1] == f"Wrote {out}"
     tax = bundled_tax_sites(read_sites(DATA.parent / "sites.geojson"))
-    assert out.read_bytes() == whole_file(source, zones, units, within_km=2, tax_sites=tax)
+    councils = read_councils(DATA.parent)
+    assert out.read_bytes() == whole_file(source, zones, councils, within_km=2, tax_sites=tax)
     summary = result.stdout.splitlines()[0]
     assert summary.startswith("5000 sites: ") and "inside or possibly inside a tax site" in summary
 

@@ -36,6 +36,7 @@ RESULT = [
     "boundary_source",
     "problem",
     "lad_code",
+    "lad_note",
     "tax_site_id",
     "tax_site_name",
     "nearest_tax_site_id",

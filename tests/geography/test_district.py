@@ -1,13 +1,32 @@
-"""District of a point, decided by the committed layer."""
+"""The council (LAD 2025) a check names for a point, decided by the committed district layer."""
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
+import shapely
 
-from iszones.geo.district import NEAR_BORDER, NOT_FOUND, districts_of_points, load_index
+from iszones.check import bundled_boundaries, check_sites
+from iszones.columns import COUNCIL_NOTES, NEAR_BORDER, NO_COUNCIL
 from iszones.inputs.postcodes import lookup_postcodes, read_directory
+from iszones.io import districts_path, read_councils, read_districts, read_zones
+
+from ..conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return bundled_boundaries(read_zones(DATA / "boundaries" / "zones.geojson")), read_councils(
+        DATA
+    )
+
+
+def councils(reference, easting, northing):
+    sites = gpd.GeoDataFrame(
+        geometry=shapely.points(np.asarray(easting), np.asarray(northing)), crs="EPSG:27700"
+    )
+    return check_sites(sites, *reference)
 
 
 @pytest.mark.parametrize(
@@ -22,26 +41,24 @@ from iszones.inputs.postcodes import lookup_postcodes, read_directory
         ("S70 2TA", "E08000038", "Barnsley"),
     ],
 )
-def test_known_postcodes(postcode: str, code: str, name: str) -> None:
+def test_known_postcodes(reference, postcode: str, code: str, name: str) -> None:
     where = lookup_postcodes([postcode])
-    got = districts_of_points(where["easting"].to_numpy(), where["northing"].to_numpy())
+    got = councils(reference, where["easting"], where["northing"])
     assert (got.loc[0, "lad_code"], got.loc[0, "local_authority"]) == (code, name)
 
 
-def test_notes_and_missing() -> None:
-    # Off Land's End in the Atlantic, NaN, and 50 m from a shared district border.
-    border = load_index().borders.geometries[1000].centroid
-    got = districts_of_points(
-        np.array([0.0, np.nan, border.x + 50]), np.array([0.0, 1.0, border.y])
-    )
-    assert got.loc[0, "lad_note"] == NOT_FOUND and pd.isna(got.loc[0, "lad_code"])
-    assert pd.isna(got.loc[1, "lad_code"])
-    assert got.loc[2, "lad_note"] == NEAR_BORDER and got.loc[2, "lad_code"]
+def test_notes_near_a_border_and_far_from_any_council(reference) -> None:
+    layer = read_districts(districts_path(DATA)).to_crs(27700)
+    shared = shapely.intersection(layer.geometry.iloc[0], layer.geometry.buffer(1).iloc[1:])
+    border = shared[~shared.is_empty].iloc[0].representative_point()
+    got = councils(reference, [0.0, border.x], [0.0, border.y])
+    assert got.loc[0, "lad_note"] == COUNCIL_NOTES[NO_COUNCIL] and got.loc[0, "lad_code"] is None
+    assert got.loc[1, "lad_note"] == COUNCIL_NOTES[NEAR_BORDER] and got.loc[1, "lad_code"]
 
 
-def test_sample_of_postcodes_lands_in_their_district() -> None:
+def test_sample_of_postcodes_lands_in_their_district(reference) -> None:
     directory = read_directory(["N", "D"])
     directory = directory[directory["easting"].notna() & directory["laua"].notna()]
     sample = directory.sample(20_000, random_state=1)
-    got = districts_of_points(sample["easting"].to_numpy(), sample["northing"].to_numpy())
+    got = councils(reference, sample["easting"], sample["northing"])
     assert (got["lad_code"].to_numpy() == sample["laua"].to_numpy()).mean() > 0.995
