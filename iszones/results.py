@@ -16,10 +16,12 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 
 from .errors import DataFileError
+from .inputs.text import safe_cell, spreadsheet_column, spreadsheet_text
 from .io import geojson_text, to_feature_collection, write_bytes_atomic
 
 OUTPUT_FORMATS = (".csv", ".geojson", ".gpkg", ".xlsx")
@@ -54,16 +56,23 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _plain_values(column: pd.Series, bool_text: bool) -> np.ndarray:
+def _plain_values(column: pd.Series, bool_text: bool, spreadsheet: bool = False) -> np.ndarray:
     """_cell for every value of a column (and true/false text when `bool_text`), without a
-    Python call per value for the usual kinds of column: text, numbers, flags."""
+    Python call per value for the usual kinds of column: text, numbers, flags.
+
+    `spreadsheet`: text made inert for CSV and XLSX (inputs.text.safe_cell: a leading apostrophe
+    before a formula, bidi controls dropped); numbers are never touched.
+    """
     kind = pd.api.types.infer_dtype(column, skipna=True)
     if kind == "empty":
         return np.full(len(column), None, dtype=object)
     values = column.astype(object).to_numpy(copy=True)
     values[pd.isna(values)] = None  # NaN, NA and NaT alike
-    if kind == "string":
-        return values  # Python str, None where missing
+    if kind == "string":  # Python str, None where missing
+        if spreadsheet:
+            inert = spreadsheet_column(pa.array(values, pa.string()))
+            values = np.asarray(inert.to_numpy(zero_copy_only=False), dtype=object)
+        return values
     if kind in ("floating", "integer", "mixed-integer-float") and not any(
         isinstance(v, np.generic) for v in values
     ):
@@ -76,14 +85,21 @@ def _plain_values(column: pd.Series, bool_text: bool) -> np.ndarray:
     cells = [_cell(v) for v in values]  # numpy scalars, lists, dates, mixtures: one by one
     if bool_text:
         cells = [("true" if v else "false") if isinstance(v, bool) else v for v in cells]
+    if spreadsheet:
+        cells = [safe_cell(v) for v in cells]
     return np.array(cells, dtype=object)
 
 
-def _plain_table(result: gpd.GeoDataFrame, *, bool_text: bool) -> pd.DataFrame:
+def _plain_table(
+    result: gpd.GeoDataFrame, *, bool_text: bool, spreadsheet: bool = False
+) -> pd.DataFrame:
+    """The attribute table as plain values; `spreadsheet`: names and text made inert too."""
     table = pd.DataFrame(result.drop(columns=result.geometry.name))
     for column in table.columns:
-        values = _plain_values(table[column], bool_text)
+        values = _plain_values(table[column], bool_text, spreadsheet)
         table[column] = pd.Series(values, index=table.index, dtype=object)
+    if spreadsheet:
+        table.columns = [spreadsheet_text(str(c)) for c in table.columns]
     return table
 
 
@@ -91,18 +107,20 @@ def result_bytes(result: gpd.GeoDataFrame, suffix: str, *, include_wkt: bool = F
     """The check results as a file's bytes; format by suffix (see OUTPUT_FORMATS).
 
     CSV is UTF-8 with a byte-order mark (so Excel reads it right) and true/false; XLSX keeps
-    booleans and numbers as such and never turns text into formulas. Neither carries geometry
-    unless `include_wkt` (CSV only: a `wkt` column, for inputs that were shapes, not coordinates).
+    booleans and numbers as such and never turns text into formulas. In both, text that starts
+    like a formula (= + - @ tab CR, not a plain number) gets a leading apostrophe. Neither
+    carries geometry unless `include_wkt` (CSV only: a `wkt` column, for inputs that were shapes,
+    not coordinates).
     GeoJSON is WGS84; GeoPackage keeps the input's CRS.
     """
     suffix = output_format(f"out{suffix}")
     if suffix == ".csv":
-        table = _plain_table(result, bool_text=True)
+        table = _plain_table(result, bool_text=True, spreadsheet=True)
         if include_wkt:
             table["wkt"] = shapely.to_wkt(result.geometry.array, rounding_precision=-1)
-        return table.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+        return _csv_text(table).encode("utf-8-sig")
     if suffix == ".xlsx":
-        return _xlsx(_plain_table(result, bool_text=False))
+        return _xlsx(_plain_table(result, bool_text=False, spreadsheet=True))
     if suffix == ".geojson":
         frame = gpd.GeoDataFrame(
             _plain_table(result, bool_text=False), geometry=result.geometry.array, crs=result.crs
@@ -118,6 +136,23 @@ def result_bytes(result: gpd.GeoDataFrame, suffix: str, *, include_wkt: bool = F
     return buffer.getvalue()
 
 
+def _csv_text(table: pd.DataFrame) -> str:
+    """CSV text with "\n" line ends, as pandas writes it, but a field with a carriage return is
+    quoted too (pandas leaves it bare, and a spreadsheet takes a bare one for a row's end)."""
+    text = table.to_csv(index=False, lineterminator="\n")
+    if "\r" not in text:
+        return text
+
+    def field(value: Any) -> str:
+        cell = "" if value is None else str(value)
+        if any(c in cell for c in ',"\n\r'):
+            return '"' + cell.replace('"', '""') + '"'
+        return cell
+
+    rows = [table.columns, *table.itertuples(index=False, name=None)]
+    return "".join(",".join(field(v) for v in row) + "\n" for row in rows)
+
+
 def _xlsx(table: pd.DataFrame) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -125,17 +160,17 @@ def _xlsx(table: pd.DataFrame) -> bytes:
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("checked_sites")
-    sheet.append([str(c) for c in table.columns])
-    for row in table.itertuples(index=False):
-        cells = []
-        for value in row:
-            if isinstance(value, str):
-                cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value)[:32767])
-                cell.data_type = "s"  # text stays text: '=1+1' must not become a formula
-            else:
-                cell = WriteOnlyCell(sheet, value=value)
-            cells.append(cell)
-        sheet.append(cells)
+
+    def cell(value: Any) -> Any:
+        if not isinstance(value, str):
+            return WriteOnlyCell(sheet, value=value)
+        text = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value)[:32767])
+        text.data_type = "s"  # text stays text: '=1+1' must not become a formula
+        return text
+
+    sheet.append([cell(str(c)) for c in table.columns])
+    for row in table.itertuples(index=False, name=None):
+        sheet.append([cell(value) for value in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

