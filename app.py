@@ -19,6 +19,7 @@ from streamlit_folium import st_folium
 from iszones import assets, maps, urlstate
 from iszones.errors import IszonesError
 from iszones.filters import Selection, apply_selection, largest_amount, summary
+from iszones.inputs.text import safe_cell as _safe_cell  # the one CSV/XLSX choke point
 from iszones.io import (
     Catalogue,
     admin_units_path,
@@ -151,13 +152,6 @@ def zones_table(zones: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> pd.DataFram
             "Boundary": zones["geometry_precision"],
         }
     ).reset_index(drop=True)
-
-
-def _safe_cell(value: Any) -> Any:
-    """Spreadsheets run cells starting with = + - @ as formulas; prefix those with a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 def sites_csv(sites: gpd.GeoDataFrame) -> bytes:
@@ -326,6 +320,7 @@ def make_map(
     count: str,
     notes: tuple[str, str],
     popups: str = "short",
+    fill_window: bool = False,
 ) -> Any:
     """The folium map of the selection; `notes` is (data vintage, attribution)."""
     _, units = web_geometry(key)
@@ -347,19 +342,25 @@ def make_map(
         selected_zone_id=zone_id,
         places=assets.uk_places(),
         popups=popups,
+        fill_window=fill_window,
     )
 
 
-def show_map(fmap: Any, *, height: int, centre: tuple[float, float] | None, **kwargs: Any) -> None:
+def map_view(
+    cat: Catalogue, state: urlstate.UrlState
+) -> tuple[tuple[float, float] | None, int | None]:
+    """Where the map opens: the link's position, else the picked site, else fit the selection."""
+    if state.centre is not None and state.zoom is not None:
+        return state.centre, state.zoom
+    centre = site_centre(cat, state.site_id)
+    return centre, (SITE_ZOOM if centre else None)
+
+
+def show_map(
+    fmap: Any, *, height: int, view: tuple[tuple[float, float] | None, int | None], **kwargs: Any
+) -> None:
     assets.localise(fmap, ASSET_URL)
-    st_folium(
-        fmap,
-        height=height,
-        use_container_width=True,
-        center=centre,
-        zoom=SITE_ZOOM if centre else None,
-        **kwargs,
-    )
+    st_folium(fmap, height=height, use_container_width=True, center=view[0], zoom=view[1], **kwargs)
 
 
 # ---------------------------------------------------------------- page
@@ -367,7 +368,11 @@ def show_map(fmap: Any, *, height: int, centre: tuple[float, float] | None, **kw
 EMBED_CSS = """<style>
 section[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"],
 [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {display: none !important}
-.block-container {padding-top: 0.5rem !important; padding-bottom: 0 !important}
+.block-container {padding: 0.25rem 0.5rem 0 !important; max-width: none !important}
+iframe[title="streamlit_folium.st_folium"] {height: calc(100vh - 3.2rem) !important;
+  min-height: 200px}
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] {white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; margin: 0}
 </style>"""
 # Long sector chips wrap instead of ending in "..."; a picked zone's full name is shown under the
 # picker (a select box is one line of input and cannot wrap).
@@ -402,15 +407,16 @@ def map_page() -> None:
         state, _problems = url_state(cat)
         kept_zones, kept_sites = apply_selection(web_zones, cat.sites, state.selection)
         count = summary(len(kept_zones), len(cat.zones), len(kept_sites), len(cat.sites))
-        fmap = make_map(cat, key, state, kept_zones, kept_sites, count, notes)
+        fmap = make_map(cat, key, state, kept_zones, kept_sites, count, notes, fill_window=True)
         show_map(
             fmap,
             height=EMBED_HEIGHT,
-            centre=site_centre(cat, state.site_id),
+            view=map_view(cat, state),
             key="embed_map",
             returned_objects=[],
         )
-        st.caption(md(f"{count}. {vintage}. {notes[1]}"))
+        # One line under the map, which fills the rest of the frame; sources are in its legend.
+        st.caption(md(f"{count} · {vintage} · sources: the map's legend"))
         st.stop()
 
     init_from_url(cat)
@@ -494,15 +500,26 @@ def map_page() -> None:
     # The map first, so it is sent first; the card beside it (wide) or below it (narrow).
     map_col, card_col = st.columns([3, 1], gap="medium")
     site_id = st.session_state.get("site")
+    # The map's position comes from the address (the map writes it there as it moves) unless
+    # the filters or the site changed since the last run: then the map fits the new selection.
+    linked, _ = url_state(cat)
+    signature = (selection, site_id)
+    moved_on = st.session_state.get("_signature", signature) != signature
+    st.session_state["_signature"] = signature
     state = urlstate.UrlState(
-        selection=selection, site_id=site_id, km=state.km, basemap=state.basemap
+        selection=selection,
+        site_id=site_id,
+        km=state.km,
+        basemap=state.basemap,
+        centre=None if moved_on else linked.centre,
+        zoom=None if moved_on else linked.zoom,
     )
     with map_col:
         fmap = make_map(cat, key, state, kept_zones, kept_sites, count, notes)
         show_map(
             fmap,
             height=MAP_HEIGHT,
-            centre=site_centre(cat, site_id),
+            view=map_view(cat, state),
             key="map",
             returned_objects=["last_active_drawing"],
             on_change=pick_site_from_map,
@@ -614,7 +631,7 @@ def map_page() -> None:
     with share_tab:
         base = str(getattr(st.context, "url", "") or "http://localhost:8501/").split("?")[0]
         query = urlstate.query_string(state)
-        st.markdown("**Link to this view** (filters, zone and site):")
+        st.markdown("**Link to this view** (filters, zone, site and the map's position):")
         st.code(f"{base}?{query}" if query else base, language=None)
         st.markdown("**Embed the map** in a web page or briefing:")
         st.code(urlstate.iframe_snippet(base, state, title=f"{TITLE}: {count}"), language="html")
@@ -653,6 +670,7 @@ def map_page() -> None:
                 zones_all=len(cat.zones),
                 sites_kept=len(kept_sites),
                 sites_all=len(cat.sites),
+                zone_names=zone_names,
             )
             draw = export.static_map_png if kind == "png" else export.static_map_pdf
             return draw(

@@ -87,29 +87,37 @@ def import_admin_units(source: Path, folder: Path | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Build and report areas, but write nothing.")
 @clean_errors
 def build_boundaries(folder: Path | None, dry_run: bool) -> None:
-    """Rebuild data/boundaries/zones.geojson from the admin units, membership table and sites.
+    """Rebuild data/boundaries/zones.geojson from the council districts, tables and sites.
 
-    Inputs (all in the data folder): boundaries/uk_admin_units.geojson,
-    boundaries/membership.csv, boundaries/zone_attributes.json and sites.geojson.
+    Inputs (all in the data folder): boundaries/districts.geojson (LAD 2025, from
+    `iszones build-geography`), boundaries/lad_membership.csv, boundaries/membership.csv,
+    boundaries/zone_attributes.json and sites.geojson. A folder without districts.geojson is
+    built on boundaries/uk_admin_units.geojson (Natural Earth) instead.
     Example: iszones build-boundaries --dry-run
     """
+    from .refresh import build_on_districts
+
     root = data_dir(folder)
     bdir = root / "boundaries"
-    units = gpd.read_file(bdir / "uk_admin_units.geojson")
-    members = boundaries.parse_membership(
-        (bdir / "membership.csv").read_text(encoding="utf-8"), path=str(bdir / "membership.csv")
-    )
-    attributes = load_json(bdir / "zone_attributes.json")["zones"]
-    sites = read_sites(sites_path(root))
-    zones = boundaries.build_zones(attributes, members, units, sites)
+    if (bdir / "districts.geojson").exists():
+        zones, warnings = build_on_districts(root)
+        name = "Industrial Strategy Zones (indicative footprints on LAD 2025 districts)"
+    else:
+        units = gpd.read_file(bdir / "uk_admin_units.geojson")
+        members = boundaries.parse_membership(
+            (bdir / "membership.csv").read_text(encoding="utf-8"), path=str(bdir / "membership.csv")
+        )
+        attributes = load_json(bdir / "zone_attributes.json")["zones"]
+        zones = boundaries.build_zones(attributes, members, units, read_sites(sites_path(root)))
+        warnings, name = [], "Industrial Strategy Zones (indicative footprints)"
     for (_, row), area in zip(zones.iterrows(), areas_km2(zones), strict=True):
         click.echo(f"{row['zone_id']:>2}  {area:>9.1f} km2  {row['name']}")
+    for warning in warnings:
+        click.echo(f"Warning: {warning}")
     if dry_run:
         click.echo("Dry run: nothing written.")
         return
-    doc = to_feature_collection(
-        zones, name="Industrial Strategy Zones (indicative footprints)", digits=5
-    )
+    doc = to_feature_collection(zones, name=name, digits=5)
     write_text_atomic(zones_path(root), geojson_text(doc))
     click.echo(f"Wrote {len(zones)} zones to {zones_path(root)}")
 
@@ -791,3 +799,62 @@ def build_geography_command(
             f"{h['near_border_right']:.2%} within {h['near_border_m']:g} m of a border"
         )
     click.echo(line)
+
+
+@main.command("locate")
+@click.argument("queries", nargs=-1, required=True)
+@_data_dir_option
+@clean_errors
+def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
+    """Say where each QUERY is: its council, zone (or the nearest) and nearest tax site.
+
+    A QUERY is a postcode, a place name, lat,lon, easting,northing (British National Grid) or
+    an OS grid reference. One line each; a place name with several matches lists the others.
+
+    Example: iszones locate "DE24 8UX" Worksop "52.83,-1.33" "SK 45000 30000"
+    """
+    import geopandas as gpd
+    from shapely import points
+
+    from .check import check_sites
+    from .inputs.locate import LocateError, locate
+
+    found = []
+    for query in queries:
+        try:
+            found.append(locate(query))
+        except LocateError as err:
+            found.append(err)
+    places = [f for f in found if not isinstance(f, LocateError)]
+    every = [p for place in places for p in (place, *place.others)]
+    zones, units, tax_sites, _ = CheckReference(folder, None, None, None, 100.0).load()
+    if every:
+        sites = gpd.GeoDataFrame(
+            geometry=points([p.easting for p in every], [p.northing for p in every]),
+            crs="EPSG:27700",
+        )
+        result = check_sites(sites, zones, units, tax_sites=tax_sites)
+        answers = dict(zip(map(id, every), result.to_dict("records"), strict=True))
+    failed = 0
+    for item in found:
+        if isinstance(item, LocateError):
+            click.echo(f"Not found: {item}", err=True)
+            failed += 1
+            continue
+        row = answers[id(item)]
+        council = row["local_authority"] or "no council found"
+        if row["lad_code"]:
+            council += f" ({row['lad_code']})"
+        if row["lad_note"]:
+            council += f"; {row['lad_note']}"
+        what = f"{item.kind} {item.label}" if item.kind == "place" else item.kind
+        where = (
+            f"{what} at {item.lat:.5f}, {item.lon:.5f}"
+            f" (E {item.easting:,.0f}, N {item.northing:,.0f})"
+        )
+        click.echo(f"{item.query}: {where}; {council}. {row['answer']}.")
+        for other in item.others:
+            also = answers[id(other)]["local_authority"] or "no council found"
+            click.echo(f"  also {other.label} ({also}) at {other.lat:.5f}, {other.lon:.5f}")
+    if failed:
+        raise SystemExit(1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -136,8 +136,9 @@ def data_date(*frames: gpd.GeoDataFrame) -> str | None:
 # ---------------------------------------------------------------------------- subtitle
 
 
-def describe_selection(selection: Selection) -> str:
-    """The filters of a selection in words, e.g. 'sector Defence; nation Wales' ('' if none)."""
+def describe_selection(selection: Selection, zone_names: Mapping[int, str] | None = None) -> str:
+    """The filters of a selection in words, e.g. 'sector Defence; nation Wales' ('' if none);
+    a zone by its name when `zone_names` (zone_id -> name) has it, else by number."""
     parts = []
     if selection.sectors:
         parts.append(
@@ -149,7 +150,8 @@ def describe_selection(selection: Selection) -> str:
     if selection.nation:
         parts.append(f"nation {selection.nation}")
     if selection.zone_id is not None:
-        parts.append(f"zone {selection.zone_id}")
+        name = (zone_names or {}).get(selection.zone_id)
+        parts.append(name if name else f"zone {selection.zone_id}")
     if selection.kinds:
         parts.append(
             "site kind " + " or ".join(SITE_KIND_LABELS.get(k, k) for k in selection.kinds)
@@ -168,9 +170,11 @@ def selection_subtitle(
     zones_all: int,
     sites_kept: int,
     sites_all: int,
+    zone_names: Mapping[int, str] | None = None,
 ) -> str:
-    """The subtitle of a map: the filters in words, then the count line of filters.summary."""
-    filters = describe_selection(selection)
+    """The subtitle of a map: the filters in words (zones by name, from `zone_names`), then the
+    count line of filters.summary."""
+    filters = describe_selection(selection, zone_names)
     counts = summary(zones_kept, zones_all, sites_kept, sites_all)
     return f"Filters: {filters} · {counts}" if filters else f"All zones and sites · {counts}"
 

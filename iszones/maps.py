@@ -71,7 +71,7 @@ ZONE_OUTLINE_ZOOM = 10  # zoomed in further, zones are outlines with a light tin
 ZONE_TINT_OPACITY = 0.12
 CIRCLE_ZOOM = 11  # tax sites drawn as their precision circles
 PLACES_CREDIT = "places: GeoNames (CC BY 4.0)"
-NARROW_MAP_PX = 700  # maps narrower (or lower than 480 px) open with the legend folded
+NARROW_MAP_PX = 600  # maps narrower (or lower than 480 px) open with the legend folded
 CHECK_MAP_MAX_SITES = 5000  # beyond this the browser slows down; the table and downloads have all
 CHECK_INSIDE_COLOUR = "#1b7837"  # ColorBrewer PRGn ends: apart for colour-blind readers too
 CHECK_OUTSIDE_COLOUR = "#762a83"
@@ -562,6 +562,18 @@ window.iszStyle = function (feature) {
 _CONTEXT = """
 (function () {
   var map = {map}, data = DATA, labels = L.layerGroup().addTo(map);
+  if (data.fillWindow) {
+    // Embedded: the map takes the whole height of its frame, whatever size the host gives it.
+    var fill = function () {
+      var el = map.getContainer(), h = window.innerHeight;
+      if (h > 100 && Math.abs(el.offsetHeight - h) > 1) {
+        el.style.height = h + 'px';
+        map.invalidateSize({animate: false});
+      }
+    };
+    fill();
+    window.addEventListener('resize', fill);
+  }
   var circles = L.layerGroup();
   map.createPane('iszLabels').style.zIndex = 450;
   map.getPane('iszLabels').style.pointerEvents = 'none';
@@ -606,6 +618,17 @@ _CONTEXT = """
     z >= data.circleZoom ? map.addLayer(circles) : map.removeLayer(circles);
   }
   map.on('zoomend', zoomed);
+  // In the dashboard the map sits in a frame of the page: keep its position in the page's
+  // address (lat, lon, z; iszones.urlstate), so a copied link opens the same view.
+  map.on('moveend', function () {
+    if (window.parent === window) return;
+    try {
+      var loc = window.parent.location, q = new URLSearchParams(loc.search), c = map.getCenter();
+      q.set('lat', c.lat.toFixed(4)); q.set('lon', c.lng.toFixed(4)); q.set('z', map.getZoom());
+      window.parent.history.replaceState(window.parent.history.state, '',
+        loc.pathname + '?' + q.toString() + loc.hash);
+    } catch (e) { /* a page of another origin: the link keeps the filters only */ }
+  });
   map.on('moveend', place);
   map.whenReady(function () { zoomed(); place(); });
   map.on('popupopen', function (e) {
@@ -754,6 +777,7 @@ def build_map(
     cluster: bool = True,
     places: Iterable[tuple[str, float, float, int]] = (),
     popups: str = "full",
+    fill_window: bool = False,
 ) -> folium.Map:
     """A folium.Map of zones coloured by programme and sites marked by kind, with legend.
 
@@ -785,6 +809,8 @@ def build_map(
     popups:
         "full" puts each card in its popup (a standalone file); "short" a name and one line,
         for a page that shows the full card beside the map.
+    fill_window:
+        Size the map to the height of its window (an embed whose frame the host sizes).
 
     The map links Leaflet and Leaflet.markercluster only (no jQuery, Bootstrap or icon fonts);
     serve them locally with `assets.localise` or inline them with `assets.standalone_html`.
@@ -872,6 +898,7 @@ def build_map(
         "circles": circles,
         "circleZoom": CIRCLE_ZOOM,
         "outlineZoom": DISTRICT_OUTLINE_ZOOM,
+        "fillWindow": fill_window,
         "land": background_name,
         "landStyles": [_land_style(fill, False), _land_style(fill, True)] if has_background else [],
     }
@@ -879,8 +906,8 @@ def build_map(
     legend = _legend_html(
         title, selection_summary, kinds, attribution, vintage, has_nearby, bool(circles)
     )
-    short = "iszones (sources in each card) · council areas: Natural Earth · " + PLACES_CREDIT
-    credit = esc(short + (f" · {vintage}" if vintage else ""))
+    # Short, so it stays one line on a phone; the legend's Sources has the full attribution.
+    credit = esc("iszones · areas: Natural Earth · " + PLACES_CREDIT)
     fmap.add_child(
         _Script(
             "(function(){var c=L.control({position:'topleft'});"
@@ -898,7 +925,13 @@ def build_map(
     # Fit at once, without folium's animated zoom from the whole-UK start.
     fmap.location = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     fmap.add_child(
-        _Script(f"{{map}}.fitBounds({js_literal(bounds)}, {{padding: [10, 10], animate: false}});")
+        _Script(
+            # Room for an open legend on the left, so it hides none of the selection.
+            "(function(){var l={map}.getContainer().querySelector('.isz-legend details');"
+            "var left=l&&l.open?l.parentNode.offsetWidth+20:10;"
+            f"{{map}}.fitBounds({js_literal(bounds)},"
+            "{paddingTopLeft:[left,10],paddingBottomRight:[10,24],animate:false});})();"
+        )
     )
     return fmap
 

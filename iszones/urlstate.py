@@ -1,8 +1,9 @@
 """The dashboard's state as URL query parameters, both ways; pure (no streamlit).
 
 Names: `sector` and `kind` (repeatable), `programme`, `nation`, `zone` (zone_id), `q`,
-`min_funding` (£ millions), `site` (site_id), `km` (zone view distance), `basemap`, and
-`view` (`embed` for the map alone). Streamlit keeps `embed` and `embed_options` for itself.
+`min_funding` (£ millions), `site` (site_id), `km` (zone view distance), `basemap`, `lat`,
+`lon` and `z` (the map's centre and zoom, written by the map as it moves), and `view` (`embed`
+for the map alone). Streamlit keeps `embed` and `embed_options` for itself.
 Values are matched leniently (case, spaces, labels such as "Investment Zone"); anything
 unknown is dropped with a message saying what was expected, so a mistyped link still opens.
 """
@@ -33,8 +34,12 @@ PARAMS: tuple[str, ...] = (
     "site",
     "km",
     "basemap",
+    "lat",
+    "lon",
+    "z",
     "view",
 )
+ZOOMS = (4, 18)  # the dashboard map's zoom range
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class UrlState:
     view: str = "full"
     km: float = DEFAULT_KM
     basemap: str = "none"
+    centre: tuple[float, float] | None = None  # (lat, lon)
+    zoom: int | None = None
 
 
 def _problem(selection: Selection, zone_ids: Iterable[int]) -> str | None:
@@ -135,6 +142,7 @@ def parse_params(
     if basemap not in BASEMAPS:
         problems.append(f"basemap={basemap!r} is not one of {', '.join(BASEMAPS)}; using none.")
         basemap = "none"
+    centre, zoom = _view(first("lat"), first("lon"), first("z"), problems)
     view = match_choice(first("view") or "full", VIEWS)
     if view not in VIEWS:
         problems.append(f"view={view!r} is not one of {', '.join(VIEWS)}; showing the full app.")
@@ -148,8 +156,35 @@ def parse_params(
         query=(first("q") or ""),
         min_funding_gbp=min_funding,
     )
-    state = UrlState(selection=selection, site_id=site_id, view=view, km=km, basemap=basemap)
+    state = UrlState(
+        selection=selection,
+        site_id=site_id,
+        view=view,
+        km=km,
+        basemap=basemap,
+        centre=centre,
+        zoom=zoom,
+    )
     return state, problems
+
+
+def _view(
+    lat: str | None, lon: str | None, z: str | None, problems: list[str]
+) -> tuple[tuple[float, float] | None, int | None]:
+    """The map position a link gives: both lat and lon, and a zoom in ZOOMS; else none."""
+    if lat is None and lon is None and z is None:
+        return None, None
+    try:
+        y, x, level = float(lat or "nan"), float(lon or "nan"), int(z or "-1")
+    except ValueError:
+        y, x, level = math.nan, math.nan, -1
+    if not (-90 <= y <= 90 and -180 <= x <= 180 and ZOOMS[0] <= level <= ZOOMS[1]):
+        problems.append(
+            f"lat={lat!r}, lon={lon!r}, z={z!r} is not a map position (lat -90 to 90, lon -180"
+            f" to 180, z {ZOOMS[0]}-{ZOOMS[1]}, all three); the map fits the selection instead."
+        )
+        return None, None
+    return (y, x), level
 
 
 def _plain_number(value: float) -> str:
@@ -180,6 +215,10 @@ def to_params(state: UrlState) -> dict[str, str | list[str]]:
         out["km"] = _plain_number(state.km)
     if state.basemap != "none":
         out["basemap"] = state.basemap
+    if state.centre is not None and state.zoom is not None:
+        out["lat"] = f"{state.centre[0]:.4f}"
+        out["lon"] = f"{state.centre[1]:.4f}"
+        out["z"] = str(state.zoom)
     if state.view != "full":
         out["view"] = state.view
     return out

@@ -60,8 +60,9 @@ def test_export_map_pdf_is_titled_with_the_zone_and_its_filters(exports):
     payload = (folder / "map.pdf").read_bytes()
     assert len(PdfReader(BytesIO(payload)).pages) == 1
     text = pdf_text(payload)
-    assert text.count("East Midlands Freeport and Investment Zone") >= 2  # title and key
-    assert "Filters: zone 22 · 29 of 130 sites in 1 of 22 zones" in text
+    assert text.count("East Midlands Freeport and Investment Zone") >= 3  # title, subtitle, key
+    assert "Filters: East Midlands Freeport and Investment Zone · 29 of 130 sites" in text
+    assert "zone 22 ·" not in text  # the subtitle names the zone, not its number
     assert "Data last checked 30 November 2026" in text
 
 

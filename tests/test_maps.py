@@ -282,3 +282,73 @@ def test_simplify_does_not_touch_its_input(catalogue):
     before = catalogue.zones.geometry.copy()
     maps.simplify_for_web(catalogue.zones)
     assert catalogue.zones.geometry.geom_equals(before).all()
+
+
+# ---------------------------------------------------------------- context at every zoom (issue 16)
+
+
+def test_places_appear_by_population():
+    assert maps.place_min_zoom(323_632) == 6  # Nottingham from the country view
+    assert maps.place_min_zoom(47_898) == 8  # Long Eaton
+    assert maps.place_min_zoom(3_601) == 11  # Kegworth
+    assert maps.place_min_zoom(0) == maps.PLACE_LAST_ZOOM
+
+
+def test_uk_places_come_from_geonames():
+    places = {name: (lon, lat, pop) for name, lon, lat, pop in assets.uk_places()}
+    assert len(places) > 5000
+    lon, lat, _ = places["Kegworth"]
+    assert abs(lon + 1.28) < 0.01 and abs(lat - 52.835) < 0.01
+    assert "Akrotiri" not in places  # GB-coded but not in the UK box
+
+
+def test_context_labels_rank_towns_and_keep_villages_to_zone_views(web):
+    _, units = web
+    places = [("Big", -1.1, 52.9, 300_000), ("Village", -1.27, 52.85, 600), ("Far", -3, 56, 700)]
+    zone_view = [[52.7, -1.5], [53.0, -1.0]]
+    rows = maps.context_labels(places, units, zone_view)
+    names = [row[0] for row in rows]
+    assert names[0] == "Big" and "Village" in names and "Far" not in names
+    assert "Nottinghamshire" in names  # district names from the areas, from zoom 9
+    district = next(row for row in rows if row[0] == "Nottinghamshire")
+    assert district[3] == maps.DISTRICT_LABEL_ZOOM and district[4] == 1
+    country = [[50, -8], [58, 1.5]]
+    assert "Village" not in [row[0] for row in maps.context_labels(places, None, country)]
+
+
+def test_context_labels_escape_names():
+    rows = maps.context_labels([(XSS_NAME, -1.1, 52.9, 9000)], None, [[52, -2], [53, -1]])
+    assert rows[0][0] == safe.esc(XSS_NAME) and "<img" not in rows[0][0]
+
+
+def test_zone_map_carries_labels_circles_and_short_popups(catalogue, web):
+    zones, units = web
+    kept_zones, kept_sites = apply_selection(zones, catalogue.sites, Selection(zone_id=22))
+    fmap = maps.build_map(
+        kept_zones,
+        kept_sites,
+        selection_summary="zone 22",
+        background=units,
+        places=assets.uk_places(),
+        popups="short",
+    )
+    html = fmap.get_root().render()
+    assert '"Kegworth"' in html and '"Castle Donington"' in html
+    assert "GeoNames (CC BY 4.0)" in html  # the places' licence in the attribution line
+    circles = maps.precision_circles(kept_sites)
+    ratcliffe = kept_sites[kept_sites["site_id"] == "ratcliffe-on-soar"].iloc[0]
+    assert [
+        round(ratcliffe.geometry.x, 5),
+        round(ratcliffe.geometry.y, 5),
+        float(ratcliffe["location_precision_m"]),
+    ] in circles
+    assert f'"circleZoom":{maps.CIRCLE_ZOOM}' in html
+    assert "Full card beside the map" in html  # short popups
+    assert "Location precision" not in html  # the full card is not in the popups
+    assert '"collapsed": true' in html  # the layer control is folded to its icon
+
+
+def test_site_popup_is_short_and_escaped():
+    html = maps.site_popup_html({"name": XSS_NAME, "kind": "tax_site", "zone_names": ["Z"]})
+    assert safe.esc(XSS_NAME) in html and "<img" not in html
+    assert "Tax site" in html and "Z" in html

@@ -158,3 +158,26 @@ def test_iframe_snippet_embeds_the_map_alone():
     assert 'src="http://localhost:8501/?zone=22&amp;view=embed&amp;embed=true"' in snippet
     assert 'title="Zone &quot;22&quot; &lt;map&gt;"' in snippet
     assert snippet.startswith("<iframe ") and snippet.endswith("</iframe>")
+
+
+def test_map_position_round_trips():
+    state, problems = parse(lat="52.8660", lon="-1.2550", z="12")
+    assert problems == []
+    assert state.centre == (52.866, -1.255) and state.zoom == 12
+    assert to_params(state) == {"lat": "52.8660", "lon": "-1.2550", "z": "12"}
+    assert parse_params(parse_qs(query_string(state)), zone_ids=ZONES, site_ids=SITES)[0] == state
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"lat": "52.8", "lon": "-1.2"},  # no zoom
+        {"lat": "95", "lon": "-1.2", "z": "9"},
+        {"lat": "52.8", "lon": "x", "z": "9"},
+        {"lat": "52.8", "lon": "-1.2", "z": "30"},
+    ],
+)
+def test_a_bad_map_position_is_dropped_with_a_message(params):
+    state, problems = parse(**params)
+    assert state.centre is None and state.zoom is None
+    assert len(problems) == 1 and "is not a map position" in problems[0]
