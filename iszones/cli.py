@@ -817,15 +817,15 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
     from shapely import points
 
     from .check import check_sites
-    from .inputs.locate import LocateError, locate
+    from .inputs.locate import LocateError, Location, locate
 
-    found = []
+    found: list[Location | LocateError] = []
     for query in queries:
         try:
             found.append(locate(query))
         except LocateError as err:
             found.append(err)
-    places = [f for f in found if not isinstance(f, LocateError)]
+    places = [f for f in found if isinstance(f, Location)]
     every = [p for place in places for p in (place, *place.others)]
     zones, units, tax_sites, _ = CheckReference(folder, None, None, None, 100.0).load()
     if every:
