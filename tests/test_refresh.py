@@ -761,7 +761,7 @@ def test_real_lad_membership_covers_every_zone(real_lad_members):
     for m in real_lad_members:
         by_zone.setdefault(m.zone_id, set()).add(m.lad_code)
     assert sorted(by_zone) == list(range(1, 23))
-    # Combined authorities with a known number of councils (LAD December 2024).
+    # Combined authorities with a known number of councils (LAD 2025).
     sizes = {11: 11, 12: 10, 13: 4, 14: 5, 18: 8, 19: 7, 20: 6, 21: 5}
     assert {z: len(by_zone[z]) for z in sizes} == sizes
     area = {m.lad_code for m in real_lad_members if m.zone_id == 22 and m.role == "area"}
@@ -769,13 +769,14 @@ def test_real_lad_membership_covers_every_zone(real_lad_members):
 
 
 def test_real_lad_membership_uses_current_codes(real_lad_members):
-    """Codes retired by mergers must not appear (the table uses LAD December 2024 codes)."""
+    """Codes retired by mergers or recoding must not appear (the table uses LAD 2025 codes)."""
     retired = {
         "E07000026", "E07000027", "E07000028", "E07000029", "E07000030", "E07000031",  # Cumbria
         "E07000163", "E07000164", "E07000165", "E07000166", "E07000167", "E07000168", "E07000169",
         "E07000187", "E07000188", "E07000189", "E07000246",  # Somerset
         "E07000205", "E07000206",  # Suffolk Coastal, Waveney
         "E08000020", "S12000015", "S12000024", "S12000044", "S12000046",  # recoded
+        "E08000016", "E08000019",  # Barnsley, Sheffield: now E08000038, E08000039
     }  # fmt: skip
     assert not retired & {m.lad_code for m in real_lad_members}
 
@@ -787,76 +788,22 @@ def test_every_zone_with_tax_sites_lists_councils(real_lad_members):
     assert set(taxed["designated_zone_id"].astype(int)) <= zones_with_councils
 
 
-def _synthetic_layer(members: list[lad_build.LadMember]) -> gpd.GeoDataFrame:
-    """A UK 'LAD' layer carved from the bundled Natural Earth units, in British National Grid.
-
-    Councils that are whole units keep their shape; districts of a county (and Northern
-    Ireland's 11) are vertical strips of it. Unused units get made-up codes, as land.
-    """
-    ne = gpd.read_file(ROOT / "data" / "boundaries" / "uk_admin_units.geojson")
-    shapes = dict(zip(ne["name"], ne.geometry.array, strict=True))
-    shapes["NI"] = shapely.union_all(ne[ne["nation"] == "Northern Ireland"].geometry.array)
-    alias = {
-        "Aberdeen City": "Aberdeen",
-        "Glasgow City": "Glasgow",
-        "City of Edinburgh": "Edinburgh",
-        "Isle of Anglesey": "Anglesey",
-        "County Durham": "Durham",
-        "Kingston upon Hull, City of": "Kingston upon Hull",
-        "St. Helens": "St Helens",
-    }
-    county = {
-        "E0700003": "Derbyshire",
-        "E0700017": "Nottinghamshire",
-        "E07000244": "Suffolk",
-        "E07000203": "Suffolk",
-        "E07000076": "Essex",
-        "E07000044": "Devon",
-        "E07000091": "Hampshire",
-        "E07000086": "Hampshire",
-        "E07000090": "Hampshire",
-        "E07000222": "Warwickshire",
-        "E07000134": "Leicestershire",
-        "N09": "NI",
-    }
-    rows: list[tuple[str, str, Any]] = []
-    strips: dict[str, list[lad_build.LadMember]] = {}
-    for m in {m.lad_code: m for m in members}.values():
-        parent = next((v for k, v in county.items() if m.lad_code.startswith(k)), None)
-        if parent:
-            strips.setdefault(parent, []).append(m)
-        else:
-            rows.append((m.lad_code, m.lad_name, shapes[alias.get(m.lad_name, m.lad_name)]))
-    for parent, part in strips.items():
-        minx, miny, maxx, maxy = shapes[parent].bounds
-        step = (maxx - minx) / len(part)
-        for i, m in enumerate(sorted(part, key=lambda m: m.lad_code)):
-            cut = shapely.box(minx + i * step, miny, minx + (i + 1) * step, maxy)
-            rows.append((m.lad_code, m.lad_name, shapes[parent].intersection(cut)))
-    used = {alias.get(m.lad_name, m.lad_name) for m in members} | set(strips)
-    used |= set(ne.loc[ne["nation"] == "Northern Ireland", "name"])
-    for i, name in enumerate(n for n in ne["name"] if n not in used):
-        rows.append((f"E06{900000 + i}", name, shapes[name]))
-    return gpd.GeoDataFrame(
-        {"LAD24CD": [r[0] for r in rows], "LAD24NM": [r[1] for r in rows]},
-        geometry=[r[2] for r in rows],
-        crs="EPSG:4326",
-    ).to_crs("EPSG:27700")
-
-
-def test_real_inputs_rebuild_end_to_end(real_lad_members, tmp_path):
-    """All 22 zones, the real membership and sites: every council found, every tax site inside,
-    and on a layer made of the bundled units the footprints come out as the bundled ones."""
+def test_real_inputs_rebuild_end_to_end(tmp_path):
+    """All 22 zones, the real tables and sites, refreshed from a file of the bundled districts
+    (as LAD25CD/LAD25NM): every council found, every tax site inside, and the footprints come
+    out as the bundled ones, since build-boundaries draws them the same way."""
     if not (ROOT / "data" / "boundaries" / "zones.geojson").exists():
         pytest.skip("the bundled zones.geojson is not built yet")
     data = tmp_path / "data"
     shutil.copytree(ROOT / "data", data)
-    layer = tmp_path / "synthetic_lads.gpkg"
-    _synthetic_layer(real_lad_members).to_file(layer, driver="GPKG")
+    districts = gpd.read_file(ROOT / "data" / "boundaries" / "districts.geojson")
+    layer = tmp_path / "lad25.gpkg"
+    districts.rename(columns={"code": "LAD25CD", "name": "LAD25NM"}).to_file(layer, driver="GPKG")
     before = snapshot(data)
-    report = refresh.refresh_boundaries(data, from_file=layer, min_features=100, dry_run=True)
+    report = refresh.refresh_boundaries(data, from_file=layer, dry_run=True)
     assert snapshot(data) == before
+    assert report.fields.vintage == "LAD25" and report.feature_count == 361
     assert [z.zone_id for z in report.zones] == list(range(1, 23))
     for zone in report.zones:
         assert not zone.unmatched, zone
-        assert zone.after_km2 == pytest.approx(zone.before_km2, rel=0.02), zone
+        assert zone.after_km2 == pytest.approx(zone.before_km2, rel=0.001), zone
