@@ -46,7 +46,6 @@ from .coordinates import (
     CoordinateEvidence,
     TablePoints,
     find_coordinate_columns,
-    locate_columns,
     parse_crs,
     table_crs,
     transformer,
@@ -55,6 +54,7 @@ from .errors import DataFileError, IszonesError
 from .grid import NO_POLYGON, PolygonGrid
 from .grid import mask_members as grid_members
 from .inputs.limits import MAX_LINE_BYTES
+from .inputs.placing import find_postcode_column, locate_rows
 from .inputs.text import spreadsheet_column
 from .io import atomic_output
 from .readers import CsvLayout, csv_layout, parse_csv_rows
@@ -623,14 +623,15 @@ def _locate_block(
     first_row: int,
     decimal_comma: bool = False,
 ) -> _Block:
-    """A block of rows with its points read, checked and put in EPSG:27700."""
+    """A block of rows with its points read (by postcode where they have no coordinates),
+    checked and put in EPSG:27700."""
     names = table.column_names
-    points = locate_columns(
-        table.column(names.index(cols[0])),
-        table.column(names.index(cols[1])),
+    points = locate_rows(
+        lambda column: table.column(names.index(column)),
         cols,
         name,
         user_crs,
+        find_postcode_column(names, name),
         decimal_comma=decimal_comma,
         ragged=ragged,
         crs=crs,
@@ -704,7 +705,12 @@ def _block_csv(
     else:
         originals = [spreadsheet_column(c) for c in originals]  # formulas inert (inputs.text)
     found = result_columns(
-        answers, block.points.ok, block.points.problems, index, within_km=within_km
+        answers,
+        block.points.ok,
+        block.points.problems,
+        index,
+        within_km=within_km,
+        sources=block.points.source,
     )
     return csv_rows([*originals, *(c.csv() for c in found)])
 
@@ -730,6 +736,11 @@ def _typed_table(
     """A block's input columns and results as a typed Arrow table (for Parquet)."""
     originals = [block.table.column(i).combine_chunks() for i in sources]
     found = result_columns(
-        answers, block.points.ok, block.points.problems, index, within_km=within_km
+        answers,
+        block.points.ok,
+        block.points.problems,
+        index,
+        within_km=within_km,
+        sources=block.points.source,
     )
     return pa.Table.from_arrays([*originals, *(c.arrow() for c in found)], schema=schema)

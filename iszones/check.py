@@ -281,6 +281,7 @@ def check_sites(
     progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
     tax_sites: gpd.GeoDataFrame | None = None,
+    sources: Sequence[int] | np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """Check every site against the zones; a copy of `sites` with the RESULT_COLUMNS added.
 
@@ -293,6 +294,8 @@ def check_sites(
     tax_sites: taxsites.TAX_SITE_COLUMNS (e.g. taxsites.bundled_tax_sites), for the tax-site
         columns and the answer's tax-site part (left empty without them).
     problems: per row, "" or why the row cannot be checked (from readers.read_site_bytes).
+    sources: per row, where its location came from (readers' SiteTable.sources); None: the
+        geometry given.
     within_km: adds `within_km`, true when the nearest zone is at most this far.
     progress: called with (rows done, rows in all) after each chunk.
 
@@ -345,6 +348,7 @@ def check_sites(
         index,
         within_km=within_km,
         polygons=polygons,
+        sources=None if sources is None else np.asarray(sources),
     )
 
     out = sites.copy()

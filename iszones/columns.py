@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .inputs.placing import GEOMETRY, LOCATION_SOURCES
 from .inputs.text import spreadsheet_column, spreadsheet_text
 from .summary import possibly_in_tax_site
 from .taxsites import TaxAnswers
@@ -47,6 +48,7 @@ RESULT_COLUMNS = (
     "nearest_tax_site_distance_m",
     "nearest_tax_site_precision_m",
     "answer",
+    "location_source",
 )
 OPTIONAL_COLUMNS = ("area_share_in_zone", "within_km")
 BORDER_NOTE_M = 200.0
@@ -352,9 +354,11 @@ def result_columns(
     *,
     within_km: float | None,
     polygons: bool = False,
+    sources: np.ndarray | None = None,
 ) -> list[Column]:
     """Every result column (result_names order) for rows `ok` answered by `answers` (in the
-    order of the ok rows) and the others with their `problems`."""
+    order of the ok rows) and the others with their `problems`; `sources` says where each
+    row's location came from (inputs.placing.LOCATION_SOURCES codes; None: its geometry)."""
     n = len(ok)
     combo = np.full(n, -2, dtype=np.int64)  # -2 unchecked, -1 outside, else a combo
     nearest = np.full(n, 0, dtype=np.int64)
@@ -426,6 +430,8 @@ def result_columns(
     columns += _tax_columns(tax, index, n)
     sentence = _answer(key, combos, nearest, distance, tax, index, ok)
     columns.append(Column("answer", sentence.fill_null("")))
+    source = np.where(ok, GEOMETRY, 0) if sources is None else np.where(ok, sources, 0)
+    columns.append(Column("location_source", np.array(LOCATION_SOURCES, dtype=object), source))
     wanted = result_names(within_km=within_km, polygons=polygons)
     by_name = {c.name: c for c in columns}
     return [by_name[name] for name in wanted]

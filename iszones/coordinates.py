@@ -47,6 +47,7 @@ LONGITUDE_NAMES = ("lon", "lng", "long", "longitude", "wgs84lon", "lonwgs84")
 EASTING_NAMES = ("easting", "eastings", "east", "bngeasting", "osgbeasting", "xbng")
 NORTHING_NAMES = ("northing", "northings", "north", "bngnorthing", "osgbnorthing", "ybng")
 X_NAMES = ("x", "xcoord", "xcoordinate", "pointx")
+POSTCODE_NAMES = ("postcode", "postcodes", "postalcode", "pcd", "pcds", "pcode")
 Y_NAMES = ("y", "ycoord", "ycoordinate", "pointy")
 
 
@@ -137,10 +138,13 @@ def find_coordinate_columns(
     for kind in ("lonlat", "en", "xy"):
         if kind in complete:
             return (*complete[kind], kind)
+    postcode = matching_columns(columns, POSTCODE_NAMES)
+    if len(postcode) == 1:
+        return (postcode[0], postcode[0], "postcode")
     raise DataFileError(
         f"{name}: no coordinate columns. Its columns are {', '.join(map(repr, columns))}."
         " Add longitude and latitude columns (lon/lng/longitude, lat/latitude) or British"
-        " National Grid ones (easting, northing), or x/y."
+        " National Grid ones (easting, northing), x/y, or a postcode column."
     )
 
 
@@ -390,8 +394,10 @@ class TablePoints:
     problems: np.ndarray
     crs: CRS
     note: str
-    evidence: CoordinateEvidence
+    evidence: CoordinateEvidence | None  # None when no CRS was judged (placed by postcode)
     ok: np.ndarray  # rows without a problem (problems == "", without comparing text)
+    blank: np.ndarray | None = None  # rows with both coordinates empty
+    source: np.ndarray | None = None  # inputs.placing.LOCATION_SOURCES codes, when known
 
 
 def locate_columns(
@@ -449,7 +455,7 @@ def locate_columns(
     problems = _outside_uk_xy(x, y, crs, problems, (xcol, ycol), kind, said)
     x[said] = np.nan
     y[said] = np.nan
-    return TablePoints(x, y, problems, crs, note, evidence, ~said)
+    return TablePoints(x, y, problems, crs, note, evidence, ~said, blank=x_empty & y_empty)
 
 
 def _num(value: float) -> str:

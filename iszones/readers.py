@@ -42,7 +42,6 @@ from .coordinates import (
     feature_crs,
     find_coordinate_columns,
     first_problem,
-    locate_columns,
     matching_columns,
     outside_uk,
     parse_crs,
@@ -55,6 +54,7 @@ from .inputs.limits import (
     MAX_LINE_BYTES,
     MAX_ZIP_MEMBERS,
 )
+from .inputs.placing import find_postcode_column, locate_rows
 from .schema import PROGRAMME_LABELS, PROGRAMMES, STORAGE_CRS
 from .spatial import repair_geometries
 
@@ -103,6 +103,7 @@ class SiteTable:
     crs_note: str  # how the coordinates were read, for the report
     tabular: bool  # True for CSV/XLSX (coordinates are in the columns already)
     notes: tuple[str, ...] = ()  # anything repaired or assumed on the way
+    sources: np.ndarray | None = None  # per row, inputs.placing.LOCATION_SOURCES codes
 
 
 @dataclass(frozen=True)
@@ -593,12 +594,12 @@ def _locate_table(
         ragged = [""] * len(table)
         for pos, text in table.attrs["ragged"].items():
             ragged[pos] = text
-    found = locate_columns(
-        table[cols[0]],
-        table[cols[1]],
+    found = locate_rows(
+        table.__getitem__,
         cols,
         name,
         user_crs,
+        find_postcode_column(list(table.columns), name),
         decimal_comma=decimal_comma,
         ragged=ragged,
     )
@@ -634,6 +635,7 @@ def _locate_table(
         crs_note=found.note,
         tabular=True,
         notes=tuple(notes),
+        sources=np.where(ok, found.source, 0) if found.source is not None else None,
     )
 
 

@@ -56,7 +56,9 @@ def units() -> gpd.GeoDataFrame:
 def whole_file(path: Path, zones, units, **kwargs) -> bytes:
     """What `iszones check` wrote before streaming: read whole, check_sites, result_bytes."""
     sites = read_site_file(path, max_mb=1e6)
-    result = check_sites(sites.frame, zones, units, problems=sites.problems, **kwargs)
+    result = check_sites(
+        sites.frame, zones, units, problems=sites.problems, sources=sites.sources, **kwargs
+    )
     return result_bytes(result, ".csv")
 
 
@@ -332,7 +334,7 @@ def test_whole_file_problems_found_across_blocks(fixture_zones, units, tmp_path)
         (b"\n \n", "the file is empty"),
         (b"name,lat,lon\n\n", "has a header but no rows"),
         (b"name,lat,lon\nA,95,1\n", r"no row could be located \(1 in all\)"),
-        (b"name,postcode\nA,DE1\n", "no coordinate columns"),
+        (b"name,town\nA,Derby\n", "no coordinate columns"),
     ],
 )
 def test_small_bad_files_are_refused_on_opening(payload, match, tmp_path):

@@ -44,6 +44,7 @@ RESULT = [
     "nearest_tax_site_distance_m",
     "nearest_tax_site_precision_m",
     "answer",
+    "location_source",
 ]
 
 

@@ -102,10 +102,10 @@ def test_summary_separates_the_levels(reference):
         "Buxton": (-1.9105, 53.2587),
         "Aberystwyth": (-4.0829, 52.4153),
     }
-    summary = summarise(check(reference, points, within_km=2).reset_index(), within_km=2)
+    summary = summarise(check(reference, points).reset_index())
     assert str(summary) == (
         "3 sites: 1 inside or possibly inside a tax site, 1 inside a zone's area only,"
-        " 1 outside (0 within 2 km), 0 with problems"
+        " 1 outside, 0 with problems"
     )
 
 
@@ -116,3 +116,51 @@ def test_answers_never_claim_inside_for_a_point_tax_site(reference):
     found = check(reference, points)
     assert found["tax_site_id"].isna().all()  # every bundled tax site is a point
     assert not found["answer"].str.contains("inside the .* tax site", regex=True).any()
+
+
+def test_postcodes_place_rows_without_coordinates(reference, tmp_path):
+    from iszones.readers import read_site_file
+
+    source = tmp_path / "sites.csv"
+    source.write_text(
+        "name,easting,northing,Post Code\n"
+        "By coordinates,450400,329800,NG11 0EE\n"  # Ratcliffe-on-Soar, postcode agrees
+        "By postcode,,,ng110ee\n"
+        "Far postcode,437191,334229,NG11 0EE\n"  # coordinates in Derby: 13 km away
+        "Unknown postcode,,,ZZ99 9ZZ\n"
+        "Belfast,,,BT1 1AA\n"
+    )
+    sites = read_site_file(source)
+    zones, councils, tax, _ = reference
+    found = check_sites(
+        sites.frame, zones, councils, problems=sites.problems, tax_sites=tax, sources=sites.sources
+    ).set_index("name")
+    assert found["location_source"].tolist() == [
+        "coordinates",
+        "postcode",
+        "coordinates (the row's postcode is over 1 km away: check)",
+        None,
+        "postcode",
+    ]
+    assert found.loc["By postcode", "local_authority"] == "Rushcliffe"
+    assert found.loc["Far postcode", "local_authority"] == "Derby"  # coordinates win
+    assert (
+        "'Post Code' 'ZZ99 9ZZ': not in the ONS Postcode Directory"
+        in (found.loc["Unknown postcode", "problem"])
+    )
+    assert found.loc["Belfast", "local_authority"] == "Belfast"  # Irish Grid read as such
+
+
+def test_a_postcode_only_file_is_checked(tmp_path):
+    from click.testing import CliRunner
+
+    from iszones.cli import main
+
+    source = tmp_path / "sites.csv"
+    source.write_text("site,postcode\nWorksop office,S80 2AH\nNowhere,XX1 1XX\n")
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(main, ["check", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "placed by postcode from column 'postcode'" in result.stderr
+    text = out.read_text(encoding="utf-8-sig")
+    assert "Bassetlaw" in text and ",postcode\n" in text.replace("\r", "")

@@ -210,9 +210,9 @@ def test_bad_bng_rows(row, problem):
             r"line 2 is not UTF-8 text \(byte 0xa3\)\. Save the file as UTF-8",
         ),
         (
-            b"name,postcode\nA,DE1 1AA\n",
+            b"name,town\nA,Derby\n",
             DataFileError,
-            "no coordinate columns. Its columns are 'name', 'postcode'. Add longitude",
+            "no coordinate columns. Its columns are 'name', 'town'. Add longitude",
         ),
         (
             b"name,lat\nA,52.9\n",
