@@ -7,6 +7,7 @@ check`). Every piece of user text that reaches HTML (the map's tooltips, message
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
@@ -15,20 +16,16 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from iszones import assets
-from iszones.check import (
-    bundled_boundaries,
-    check_sites,
-    combine_boundaries,
-    summarise,
-)
-from iszones.errors import IszonesError
+from iszones.check import bundled_boundaries, check_sites, combine_boundaries
+from iszones.errors import DataFileError, IszonesError
+from iszones.inputs.limits import MAX_PAGE_ROWS, MAX_UPLOAD_MB
 from iszones.io import admin_units_path, data_dir, read_admin_units, read_zones, zones_path
 from iszones.maps import CHECK_MAP_MAX_SITES, check_map, simplify_for_web
 from iszones.readers import BOUNDARY_FORMATS, SITE_FORMATS, read_boundary_bytes, read_site_bytes
 from iszones.render.safe import md
 from iszones.results import result_bytes
+from iszones.summary import summarise
 
-MAX_UPLOAD_MB = 50
 DOWNLOADS = (
     (".csv", "CSV", "text/csv"),
     (".xlsx", "Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -65,6 +62,12 @@ def run_check(
         layer=layer.strip() or None,
         max_mb=MAX_UPLOAD_MB,
     )
+    if len(sites.frame) > MAX_PAGE_ROWS:  # bounded work per request: big lists go to the CLI
+        raise DataFileError(
+            f"{sites.name}: has {len(sites.frame):,} rows; this page checks up to"
+            f" {MAX_PAGE_ROWS:,}. Check it with the command line (iszones check FILE --out"
+            " checked.csv), which streams any size, or split it."
+        )
     zones, units = bundled(str(data_dir()))
     notes = [f"{sites.name}: {sites.crs_note}", *sites.notes]
     if boundary_file is not None:
@@ -88,18 +91,19 @@ def run_check(
     )
     bar.empty()
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", PurePath(sites.name).stem) or "sites"
-    files = {
-        suffix: result_bytes(result, suffix, include_wkt=not sites.tabular)
-        for suffix, _, _ in DOWNLOADS
-    }
     return {
         "result": result,
         "zones": zones,
         "notes": notes,
         "summary": summarise(result, within_km),
-        "files": files,
+        "include_wkt": not sites.tabular,
         "stem": stem,
     }
+
+
+def download_file(result: gpd.GeoDataFrame, suffix: str, include_wkt: bool) -> Callable[[], bytes]:
+    """The results file, made only when its button is clicked (not on every rerun)."""
+    return lambda: result_bytes(result, suffix, include_wkt=include_wkt)
 
 
 st.set_page_config(page_title="Check my sites · iszones", layout="wide")
@@ -110,8 +114,9 @@ st.markdown(
     " columns; rows that cannot be checked say why in the **problem** column.\n\n"
     "Accepted: CSV or Excel with longitude/latitude or easting/northing (British National"
     " Grid) columns, GeoJSON, GeoPackage, zipped Shapefile, KML or KMZ, up to"
-    f" {MAX_UPLOAD_MB} MB. The bundled zone footprints are **indicative**, not the statutory"
-    " tax-site boundaries: upload official boundaries below to check against those."
+    f" {MAX_UPLOAD_MB} MB and {MAX_PAGE_ROWS:,} rows (the command line takes any size). The"
+    " bundled zone footprints are **indicative**, not the statutory tax-site boundaries:"
+    " upload official boundaries below to check against those."
 )
 
 sites_file = st.file_uploader(
@@ -204,7 +209,7 @@ buttons = st.columns(len(DOWNLOADS))
 for button, (suffix, label, mime) in zip(buttons, DOWNLOADS, strict=True):
     button.download_button(
         f"Download {label}",
-        data=done["files"][suffix],
+        data=download_file(result, suffix, done["include_wkt"]),
         file_name=f"{done['stem']}_checked{suffix}",
         mime=mime,
         key=f"download{suffix}",

@@ -57,8 +57,7 @@ def test_page_checks_an_upload(page):
     app = upload(page, "sites_bng.csv", (FIXTURES / "sites_bng.csv").read_bytes())
     assert not app.exception
     assert app.subheader[0].value == (
-        "11 rows checked: 5 inside a zone, 3 outside (2 of them within 2 km of a zone),"
-        " 3 with problems"
+        "11 sites: 5 inside a zone's area, 3 outside (2 within 2 km), 3 with problems"
     )
     assert [m.value for m in app.metric] == ["11", "5", "3", "3"]
     table = app.dataframe[0].value
@@ -87,11 +86,11 @@ def test_page_escapes_a_hostile_site_name(page):
 
 
 def test_page_shows_a_bad_file_as_a_message(page):
-    app = upload(page, f"{XSS}.csv", b"name,postcode\nA,DE1 1AA\n")
+    app = upload(page, f"{XSS}.csv", b"name,town\nA,Derby\n")
     assert not app.exception
     message = app.error[0].value
     assert "no coordinate columns" in message and "Add longitude and latitude" in message
-    assert XSS not in message and "&lt;img" in message
+    assert XSS not in message and "\\<img" in message  # markdown-escaped: shown as text
     assert not app.dataframe
 
 
@@ -110,4 +109,33 @@ def test_page_checks_against_uploaded_boundaries(page):
     app.radio(key="boundary_mode").set_value("as well as the bundled footprints").run()
     table = app.dataframe[0].value.set_index("ref")
     assert table.loc["P5", "zone_id"] == "3"
-    assert any("zone 1: the bundled footprint is replaced" in c.value for c in app.caption)
+    captions = [c.value.replace("\\", "") for c in app.caption]  # md() escapes ':'
+    assert any("zone 1: the bundled footprint is replaced" in c for c in captions)
+
+
+def test_page_makes_download_files_only_when_asked(page, monkeypatch):
+    """Results files are built by the download button's callable, not on every rerun."""
+    import iszones.results
+
+    made: list[str] = []
+    real = iszones.results.result_bytes
+
+    def counting(result, suffix, **kwargs):
+        made.append(suffix)
+        return real(result, suffix, **kwargs)
+
+    monkeypatch.setattr(iszones.results, "result_bytes", counting)
+    app = upload(page, "sites_bng.csv", (FIXTURES / "sites_bng.csv").read_bytes())
+    assert not app.exception and app.get("download_button")
+    assert made == []
+
+
+def test_page_refuses_a_list_too_long_for_a_request(page, monkeypatch):
+    import iszones.inputs.limits
+
+    monkeypatch.setattr(iszones.inputs.limits, "MAX_PAGE_ROWS", 5)
+    app = upload(page, "sites_bng.csv", (FIXTURES / "sites_bng.csv").read_bytes())
+    assert not app.exception
+    message = app.error[0].value.replace("\\", "")  # md() escapes markdown characters
+    assert "sites_bng.csv: has 11 rows; this page checks up to 5" in message
+    assert "iszones check" in message and not app.dataframe
