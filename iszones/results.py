@@ -8,6 +8,7 @@ import io
 import json
 import math
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -153,22 +154,62 @@ def _csv_text(table: pd.DataFrame) -> str:
     return "".join(",".join(field(v) for v in row) + "\n" for row in rows)
 
 
+EXCEL_MAX_ROWS = 1_048_576  # rows in a worksheet, header included
+_PLAIN_NUMBER = re.compile(r"-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,15})?")
+_MIN_WIDTH, _MAX_WIDTH = 8, 60
+
+
+def excel_number(text: str) -> float | int | None:
+    """A text cell that is plainly a number (435100, -1.4746, 0.5) as that number, else None.
+
+    Codes with leading zeros ('007', '0115'), thousands separators, exponents and over 15
+    digits stay text, so no id or phone number is changed by Excel's rounding.
+    """
+    if not _PLAIN_NUMBER.fullmatch(text):
+        return None
+    return float(text) if "." in text else int(text)
+
+
 def _xlsx(table: pd.DataFrame) -> bytes:
+    """The table as one sheet: header frozen, auto-filter on, columns as wide as their content
+    (within limits); numbers as numbers (plain-number text too), text as text, never formulas."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.utils import get_column_letter
 
+    if len(table) + 1 > EXCEL_MAX_ROWS:
+        raise DataFileError(
+            f"{len(table):,} rows do not fit in an Excel sheet (at most"
+            f" {EXCEL_MAX_ROWS - 1:,} under the header). Write a .csv or .gpkg instead."
+        )
     book = Workbook(write_only=True)
     sheet = book.create_sheet("checked_sites")
+    columns = [str(c) for c in table.columns]
+    sample = table.head(200)
+    for pos, name in enumerate(columns, start=1):
+        longest = max([len(name), *(len(str(v)) for v in sample.iloc[:, pos - 1] if v is not None)])
+        width = min(max(longest + 2, _MIN_WIDTH), _MAX_WIDTH)
+        sheet.column_dimensions[get_column_letter(pos)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(max(1, len(columns)))}{len(table) + 1}"
 
     def cell(value: Any) -> Any:
         if not isinstance(value, str):
             return WriteOnlyCell(sheet, value=value)
+        number = excel_number(value)
+        if number is not None:
+            return WriteOnlyCell(sheet, value=number)
         text = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value)[:32767])
         text.data_type = "s"  # text stays text: '=1+1' must not become a formula
         return text
 
-    sheet.append([cell(str(c)) for c in table.columns])
+    header = []
+    for name in columns:
+        title = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", name)[:32767])
+        title.data_type = "s"
+        header.append(title)
+    sheet.append(header)
     for row in table.itertuples(index=False, name=None):
         sheet.append([cell(value) for value in row])
     buffer = io.BytesIO()

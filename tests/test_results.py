@@ -144,7 +144,7 @@ def test_csv_and_xlsx_neutralise_formulas_but_never_numbers():
     assert rows[0] == ("'=col", "lon", "text_lon")
     # (XML reads a carriage return back as a line feed)
     wanted = [w.replace("\r", "\n") for w in HOSTILE_CELLS.values()]
-    assert [r[0][: len(w)] for r, w in zip(rows[1:], wanted, strict=True)] == wanted
+    assert [str(r[0])[: len(w)] for r, w in zip(rows[1:], wanted, strict=True)] == wanted
     assert {r[1] for r in rows[1:]} == {-1.5}  # a number cell, not text
 
 
@@ -159,3 +159,30 @@ def test_one_choke_point_for_spreadsheet_cells():
     ]
     assert own == []
     assert "safe_cell as _safe_cell" in (root / "app.py").read_text()
+
+
+def test_excel_keeps_numbers_as_numbers_and_text_as_text(tmp_path):
+    from openpyxl import load_workbook
+
+    from iszones.results import excel_number
+
+    frame = gpd.GeoDataFrame(
+        {
+            "ref": ["007", "P2"],
+            "easting": ["435100", "435200.5"],
+            "phone": ["0115 123", "01159"],
+            "formula": ["=1+1", "-x"],
+            "distance_m": [12.5, None],
+        },
+        geometry=[None, None],
+        crs="EPSG:27700",
+    )
+    path = tmp_path / "out.xlsx"
+    path.write_bytes(result_bytes(frame, ".xlsx"))
+    sheet = load_workbook(path).active
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:E3"
+    first = [(c.value, c.data_type) for c in next(sheet.iter_rows(min_row=2, max_row=2))]
+    assert first == [("007", "s"), (435100, "n"), ("0115 123", "s"), ("'=1+1", "s"), (12.5, "n")]
+    assert sheet.column_dimensions["A"].width >= 8
+    assert excel_number("1e5") is None and excel_number("1,200") is None
+    assert excel_number("-1.4746") == -1.4746
