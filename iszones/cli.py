@@ -180,7 +180,7 @@ _DATA_DIR_HELP = "Data folder to read (default: bundled data or $ISZONES_DATA_DI
 )
 @click.option(
     "--max-mb",
-    type=click.FloatRange(min=0, min_open=True),
+    type=float,  # checked in the command: nan, inf, 0 or below are refused in one line
     default=100.0,
     show_default=True,
     help="Refuse input files (or zips unpacking to) more than this many megabytes. A CSV"
@@ -239,6 +239,7 @@ def check_command(
     import sys
 
     from .check import check_sites
+    from .inputs.limits import check_max_mb
     from .readers import read_site_file
     from .results import output_format, write_result
     from .summary import summarise
@@ -247,6 +248,8 @@ def check_command(
         raise click.UsageError("Give --boundaries or --add-boundaries, not both.")
     if scheduler and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask.")
+    check_max_mb(max_mb, "--max-mb")
+    _refuse_overwriting(output, input_file, replace_file, add_file, tax_file)
     reference = CheckReference(folder, replace_file, add_file, tax_file, max_mb)
     if engine == "dask" or _streamed(input_file, output):
         _check_in_bulk(input_file, output, reference, crs, within_km, max_mb, scheduler)
@@ -334,6 +337,21 @@ def _echo_summary(summary: Any, where: str, output: Path) -> None:
         click.echo(f"... and {more} more (see the problem column)", err=True)
     click.echo(str(summary))
     click.echo(f"Wrote {output}")
+
+
+def _refuse_overwriting(output: Path, *inputs: Path | None) -> None:
+    """IszonesError when --out names one of the input files: it would be overwritten."""
+    for given in inputs:
+        if given is None or "://" in str(given):
+            continue
+        same = output.resolve() == given.resolve()
+        if not same and output.exists() and given.exists():
+            same = output.samefile(given)
+        if same:
+            raise IszonesError(
+                f"{output}: is the input file {given.name}; the results would overwrite it."
+                " Give --out another name, e.g. checked.csv."
+            )
 
 
 def _streamed(input_file: Path, output: Path) -> bool:

@@ -459,7 +459,10 @@ def locate_columns(
 
 
 def _num(value: float) -> str:
-    """A number as people write it: 1400000, 52.912186231 (no exponent, no trailing zeros)."""
+    """A number as people write it: 1400000, 52.912186231 (no exponent, no trailing zeros);
+    beyond a million million, or a nonzero under a millionth, as 1e+308 (not 309 digits)."""
+    if value and not 1e-6 <= abs(value) < 1e15:
+        return f"{value:.6g}"
     return np.format_float_positional(value, trim="-")
 
 
@@ -641,6 +644,13 @@ def feature_crs(
                 f"{name}: says its CRS is {crs_label(crs)}, but its coordinates (e.g."
                 f" {_example(cx, cy, found['bng'])}) look like British National Grid metres."
                 " Fix the file's CRS, or " + CRS_FIX + " (EPSG:27700)."
+            )
+        if crs.is_projected and degrees and not metres:  # read as metres, all 250 km away
+            lonlat = found["deg"] | found["swap"]
+            raise CRSError(
+                f"{name}: says its CRS is {crs_label(crs)}, but its coordinates (e.g."
+                f" {_example(cx, cy, lonlat)}) look like longitude/latitude degrees."
+                " Fix the file's CRS, or " + CRS_FIX + " (EPSG:4326)."
             )
         return crs, f"coordinates read as {crs_label(crs)}, as the file says"
     if degrees and metres:

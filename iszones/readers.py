@@ -19,6 +19,7 @@ import stat
 import tempfile
 import warnings
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -46,13 +47,14 @@ from .coordinates import (
     outside_uk,
     parse_crs,
 )
-from .errors import DataFileError
+from .errors import CRSError, DataFileError
 from .inputs import xlsx
 from .inputs.limits import (
     MAX_COLUMNS,
     MAX_INPUT_MB,
     MAX_LINE_BYTES,
     MAX_ZIP_MEMBERS,
+    check_max_mb,
 )
 from .inputs.placing import find_postcode_column, locate_rows
 from .schema import PROGRAMME_LABELS, PROGRAMMES, STORAGE_CRS
@@ -194,6 +196,7 @@ def read_boundary_bytes(data: bytes, name: str, *, max_mb: float = MAX_INPUT_MB)
 
 def _read_limited(path: str | os.PathLike[str], max_mb: float) -> bytes:
     name = str(path)
+    check_max_mb(max_mb)
     try:
         size = os.stat(path).st_size
         if size > max_mb * 1e6:
@@ -216,6 +219,7 @@ def _too_big(name: str, size: int, max_mb: float) -> str:
 
 
 def _check_size(data: bytes, name: str, max_mb: float) -> None:
+    check_max_mb(max_mb)
     if len(data) > max_mb * 1e6:
         raise DataFileError(_too_big(name, len(data), max_mb))
     if not data.strip():
@@ -317,7 +321,7 @@ def _csv_error(name: str, line: int, err: csv.Error) -> DataFileError:
 
 def _long_line(name: str, line: int, size: int | None) -> DataFileError:
     """A line too long to be a row of a site list (the header of a 50 MB one-line file ...)."""
-    told = f"{size / 1e6:.1f} MB long" if size is not None else "longer than that"
+    told = f"{size / 1e6:.1f} MB long" if size is not None else f"over {MAX_LINE_BYTES / 1e6:g} MB"
     return DataFileError(
         f"{name}: line {line} is {told}; a line may be at most {MAX_LINE_BYTES / 1e6:g} MB."
         " Check that this is a CSV file of sites, with one site per line."
@@ -695,8 +699,14 @@ def _safe_zip(data: bytes, name: str, max_mb: float) -> zipfile.ZipFile:
 
 
 def _member_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
-    with archive.open(info) as handle:
-        payload = handle.read(info.file_size + 1)  # never more than the header declared
+    try:
+        with archive.open(info) as handle:
+            payload = handle.read(info.file_size + 1)  # never more than the header declared
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as err:
+        raise DataFileError(
+            f"{name}: member {info.filename!r} is damaged ({first_line(str(err))}): its size or"
+            " checksum does not match its contents. Zip the files again."
+        ) from err
     if len(payload) > info.file_size:
         raise DataFileError(f"{name}: member {info.filename!r} is larger than it says.")
     return payload
@@ -851,6 +861,11 @@ def _geojson(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, bool, list[str]]
             f"{name}: broken JSON at line {err.lineno}, column {err.colno}: {err.msg}."
             " Fix it there, or export the file again."
         ) from err
+    except RecursionError as err:
+        raise DataFileError(
+            f"{name}: its JSON is nested too deeply (lists or objects inside each other"
+            " thousands of times), which GeoJSON never needs. Export the file again."
+        ) from err
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         doc = {"type": "FeatureCollection", "features": [doc]}
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
@@ -868,18 +883,50 @@ def _geojson(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, bool, list[str]]
         if not isinstance(feature, dict):
             feature = {}
             bad[pos] = "not a GeoJSON Feature"
-        props.append(feature.get("properties") or {})
+        properties = feature.get("properties")
+        if properties is not None and not isinstance(properties, dict):
+            bad[pos] = (
+                f"'properties' is {_json_kind(properties)}, not an object of names and values"
+            )
+            properties = None
+        props.append(properties or {})
         raw = feature.get("geometry")
         try:
             geoms.append(None if raw is None else shapely.from_geojson(json.dumps(raw)))
         except Exception:  # shapely raises GEOSException or ValueError on malformed geometry
             geoms.append(None)
             bad[pos] = f"geometry cannot be read: {json.dumps(raw)[:80]}"
-    crs_name = ((doc.get("crs") or {}).get("properties") or {}).get("name")
-    declared = parse_crs(crs_name) if crs_name else None
+    declared = _geojson_crs(doc.get("crs"), name)
     frame = gpd.GeoDataFrame(pd.DataFrame(props), geometry=geoms, crs=declared)
     frame.attrs["bad"] = bad
     return frame, declared is not None, []
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {str: "text", list: "a list", bool: "true/false", int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+_CRS_MEMBER = '{"type": "name", "properties": {"name": "EPSG:27700"}}'
+
+
+def _geojson_crs(member: Any, name: str) -> CRS | None:
+    """The CRS a legacy GeoJSON `crs` member names (None when there is none)."""
+    if member is None:
+        return None
+    props = member.get("properties") if isinstance(member, dict) else None
+    crs_name = props.get("name") if isinstance(props, dict) else None
+    if not isinstance(crs_name, str) or not crs_name.strip():
+        shown = json.dumps(member)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise DataFileError(
+            f"{name}: its 'crs' member is {shown}, not a named CRS such as {_CRS_MEMBER}."
+            " Fix it, or remove it (GeoJSON is longitude/latitude) and " + CRS_FIX + "."
+        )
+    try:
+        return parse_crs(crs_name)
+    except CRSError as err:
+        raise CRSError(f"{name}: its 'crs' member names {crs_name[:60]!r}: {err}") from err
 
 
 def _read_spatial(

@@ -150,7 +150,7 @@ def _csv_text(table: pd.DataFrame) -> str:
             return '"' + cell.replace('"', '""') + '"'
         return cell
 
-    rows = [table.columns, *table.itertuples(index=False, name=None)]
+    rows: list[Any] = [table.columns, *table.itertuples(index=False, name=None)]
     return "".join(",".join(field(v) for v in row) + "\n" for row in rows)
 
 

@@ -9,3 +9,16 @@ MAX_ZIP_MEMBERS = 1000  # files in a zip (shapefile, KMZ, XLSX)
 MAX_COLUMNS = 1000  # columns in a CSV file or an Excel sheet: a site list needs a handful
 MAX_LINE_BYTES = 1_000_000  # one line of CSV, the header included
 MAX_XLSX_ROWS = 1_000_000  # an Excel sheet's last row with a value (Excel's own is 1,048,576)
+
+
+def check_max_mb(value: float, what: str = "max_mb") -> float:
+    """`value` when it is a size limit in megabytes (finite, above 0), else DataFileError:
+    nan, inf, 0 or a negative number would switch every size and zip-bomb check off."""
+    from ..errors import DataFileError
+
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+        raise DataFileError(
+            f"{what} must be a number of megabytes above 0, such as {MAX_INPUT_MB:g};"
+            f" got {value!r}."
+        )
+    return float(value)

@@ -180,7 +180,7 @@ class _SheetStream:
                 " Excel."
             ) from err
 
-    def _refuse(self, *args: Any) -> None:
+    def _refuse(self, *args: Any) -> Any:
         raise XmlRefused(
             f"{self.name}: contains an XML document type or entity declaration, which Excel"
             " files never need; refusing it for safety. Save it again in Excel."
