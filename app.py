@@ -369,10 +369,11 @@ EMBED_CSS = """<style>
 section[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"],
 [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {display: none !important}
 .block-container {padding: 0.25rem 0.5rem 0 !important; max-width: none !important}
-iframe[title="streamlit_folium.st_folium"] {height: calc(100vh - 3.2rem) !important;
+iframe[title="streamlit_folium.st_folium"] {height: calc(100vh - 4rem) !important;
   min-height: 200px}
 [data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] {white-space: nowrap;
   overflow: hidden; text-overflow: ellipsis; margin: 0}
+[data-testid="stCaptionContainer"] p {margin: 0}
 </style>"""
 # Long sector chips wrap instead of ending in "..."; a picked zone's full name is shown under the
 # picker (a select box is one line of input and cannot wrap).
@@ -706,11 +707,10 @@ def map_page() -> None:
 
 
 PAGES = [
-    st.Page(map_page, title="Map", icon=":material/map:", default=True),
+    st.Page(map_page, title="Map", default=True),
     st.Page(
         "pages/1_Check_my_sites.py",
         title="Check my sites",
-        icon=":material/fact_check:",
         url_path="Check_my_sites",
     ),
 ]

@@ -187,7 +187,7 @@ def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
             # 1. The whole map: zones, markers, legend, attribution, served with no CDN.
             page.goto(server)
             all_sites = _on_map(page, COUNT_SITES_JS)
-            assert all_sites == 127  # every site with a location
+            assert all_sites == 129  # every site with a location
             assert _on_map(page, ZONE_PATHS_JS) == 22
             assert "Freeport and Investment Zone" in _on_map(page, text_of(".isz-legend"))
             assert "Natural Earth" in _on_map(page, text_of(".leaflet-control-attribution"))
@@ -276,9 +276,130 @@ def test_check_page_in_a_real_browser_with_the_network_blocked(server):
             page.locator("input[type=file]").first.set_input_files(FIXTURES / "sites_wgs84.csv")
             # the sites (circle markers) and the zones they are in or nearest to
             assert _map_frame(page, want_markers=False).evaluate(ZONE_PATHS_JS) > 1
-            assert "rows checked" in page.get_by_test_id("stHeading").last.inner_text()
+            assert "inside a zone" in page.get_by_test_id("stHeading").last.inner_text()
             page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
             page.screenshot(path=str(ARTIFACTS / "browser-check-page.png"), full_page=True)
+        finally:
+            browser.close()
+    assert outside == [], f"requests left 127.0.0.1: {outside}"
+
+
+# Issue 16: what a reader sees zoomed in, on a phone, a desktop and in a small iframe.
+LABELS_JS = """() => ({
+  towns: [...document.querySelectorAll('.isz-place')].map(e => e.textContent),
+  districts: [...document.querySelectorAll('.isz-district')].map(e => e.textContent),
+})"""
+# Share of the map's area under the legend, and whether the open popup lies wholly in the map.
+COVER_JS = """() => {
+  const m = document.querySelector('.leaflet-container').getBoundingClientRect();
+  const l = document.querySelector('.isz-legend').getBoundingClientRect();
+  const p = document.querySelector('.leaflet-popup');
+  const inside = r => r.left >= m.left - 1 && r.right <= m.right + 1 && r.top >= m.top - 1
+    && r.bottom <= m.bottom + 1;
+  const overlap = (a, b) => a.left < b.right && a.right > b.left && a.top < b.bottom
+    && a.bottom > b.top;
+  const pr = p && p.getBoundingClientRect();
+  return {legend: (l.width * l.height) / (m.width * m.height),
+          popupInside: !!p && inside(pr), popupUnderLegend: !!p && overlap(pr, l)};
+}"""
+POPUP_AT_JS = """(id) => new Promise((done) => {
+  map.eachLayer(g => {
+    if (!(g instanceof L.MarkerClusterGroup)) return;
+    g.getLayers().forEach(m => {
+      if (m.feature.properties.site_id === id) g.zoomToShowLayer(m, () => m.openPopup());
+    });
+  });
+  setTimeout(done, 1500);  // the popup's auto-pan
+})"""
+SIZES = [("phone", 390, 844), ("desktop", 1400, 1000)]
+
+
+def _settled(page) -> None:
+    deadline = time.monotonic() + 30
+    while not _on_map(page, SETTLED_AT_SITE_JS) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(800)
+
+
+@pytest.mark.parametrize(("label", "width", "height"), SIZES, ids=[s[0] for s in SIZES])
+def test_zoomed_in_map_names_places_and_keeps_the_data_visible(server, label, width, height):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    outside: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.route("**/*", _only_local(outside))
+        try:
+            page.goto(f"{server}?zone=22&site=ratcliffe-on-soar")
+            _settled(page)
+            labels = _on_map(page, LABELS_JS)
+            assert {"Kegworth", "Long Eaton"} & set(labels["towns"]), labels
+            page.goto(f"{server}?zone=22&lat=52.95&lon=-1.2&z=9")  # districts named from zoom 9
+            _map_frame(page)
+            page.wait_for_timeout(1500)
+            assert _on_map(page, "() => map.getZoom()") == 9
+            assert _on_map(page, LABELS_JS)["districts"], "no district names at zoom 9"
+            page.screenshot(path=str(ARTIFACTS / f"browser-{label}-zoom9.png"))
+            page.goto(f"{server}?zone=22&site=ratcliffe-on-soar")
+            _settled(page)
+            _on_map(page, POPUP_AT_JS, "ratcliffe-on-soar")
+            cover = _on_map(page, COVER_JS)
+            assert cover["legend"] <= 0.25, cover
+            assert cover["popupInside"] and not cover["popupUnderLegend"], cover
+            page.screenshot(path=str(ARTIFACTS / f"browser-{label}-popup.png"))
+            if label == "desktop":
+                names = page.get_by_test_id("stSidebarNav").inner_text()
+                assert "Map" in names and "Check my sites" in names and "app" not in names
+                assert page.get_by_text("Deploy", exact=True).count() == 0
+        finally:
+            browser.close()
+    assert outside == [], f"requests left 127.0.0.1: {outside}"
+
+
+def test_embed_fits_a_small_iframe_and_a_link_keeps_the_view(server):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    outside: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 640, "height": 440})
+        page.route("**/*", _only_local(outside))
+        try:
+            page.set_content(
+                f'<iframe src="{server}?zone=22&view=embed&embed=true" width="600" height="400"'
+                ' style="border:0"></iframe>'
+            )
+            frame = _map_frame(page)
+            page.wait_for_timeout(1500)
+            box = frame.evaluate(
+                "() => { const m = document.querySelector('.leaflet-container')"
+                ".getBoundingClientRect(); const z = [...document.querySelectorAll("
+                "'path.leaflet-interactive')].map(p => p.getBoundingClientRect());"
+                " const l = document.querySelector('.isz-legend').getBoundingClientRect();"
+                " return {h: m.height, w: m.width, inner: window.innerHeight, legend: l.width"
+                " * l.height / (m.width * m.height), zone: z.every(r => r.top >= m.top - 2 &&"
+                " r.bottom <= m.bottom + 2 && r.left >= m.left - 2 && r.right <= m.right + 2)}; }"
+            )
+            assert box["legend"] <= 0.25 and box["zone"], box
+            outer = page.frames[1]
+            caption = outer.locator("[data-testid=stCaptionContainer]").first
+            c = caption.bounding_box()
+            assert c is not None and c["y"] + c["height"] <= 400 + 2  # inside the frame
+            page.screenshot(path=str(ARTIFACTS / "browser-embed-600x400.png"))
+
+            # A link with a map position opens there.
+            link = browser.new_page(viewport={"width": 1400, "height": 1000})
+            link.route("**/*", _only_local(outside))
+            link.goto(f"{server}?lat=53.2000&lon=-1.5000&z=10")
+            _map_frame(link)
+            link.wait_for_timeout(1500)
+            centre = _on_map(
+                link, "() => [map.getCenter().lat, map.getCenter().lng, map.getZoom()]"
+            )
+            assert abs(centre[0] - 53.2) < 0.01 and abs(centre[1] + 1.5) < 0.01 and centre[2] == 10
+            link.wait_for_timeout(500)
+            assert "z=10" in link.url and "lat=53.2" in link.url
         finally:
             browser.close()
     assert outside == [], f"requests left 127.0.0.1: {outside}"
