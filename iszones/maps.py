@@ -928,7 +928,8 @@ def build_map(
         _Script(
             # Room for an open legend on the left, so it hides none of the selection.
             "(function(){var l={map}.getContainer().querySelector('.isz-legend details');"
-            "var left=l&&l.open?l.parentNode.offsetWidth+20:10;"
+            "var w={map}.getSize().x,left=l&&l.open?l.parentNode.offsetWidth+20:10;"
+            "if(w-left<0.6*w)left=10;"  # a narrow map keeps its scale; the legend can fold
             f"{{map}}.fitBounds({js_literal(bounds)},"
             "{paddingTopLeft:[left,10],paddingBottomRight:[10,24],animate:false});})();"
         )
