@@ -325,7 +325,7 @@ def fast_path(source: Path, output: Path, zones: gpd.GeoDataFrame, units: gpd.Ge
 def frames_path(source: Path, output: Path, zones: gpd.GeoDataFrame, units: gpd.GeoDataFrame):
     """iszones' in-memory path: read_site_file, check_sites, write_result (what the app uses)."""
     bulk._GRIDS.clear()
-    sites = read_site_file(source, max_mb=1e9)
+    sites = read_site_file(source, max_mb=1e6)
     result = check_sites(sites.frame, zones, units, problems=sites.problems)
     write_result(result, output)
 

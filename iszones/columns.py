@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -229,16 +230,20 @@ class Column:
         if self.name in ARROW_TYPES and ARROW_TYPES[self.name] == pa.float64():
             text = float_text(np.asarray(self.table, dtype=float))
             return text if self.codes is None else text.take(pa.array(self.codes))
-        fields = pa.array([csv_field(v) for v in self.table], pa.string())
+        if pd.api.types.infer_dtype(self.table, skipna=True) in ("string", "empty"):
+            fields = quote_column(pa.array(self.table, pa.string()).fill_null(""))
+        else:  # flags, numbers and text mixed: one by one (small tables of keys)
+            fields = pa.array([csv_field(v) for v in self.table], pa.string())
         return fields if self.codes is None else fields.take(pa.array(self.codes))
 
 
-def _fixed_km(metres: np.ndarray) -> pa.Array:
-    """Distances as '0.4 km', '6.0 km', '12.3 km' (one decimal, always shown)."""
-    tenths = np.round(np.nan_to_num(metres) / 100.0).astype(np.int64)
-    whole = pc.cast(pa.array(tenths // 10), pa.string())
-    frac = pc.cast(pa.array(tenths % 10), pa.string())
-    return pc.binary_join_element_wise(whole, ".", frac, " km", "")
+def _km(tenths: int) -> str:
+    """Tenths of a km as '0.4 km', '6.0 km', '12.3 km' (one decimal, always shown)."""
+    return f"{tenths // 10}.{tenths % 10} km"
+
+
+def _tenths(metres: np.ndarray) -> np.ndarray:
+    return np.round(np.nan_to_num(metres) / 100.0).astype(np.int64)
 
 
 def _zone_phrase(names: Sequence[str], programmes: Sequence[str], sources: Sequence[str]) -> str:
@@ -253,13 +258,16 @@ def _zone_phrase(names: Sequence[str], programmes: Sequence[str], sources: Seque
 def _answer(
     key: np.ndarray,
     combos: list[tuple[int, ...]],
-    nearest: np.ndarray,
     distance: np.ndarray,
     tax: TaxAnswers | None,
     index: Any,
     ok: np.ndarray,
-) -> pa.Array:
-    """The sentence a person can paste into a report, per row ('' when not checked)."""
+) -> Column:
+    """The sentence a person can paste into a report, per row ('' when not checked).
+
+    Rows with the same zone key, tax-site state and distances (to 0.1 km) say the same thing,
+    so each distinct sentence is written once and the rows keyed to it.
+    """
     text = index.zone_text
     ids = text["zone_id"]
     heads = [""]
@@ -275,39 +283,46 @@ def _answer(
         f"Outside every zone; {{km}} from zone {ids[z]} ({text['zone_name'][z]})"
         for z in range(len(ids))
     ]
-    head = pa.array(heads, pa.string()).take(pa.array(key))
-    # "{km}" in an outside head is the distance to the nearest zone
-    outside = np.flatnonzero(ok & (key > len(combos)))
-    if len(outside):
-        parts = pc.split_pattern(head.take(pa.array(outside)), "{km}", max_splits=1)
-        filled = pc.binary_join_element_wise(
-            pc.list_element(parts, 0),
-            _fixed_km(distance[outside]),
-            pc.list_element(parts, 1),
-            "",
+    outside = ok & (key > len(combos))
+    zone_km = np.where(outside, _tenths(distance), 0)
+    state = np.zeros(len(key), dtype=np.int64)  # 0 nothing, 1 + t inside, then maybe, then near
+    tax_km = np.zeros(len(key), dtype=np.int64)
+    tails = [""]
+    if tax is not None and index.tax is not None:
+        tails, state, tax_km = _tax_phrases(tax, index, ok)
+    # one int64 per distinct sentence: key (13 bits), zone km (16), state (12), tax km (16)
+    packed = key << 44 | np.minimum(zone_km, 65535) << 28 | state << 16 | np.minimum(tax_km, 65535)
+    unique, codes = np.unique(packed, return_inverse=True)
+    sentences = np.empty(len(unique), dtype=object)
+    for pos, value in enumerate(unique.tolist()):
+        k, zkm, st, tkm = value >> 44, (value >> 28) & 65535, (value >> 16) & 4095, value & 65535
+        sentences[pos] = heads[k].replace("{km}", _km(zkm), 1) + tails[st].replace(
+            "{km}", _km(tkm), 1
         )
-        head = patched(head, outside, filled)
-    if tax is None or index.tax is None:
-        return head
+    return Column("answer", sentences, codes.ravel())
+
+
+def _tax_phrases(
+    tax: TaxAnswers, index: Any, ok: np.ndarray
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The tax-site part of the answers: one phrase per (tax site, state), each row's state,
+    and its distance in tenths of a km."""
     sites = index.tax.sites
     names = sites["name"].to_numpy(dtype=object)
     precision = sites["precision_m"].to_numpy(dtype=float)
     designation = sites["designation"].to_numpy(dtype=object)
     decided = sites["decided_by"].to_numpy(dtype=object)
     n_tax = len(names)
-    # per tax site: inside it (polygon), possibly inside it (point within its precision), or
-    # only near it; the distance goes between a prefix and a suffix
-    inside_text = [f"; inside the {names[t]} tax site ({decided[t]})" for t in range(n_tax)]
-    maybe = []
-    near = []
+    inside_text, maybe, near = [], [], []
     for t in range(n_tax):
         where = f"located to ±{precision[t]:,.0f} m" if precision[t] > 0 else decided[t]
         check = f"check the {_instrument(designation[t])} map"
+        inside_text.append(f"; inside the {names[t]} tax site ({decided[t]})")
         maybe.append(
-            ("; ", f" from the {names[t]} tax site ({where}), so possibly inside it: {check}")
+            f"; {{km}} from the {names[t]} tax site ({where}), so possibly inside it: {check}"
         )
-        near.append(("; ", f" from the nearest tax site, {names[t]} ({where})"))
-    state = np.zeros(len(key), dtype=np.int64)  # 0 nothing, 1 + t inside, then maybe, then near
+        near.append(f"; {{km}} from the nearest tax site, {names[t]} ({where})")
+    state = np.zeros(len(ok), dtype=np.int64)
     has = ok & (tax.nearest >= 0)
     inside = ok & (tax.inside >= 0)
     within = has & ~inside & tax_level(tax, index)
@@ -315,18 +330,8 @@ def _answer(
     state[inside] = 1 + tax.inside[inside]
     state[within] = 1 + n_tax + tax.nearest[within]
     state[rest] = 1 + 2 * n_tax + tax.nearest[rest]
-    prefix = ["", *inside_text, *(p for p, _ in maybe), *(p for p, _ in near)]
-    suffix = ["", *([""] * n_tax), *(s for _, s in maybe), *(s for _, s in near)]
-    codes = pa.array(state)
-    km = _fixed_km(np.where(has, tax.distance, 0.0))
-    km = pc.if_else(pa.array(state >= 1 + n_tax), km, pa.scalar(""))
-    return pc.binary_join_element_wise(
-        head,
-        pa.array(prefix, pa.string()).take(codes),
-        km,
-        pa.array(suffix, pa.string()).take(codes),
-        "",
-    )
+    km = np.where(within | rest, _tenths(tax.distance), 0)
+    return ["", *inside_text, *maybe, *near], state, km
 
 
 def tax_level(tax: TaxAnswers, index: Any) -> np.ndarray:
@@ -428,8 +433,7 @@ def result_columns(
         note[:] = 0  # no councils given: nothing to say about them
     columns.append(Column("lad_note", np.array(COUNCIL_NOTES, dtype=object), note))
     columns += _tax_columns(tax, index, n)
-    sentence = _answer(key, combos, nearest, distance, tax, index, ok)
-    columns.append(Column("answer", sentence.fill_null("")))
+    columns.append(_answer(key, combos, distance, tax, index, ok))
     source = np.where(ok, GEOMETRY, 0) if sources is None else np.where(ok, sources, 0)
     columns.append(Column("location_source", np.array(LOCATION_SOURCES, dtype=object), source))
     wanted = result_names(within_km=within_km, polygons=polygons)
