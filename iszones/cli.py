@@ -566,6 +566,14 @@ def _echo_json(value: Any) -> None:
     show_default=True,
     help="Refuse a layer with fewer districts (a truncated download or the wrong layer).",
 )
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=1, max=3600),
+    default=180.0,
+    show_default=True,
+    help="Seconds for the whole download, retries and waits included; each retry and wait is"
+    " printed as it happens.",
+)
 @clean_errors
 def refresh_command(
     source_url: str | None,
@@ -573,6 +581,7 @@ def refresh_command(
     dry_run: bool,
     folder: Path | None,
     min_features: int,
+    deadline: float,
 ) -> None:
     """Rebuild the zone footprints from official local authority district (LAD) boundaries.
 
@@ -588,7 +597,13 @@ def refresh_command(
     iszones refresh --from-file Local_Authority_Districts_December_2024_Boundaries_UK_BGC.zip
     """
     # Imported here so that requests loads only for this command, not for every `iszones` call.
-    from .refresh import DEFAULT_SOURCE_URL, RefreshError, format_report, refresh_boundaries
+    from .refresh import (
+        DEFAULT_SOURCE_URL,
+        ClientOptions,
+        RefreshError,
+        format_report,
+        refresh_boundaries,
+    )
 
     if source_url and from_file:
         raise click.UsageError("Give --source-url or --from-file, not both.")
@@ -599,6 +614,7 @@ def refresh_command(
             from_file=from_file,
             dry_run=dry_run,
             min_features=min_features,
+            options=ClientOptions(deadline=deadline),
             progress=lambda message: click.echo(message, err=True),
         )
     except RefreshError as err:

@@ -191,6 +191,39 @@ def read_boundary_bytes(data: bytes, name: str, *, max_mb: float = MAX_INPUT_MB)
     return _boundaries(frame, name, declared, list(notes))
 
 
+LAYER_FORMATS = "GeoJSON, GeoPackage or zipped Shapefile"
+_GPKG_MAGIC = b"SQLite format 3\x00"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def read_layer_file(path: str | os.PathLike[str], *, max_mb: float) -> gpd.GeoDataFrame:
+    """A GeoJSON, GeoPackage or zipped Shapefile told by its content (not its name), with every
+    attribute, in its own CRS (GeoJSON without a `crs` member: WGS84).
+
+    Anything else is refused before GDAL sees it: a VRT, a CSV, a KML or an XML document could
+    make GDAL open other local files or URLs. GeoJSON is parsed here, not by GDAL; a zip is
+    checked member by member and its shapefile unpacked under fixed names; a GeoPackage is read
+    from memory. Raises DataFileError naming the file.
+    """
+    data = _read_limited(path, max_mb)
+    name = Path(path).name
+    _check_size(data, name, max_mb)
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if data.startswith(_GPKG_MAGIC):
+        return _gpkg(data, name, None)
+    if data.startswith(_ZIP_MAGIC):
+        return _shapefile(data, name, None, max_mb)
+    if head.startswith(b"{"):
+        frame, declared, _ = _geojson(data, name)
+        for pos, text in frame.attrs.get("bad", {}).items():
+            raise DataFileError(f"{name}: feature {pos + 1}: {text}. Fix or remove it.")
+        return frame if declared else frame.set_crs(STORAGE_CRS)
+    raise DataFileError(
+        f"{name}: is not a {LAYER_FORMATS} (judged by its content, not its name). Download the"
+        " layer in one of those formats."
+    )
+
+
 # ---------------------------------------------------------------- bytes, sizes, formats
 
 
@@ -547,7 +580,7 @@ def first_line(text: str, width: int = 120) -> str:
     return line if len(line) <= width else line[: width - 3] + "..."
 
 
-_TEMP_PATH = re.compile("(?:" + re.escape(tempfile.gettempdir()) + r"|/vsimem)/[^\s'\")]*")
+_TEMP_PATH = re.compile("(?:" + re.escape(tempfile.gettempdir()) + r"|/vsimem)/[^\s'\"):,]*")
 
 
 def _saved(value: Any) -> Any:
@@ -669,7 +702,9 @@ def _safe_zip(data: bytes, name: str, max_mb: float) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as err:
-        raise DataFileError(f"{name}: is not a readable zip file ({err}).") from err
+        raise DataFileError(
+            f"{name}: is not a readable zip file ({first_line(str(err))})."
+        ) from err
     members = archive.infolist()
     if len(members) > MAX_ZIP_MEMBERS:
         raise DataFileError(f"{name}: holds {len(members)} files; the limit is {MAX_ZIP_MEMBERS}.")
@@ -793,7 +828,9 @@ def _kml(data: bytes, name: str) -> gpd.GeoDataFrame:
             try:
                 layers = [str(row[0]) for row in pyogrio.list_layers(path)]
             except Exception as err:  # GDAL errors for unreadable KML
-                raise DataFileError(f"{name}: cannot be read as KML ({err}).") from err
+                raise DataFileError(
+                    f"{name}: cannot be read as KML ({first_line(str(err))})."
+                ) from err
         frames = [_ogr_read(path, name, layer) for layer in layers]
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -825,7 +862,7 @@ def _ogr_read(source: Path | io.BytesIO, name: str, layer: str | None) -> gpd.Ge
             warnings.simplefilter("ignore")  # GDAL's notes on in-memory file names
             frame = pyogrio.read_dataframe(source, layer=layer)
     except Exception as err:  # pyogrio raises DataSourceError, DataLayerError, FieldError ...
-        raise DataFileError(f"{name}: cannot be read ({err}).") from err
+        raise DataFileError(f"{name}: cannot be read ({first_line(str(err))}).") from err
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=frame.crs)
 
 
@@ -835,7 +872,9 @@ def _gpkg(data: bytes, name: str, layer: str | None) -> gpd.GeoDataFrame:
         try:
             listed = pyogrio.list_layers(io.BytesIO(data))
         except Exception as err:  # GDAL errors for files that are not GeoPackages
-            raise DataFileError(f"{name}: cannot be read as a GeoPackage ({err}).") from err
+            raise DataFileError(
+                f"{name}: cannot be read as a GeoPackage ({first_line(str(err))})."
+            ) from err
     spatial = [str(row[0]) for row in listed if row[1] is not None]
     if layer is None:
         if not spatial:

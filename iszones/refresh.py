@@ -93,13 +93,15 @@ class RefreshError(IszonesError):
 class ClientOptions:
     """How the client talks to the service; tests shrink the timeouts and the backoff."""
 
-    timeout: tuple[float, float] = (10.0, 120.0)  # seconds to connect, seconds between bytes
+    timeout: tuple[float, float] = (10.0, 30.0)  # seconds to connect, seconds between bytes
     retries: int = 4  # attempts after the first
+    deadline: float = 180.0  # seconds for the whole refresh's downloads, retries and waits
     backoff_factor: float = 1.0  # waits 1, 2, 4, 8 s between attempts unless told otherwise
     max_retry_after: float = 300.0  # a longer Retry-After ends the refresh with a message
     page_size: int = 100
     max_pages: int = 100
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
 
 
 @dataclass(frozen=True)
@@ -234,19 +236,30 @@ def get_json(
     options: ClientOptions,
     *,
     what: str,
+    progress: Callable[[str], None] = _quiet,
+    started: float | None = None,
 ) -> tuple[Any, bytes]:
     """GET a JSON document, retrying connection errors, timeouts, cut-short bodies, 429 and 5xx.
 
     Waits backoff_factor * 2**(attempt-1) seconds between attempts, or what Retry-After says.
     An ArcGIS error object in a 200 answer is an error too (retried when its code is 429/5xx).
-    Returns the parsed document and the raw body.
+    Returns the parsed document and the raw body. Each retry and wait is told to `progress` as
+    it happens; the whole refresh (from `started`, by options.clock) stops at options.deadline.
     """
     attempts = options.retries + 1
     problem = "no attempt made"
+    started = options.clock() if started is None else started
+    tried, out_of_time = 0, False
     for attempt in range(1, attempts + 1):
         wait = options.backoff_factor * 2 ** (attempt - 1)
+        left = options.deadline - (options.clock() - started)
+        if left <= 0:
+            out_of_time = True
+            break
+        timeout = (min(options.timeout[0], left), min(options.timeout[1], left))
+        tried = attempt
         try:
-            response = session.get(url, params=params, timeout=options.timeout)
+            response = session.get(url, params=params, timeout=timeout)
             body = response.content  # the whole body, so a cut-short one fails here
         except requests.Timeout as err:  # before ConnectionError: ConnectTimeout is both
             problem = f"no answer within the time limit ({type(err).__name__})"
@@ -284,11 +297,23 @@ def get_json(
                         " (--source-url) and that it is a feature layer that supports queries."
                     )
         if attempt < attempts:
+            if options.clock() - started + wait > options.deadline:
+                out_of_time = True
+                break
+            progress(
+                f"{what}: attempt {attempt} of {attempts} failed ({problem}); trying again in"
+                f" {wait:g} s"
+            )
             options.sleep(wait)
+    why = (
+        f"stopped at the {options.deadline:g} s deadline after {tried} attempt(s)"
+        if out_of_time
+        else f"gave up after {attempts} attempt(s)"
+    )
     raise FetchError(
-        f"{what}: gave up after {attempts} attempt(s); last problem: {problem}. The service is"
-        " down or cannot be reached from here. Try again later, or download the layer by hand"
-        " and run `iszones refresh --from-file FILE`."
+        f"{what}: {why}; last problem: {problem}. The service is down or cannot be reached from"
+        " here. Try again later, or download the layer by hand and run `iszones refresh"
+        " --from-file FILE`."
     )
 
 
@@ -309,6 +334,7 @@ def fetch_lad_features(
     url = query_url(layer_url)
     own = session is None
     client = session or make_session()
+    started = options.clock()
     try:
         counted, _ = get_json(
             client,
@@ -316,6 +342,8 @@ def fetch_lad_features(
             {"where": "1=1", "returnCountOnly": "true", "f": "json"},
             options,
             what=f"{url} (feature count)",
+            progress=progress,
+            started=started,
         )
         expected = counted.get("count") if isinstance(counted, dict) else None
         if not isinstance(expected, int) or isinstance(expected, bool) or expected < 0:
@@ -338,7 +366,9 @@ def fetch_lad_features(
                 "resultOffset": str(offset),
                 "resultRecordCount": str(options.page_size),
             }
-            doc, body = get_json(client, url, params, options, what=where)
+            doc, body = get_json(
+                client, url, params, options, what=where, progress=progress, started=started
+            )
             got, more = lad_build.parse_page(doc, where=where)
             digest.update(body)
             features.extend(got)
@@ -364,20 +394,24 @@ def fetch_lad_features(
     return Fetched(features=features, expected=expected, pages=page, sha256=digest.hexdigest())
 
 
+MAX_LAD_FILE_MB = 1000.0  # the full-resolution UK districts are a few hundred MB
+
+
 def read_lad_file(path: str | Path) -> tuple[gpd.GeoDataFrame, str]:
-    """A boundary file downloaded by hand (GeoJSON, GeoPackage, zipped Shapefile) and its sha256."""
+    """A boundary file downloaded by hand (GeoJSON, GeoPackage, zipped Shapefile) and its sha256.
+
+    The format is told by the file's content and read without letting GDAL open anything else
+    (readers.read_layer_file): a VRT, CSV or XML file is refused, never handed to GDAL.
+    """
+    from .readers import LAYER_FORMATS, read_layer_file
+
     try:
-        payload = Path(path).read_bytes()
-    except OSError as err:
-        raise DataFileError(f"{path}: cannot read ({err.strerror}).") from err
-    try:
-        frame = gpd.read_file(path)
-    except Exception as err:  # pyogrio raises several types for unreadable or unknown formats
+        frame = read_layer_file(path, max_mb=MAX_LAD_FILE_MB)
+    except DataFileError as err:
         raise DataFileError(
-            f"{path}: cannot read it as a boundary file ({err}). Give a GeoJSON, GeoPackage or"
-            " zipped Shapefile of Local Authority Districts."
+            f"{err} Give a {LAYER_FORMATS} of Local Authority Districts to --from-file."
         ) from err
-    return frame, hashlib.sha256(payload).hexdigest()
+    return frame, _sha256_file(Path(path)) or ""
 
 
 def _read_text(path: Path) -> str:

@@ -569,8 +569,58 @@ def test_from_file_without_crs_changes_nothing(data, tmp_path):
 def test_from_file_that_is_not_a_boundary_file(data, tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("hello", encoding="utf-8")
-    with pytest.raises(refresh.RefreshError, match=r"cannot read it as a boundary file"):
+    with pytest.raises(refresh.RefreshError, match=r"notes\.txt: is not a GeoJSON, GeoPackage"):
         refresh.refresh_boundaries(data, from_file=path, min_features=10)
+
+
+VRT = """<OGRVRTDataSource>
+  <OGRVRTLayer name="passwd"><SrcDataSource>/etc/passwd</SrcDataSource></OGRVRTLayer>
+  <OGRVRTLayer name="web">
+    <SrcDataSource>/vsicurl/http://127.0.0.1:{port}/lads.geojson</SrcDataSource>
+  </OGRVRTLayer>
+</OGRVRTDataSource>
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("lads.vrt", VRT),
+        ("lads.geojson", VRT),  # the name does not decide: the content does
+        ("lads.csv", "LAD24CD,LAD24NM,WKT\nE06000001,Hartlepool,POINT (0 0)\n"),
+        ("lads.kml", '<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"/>'),
+    ],
+)
+def test_from_file_refuses_other_formats_before_gdal_sees_them(data, tmp_path, name, text):
+    """A VRT could make GDAL open /etc/passwd or a URL: only the three formats, by content."""
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        path = tmp_path / name
+        path.write_text(text.replace("{port}", str(server.server_address[1])), encoding="utf-8")
+        before = snapshot(data)
+        result = CliRunner().invoke(
+            main, ["refresh", "--from-file", str(path), "--data-dir", str(data)]
+        )
+    finally:
+        server.shutdown()
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert (
+        len(lines) == 1 and f"{name}: is not a GeoJSON, GeoPackage or zipped Shapefile" in lines[0]
+    )
+    assert "Traceback" not in result.output and not seen and snapshot(data) == before
 
 
 def test_missing_lad_membership_is_explained(data, arcgis, fast):
@@ -807,3 +857,48 @@ def test_real_inputs_rebuild_end_to_end(tmp_path):
     for zone in report.zones:
         assert not zone.unmatched, zone
         assert zone.after_km2 == pytest.approx(zone.before_km2, rel=0.001), zone
+
+
+# --- a silent server: the whole refresh has a deadline, and says what it is doing ----------
+
+
+def test_each_retry_and_wait_is_told_as_it_happens(data, arcgis, fast, sleeps):
+    arcgis.fail("count", "500", times=2)
+    told: list[str] = []
+    run(data, arcgis, fast, progress=told.append)
+    retries = [line for line in told if "trying again" in line]
+    assert len(retries) == 2 and sleeps == [0.25, 0.5]
+    assert (
+        "attempt 1 of 3 failed (HTTP 500" in retries[0] and "trying again in 0.25 s" in retries[0]
+    )
+    assert "attempt 2 of 3 failed" in retries[1] and "trying again in 0.5 s" in retries[1]
+
+
+def test_the_whole_refresh_stops_at_its_deadline(data, arcgis, sleeps):
+    """A server that accepts and then says nothing: no 5 x 120 s of silence."""
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    options = refresh.ClientOptions(
+        timeout=(1.0, 0.5),
+        retries=10,
+        backoff_factor=4.0,
+        page_size=5,
+        deadline=10.0,
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
+    arcgis.fail("count", "slow", times=20)
+    before = snapshot(data)
+    with pytest.raises(refresh.RefreshError, match=r"stopped at the 10 s deadline after 2 attempt"):
+        refresh.refresh_boundaries(data, source_url=arcgis.url, min_features=10, options=options)
+    assert sleeps == [4.0]  # the next wait (8 s) would pass the deadline: stop instead
+    assert snapshot(data) == before
+
+
+def test_refresh_defaults_are_short():
+    options = refresh.ClientOptions()
+    assert options.timeout[1] <= 30 and options.deadline <= 300
