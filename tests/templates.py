@@ -28,6 +28,7 @@ _CONTROLLED = {
     "site_id", "kind", "sectors", "programme", "nation", "status", "url", "date", "zone_id",
     "designated_zone_id", "last_checked", "geometry_precision", "tax_relief_until",
     "relief_until", "location_precision_m", "amount_gbp", "number", "included_in", "overlaps",
+    "key",
 }  # fmt: skip
 
 
