@@ -289,7 +289,7 @@ def build_districts(
     ni_xy = ni_pts[["easting", "northing"]].to_numpy()
     if len(ni_xy):
         ni_xy = np.column_stack(_transformer(NI_CRS, GB_CRS).transform(ni_xy[:, 0], ni_xy[:, 1]))
-    gb_land, _ = split_land(land_bng, gb_pts[["easting", "northing"]].to_numpy(), ni_xy)
+    gb_land, ni_land_bng = split_land(land_bng, gb_pts[["easting", "northing"]].to_numpy(), ni_xy)
     parts: dict[str, BaseGeometry] = {}
     borders: dict[bool, BaseGeometry] = {}
     if len(gb_pts):
@@ -299,10 +299,9 @@ def build_districts(
         parts.update(gb)
         borders[False] = shared_borders(gb, gb_land)
     if len(ni_pts):
-        ni_land = shapely.difference(
-            shapely.union_all([_transform(p, "EPSG:4326", NI_CRS) for p in land]),
-            _transform(gb_land, GB_CRS, NI_CRS),
-        )
+        # NI's own land polygons; land minus the reprojected GB land would leave slivers along
+        # every GB coast (the two reprojections differ by millimetres) as NI districts.
+        ni_land = shapely.make_valid(_transform(ni_land_bng, GB_CRS, NI_CRS))
         ni = dissolve_voronoi(
             ni_pts[["easting", "northing"]].to_numpy(), ni_pts["laua"].to_numpy(), ni_land
         )
