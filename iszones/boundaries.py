@@ -165,6 +165,7 @@ def build_footprint(
     sites_bng: gpd.GeoDataFrame,
     places_bng: Mapping[str, BaseGeometry],
     programme: str,
+    unit_word: str = "admin unit",
 ) -> tuple[BaseGeometry, str]:
     """One zone's footprint in EPSG:27700 and a sentence saying how it was drawn."""
     mine = [m for m in members if m.zone_id == zone_id]
@@ -178,7 +179,8 @@ def build_footprint(
         parts.append(
             shapely.union_all(units_bng[units_bng["name"].isin(unit_names)].geometry.array)
         )
-        method.append(f"union of {len(unit_names)} admin unit(s): {', '.join(sorted(unit_names))}")
+        listed = ", ".join(sorted(unit_names))
+        method.append(f"union of {len(unit_names)} {unit_word}(s): {listed}")
     anchors = _anchor_points(mine, sites_bng, places_bng)
     buffered = [pt.buffer(km * 1000) for pt, km in anchors if km > 0]
     if buffered:
@@ -220,8 +222,13 @@ def build_zones(
     sites: gpd.GeoDataFrame,
     *,
     simplify_m: float = 50.0,
+    unit_word: str = "admin unit",
 ) -> gpd.GeoDataFrame:
-    """All zone footprints (WGS84) joined to their attributes, validated."""
+    """All zone footprints (WGS84) joined to their attributes, validated.
+
+    `simplify_m` 0 keeps the units' vertices, so zones drawn from one coverage (the council
+    districts) keep their shared borders exactly; `unit_word` names the units in the method.
+    """
     units_bng = units.to_crs(MEASURE_CRS)
     land_bng = shapely.union_all(units_bng.geometry.array).buffer(0)
     located = sites[sites.geometry.notna()]
@@ -241,8 +248,10 @@ def build_zones(
             sites_bng,
             places_bng,
             attrs["programme"],
+            unit_word,
         )
-        geom = make_valid_keeping_type(geom.simplify(simplify_m, preserve_topology=True))
+        if simplify_m > 0:
+            geom = make_valid_keeping_type(geom.simplify(simplify_m, preserve_topology=True))
         row = dict(attrs)
         row["geometry_method"] = method + " " + attrs.get("geometry_note", "")
         row["geometry_method"] = row["geometry_method"].strip()

@@ -58,9 +58,9 @@ FUNDING_KIND_LABELS = {
 }
 PRECISION_TEXT = {
     "admin_area": (
-        "admin area: the lead authority's area as a union of county-level admin units;"
-        " a generalised outline, with errors of a few hundred metres to 2 km near borders"
-        " and coasts."
+        "admin area: the lead authority's councils, as LAD 2025 districts derived from"
+        " postcode locations and simplified to 100 m; not official ONS boundaries, so a place"
+        " within a few hundred metres of a council border can fall on the wrong side."
     ),
     "indicative": (
         "indicative: includes an outer boundary drawn around the zone's sourced tax sites,"

@@ -389,18 +389,22 @@ def build_lad_zones(
     sites: gpd.GeoDataFrame,
     *,
     source_note: str,
+    simplify_m: float = 50.0,
+    names_only: bool = False,
 ) -> gpd.GeoDataFrame:
     """All zone footprints (WGS84) at LAD precision, by iszones.boundaries.build_zones.
 
-    The admin units are the LADs (named 'Name (code)'); the membership table's admin_unit rows
+    The admin units are the LADs, named 'Name (code)' (or 'Name' with `names_only`, when the
+    names are unique: the codes are in `lad_codes` anyway); the membership table's admin_unit rows
     are replaced by lad_membership.csv. A zone's 'area' councils are unioned; its 'host'
     councils (those holding its tax sites and ports) are unioned only when membership.csv gives
     the zone no anchor sites or places, since otherwise the Freeport outer-boundary method (hull
     of buffered anchors within 45 km, clipped to the LAD land) draws it. Adds `lad_codes`
     (every listed council) and appends `source_note` to `geometry_method`.
     """
+    coded = not names_only or bool(lads["lad_name"].duplicated().any())
     labels = {
-        code: _label(code, name)
+        code: _label(code, name) if coded else name
         for code, name in zip(lads["lad_code"], lads["lad_name"], strict=True)
     }
     anchored = {m.zone_id for m in members if m.member_type in ("site", "place")}
@@ -422,7 +426,9 @@ def build_lad_zones(
     units = gpd.GeoDataFrame(
         {"name": [labels[c] for c in lads["lad_code"]]}, geometry=lads.geometry.array, crs=lads.crs
     )
-    zones = build_zones(attributes, unit_members, units, sites)
+    zones = build_zones(
+        attributes, unit_members, units, sites, simplify_m=simplify_m, unit_word="council district"
+    )
     codes = {
         zone_id: [m.lad_code for m in lad_members if m.zone_id == zone_id]
         for zone_id in zones["zone_id"]

@@ -62,9 +62,8 @@ BUNDLED_VINTAGE: dict[str, Any] = {
     "feature_count": None,
 }
 DISTRICTS_NOTE = (
-    "Council areas: LAD 2025 districts derived from ONS Postcode Directory (November 2025)"
-    " postcode locations, clipped to OpenStreetMap land (districts.geojson, built by `iszones"
-    " build-geography`): approximations, not official ONS boundaries."
+    "Council areas: LAD 2025 districts derived from postcode locations (districts.geojson, from"
+    " the ONS Postcode Directory, November 2025), not official ONS boundaries."
 )
 DISTRICT_VINTAGE: dict[str, Any] = {
     "kind": "bundled",
@@ -478,6 +477,8 @@ def build_on_districts(folder: str | Path) -> tuple[gpd.GeoDataFrame, list[str]]
         lads,
         inputs.sites,
         source_note=DISTRICTS_NOTE,
+        simplify_m=0.0,  # the districts are simplified already, as one coverage
+        names_only=True,
     )
     problems = lad_build.check_tax_sites(zones, inputs.sites)
     if problems:

@@ -367,7 +367,7 @@ def test_freeport_without_anchors_is_drawn_as_its_host_councils(data, arcgis, fa
     hosts = lads[lads["LAD24NM"].isin(["East Suffolk", "Tendring", "Mid Suffolk"])]
     expected = shapely.union_all(hosts.geometry.array)
     assert shapely.symmetric_difference(zone.geometry, expected).area < 1e-4 * expected.area
-    assert "union of 3 admin unit(s): East Suffolk (E07000244)" in zone["geometry_method"]
+    assert "union of 3 council district(s): East Suffolk (E07000244)" in zone["geometry_method"]
 
 
 def _grow(feature: dict[str, Any], degrees: float) -> dict[str, Any]:
@@ -856,7 +856,8 @@ def test_real_inputs_rebuild_end_to_end(tmp_path):
     assert [z.zone_id for z in report.zones] == list(range(1, 23))
     for zone in report.zones:
         assert not zone.unmatched, zone
-        assert zone.after_km2 == pytest.approx(zone.before_km2, rel=0.001), zone
+        # refresh simplifies by 50 m; the bundled build keeps the districts' vertices
+        assert zone.after_km2 == pytest.approx(zone.before_km2, rel=0.02), zone
 
 
 # --- a silent server: the whole refresh has a deadline, and says what it is doing ----------
