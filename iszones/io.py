@@ -280,7 +280,8 @@ def glob_escape(name: str) -> str:
 @contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """A binary handle to a temporary file beside `path`, renamed over `path` only when the
-    block finishes; on any error the temporary file is removed and `path` is untouched."""
+    block finishes; on any error (or SystemExit, as the CLI raises on SIGTERM) the temporary file
+    is removed and `path` is untouched. Temporary files a killed run left are removed first."""
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
