@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -284,14 +283,14 @@ def check_command(
         raise click.UsageError("--scheduler needs --engine dask.")
     check_max_mb(max_mb, "--max-mb")
     _refuse_overwriting(output, input_file, replace_file, add_file, tax_file)
-    reference = CheckReference(folder, replace_file, add_file, tax_file, max_mb)
+    reference = functools.partial(_reference, folder, replace_file, add_file, tax_file, max_mb)
     if engine == "dask" or _streamed(input_file, output):
         _check_in_bulk(input_file, output, reference, crs, within_km, max_mb, scheduler)
         return
     output_format(output)  # refuse a bad output name before any work
     sites = read_site_file(input_file, crs=crs, layer=layer, max_mb=max_mb)
-    zones, units, tax_sites, notes = reference.load()
-    for note in [f"{sites.name}: {sites.crs_note}", *sites.notes, *notes]:
+    against = reference()
+    for note in [f"{sites.name}: {sites.crs_note}", *sites.notes, *against.notes]:
         click.echo(note, err=True)
     with click.progressbar(length=len(sites.frame), label="Checking sites", file=sys.stderr) as bar:
 
@@ -300,12 +299,12 @@ def check_command(
 
         result = check_sites(
             sites.frame,
-            zones,
-            units,
+            against.zones,
+            against.councils,
             problems=sites.problems,
             within_km=within_km,
             progress=advance,
-            tax_sites=tax_sites,
+            tax_sites=against.tax_sites,
             sources=sites.sources,
         )
         bar.update(len(sites.frame) - bar.pos)
@@ -315,49 +314,24 @@ def check_command(
     _echo_summary(summary, f"{sites.name}: {word}", output)
 
 
-@dataclass(frozen=True)
-class CheckReference:
-    """What sites are checked against: the data folder's zones, councils and tax sites, or
-    the user's boundaries and tax sites in their place."""
+def _reference(
+    folder: Path | None,
+    replace_file: Path | None,
+    add_file: Path | None,
+    tax_file: Path | None,
+    max_mb: float,
+) -> Any:
+    """The zones, councils and tax sites a check runs against (reference.Reference)."""
+    from .readers import read_boundary_file
+    from .reference import bundled_reference, with_uploads
 
-    folder: Path | None
-    replace_file: Path | None
-    add_file: Path | None
-    tax_file: Path | None
-    max_mb: float
-
-    def load(self) -> tuple[Any, Any, Any, list[str]]:
-        """(zones, councils, tax sites, notes for the user)."""
-        from .check import bundled_boundaries, combine_boundaries
-        from .io import read_councils, read_sites, read_zones, sites_path
-        from .readers import read_boundary_file
-        from .taxsites import bundled_tax_sites, uploaded_tax_sites
-
-        root = data_dir(self.folder)
-        units = read_councils(root)
-        zones = bundled = bundled_boundaries(read_zones(zones_path(root)))
-        notes: list[str] = []
-        extra = self.replace_file or self.add_file
-        if extra is not None:
-            upload = read_boundary_file(extra, max_mb=self.max_mb)
-            zones, replaced = combine_boundaries(
-                bundled,
-                upload.frame,
-                replace=bool(self.replace_file),
-                linked=upload.linked_by_zone_id,
-            )
-            notes.extend([*upload.notes, *replaced])
-        if self.tax_file is not None:
-            upload = read_boundary_file(self.tax_file, max_mb=self.max_mb)
-            tax_sites = uploaded_tax_sites(upload.frame, self.tax_file.name)
-            notes.extend(upload.notes)
-            notes.append(f"{self.tax_file.name}: its polygons answer the tax-site columns")
-        elif sites_path(root).is_file():
-            tax_sites = bundled_tax_sites(read_sites(sites_path(root)))
-        else:
-            tax_sites = None
-            notes.append(f"{root}: no sites.geojson, so no tax sites to check against")
-        return zones, units, tax_sites, notes
+    extra = replace_file or add_file
+    return with_uploads(
+        bundled_reference(data_dir(folder)),
+        read_boundary_file(extra, max_mb=max_mb) if extra is not None else None,
+        replace=replace_file is not None,
+        tax_sites=read_boundary_file(tax_file, max_mb=max_mb) if tax_file is not None else None,
+    )
 
 
 def _echo_summary(summary: Any, where: str, output: Path) -> None:
@@ -396,7 +370,7 @@ def _streamed(input_file: Path, output: Path) -> bool:
 def _check_in_bulk(
     input_file: Path,
     output: Path,
-    reference: CheckReference,
+    reference: Callable[[], Any],
     crs: str | None,
     within_km: float | None,
     max_mb: float,
@@ -415,9 +389,9 @@ def _check_in_bulk(
     if scheduler is None and click.get_current_context().params["engine"] == "local":
         job = CsvCheck(input_file, crs=crs, max_mb=limit)
     try:
-        zones, units, tax_sites, loaded = reference.load()
-        notes = [*(job.notes if job is not None else []), *loaded]
-        index = prepare_check(zones, units, tax_sites)
+        against = reference()
+        notes = [*(job.notes if job is not None else []), *against.notes]
+        index = prepare_check(against.zones, against.councils, against.tax_sites)
     except BaseException:
         if job is not None:
             job.close()
@@ -896,13 +870,15 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
             found.append(err)
     places = [f for f in found if isinstance(f, Location)]
     every = [p for place in places for p in (place, *place.others)]
-    zones, units, tax_sites, _ = CheckReference(folder, None, None, None, 100.0).load()
+    from .reference import bundled_reference
+
+    against = bundled_reference(data_dir(folder))
     if every:
         sites = gpd.GeoDataFrame(
             geometry=points([p.easting for p in every], [p.northing for p in every]),
             crs="EPSG:27700",
         )
-        result = check_sites(sites, zones, units, tax_sites=tax_sites)
+        result = check_sites(sites, against.zones, against.councils, tax_sites=against.tax_sites)
         answers = dict(zip(map(id, every), result.to_dict("records"), strict=True))
     failed = 0
     for item in found:

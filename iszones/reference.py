@@ -1,0 +1,59 @@
+"""What sites are checked against: a data folder's zones, councils and tax sites, with a user's
+official boundaries or tax-site polygons in their place. One implementation for the command
+line, the Check page and `locate`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+
+from .check import bundled_boundaries, combine_boundaries
+from .io import read_councils, read_sites, read_zones, sites_path, zones_path
+from .readers import BoundaryFile
+from .taxsites import bundled_tax_sites, uploaded_tax_sites
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Zones (as check boundaries), councils and tax sites, and notes for the user."""
+
+    zones: gpd.GeoDataFrame
+    councils: gpd.GeoDataFrame
+    tax_sites: gpd.GeoDataFrame | None
+    notes: tuple[str, ...] = field(default=())
+
+
+def bundled_reference(folder: Path) -> Reference:
+    """A data folder's zones, councils (2025 districts, else the older admin units) and tax
+    sites (none when the folder has no sites.geojson, which the notes say)."""
+    zones = bundled_boundaries(read_zones(zones_path(folder)))
+    councils = read_councils(folder)
+    if sites_path(folder).is_file():
+        return Reference(zones, councils, bundled_tax_sites(read_sites(sites_path(folder))))
+    note = f"{folder}: no sites.geojson, so no tax sites to check against"
+    return Reference(zones, councils, None, (note,))
+
+
+def with_uploads(
+    bundled: Reference,
+    boundaries: BoundaryFile | None = None,
+    *,
+    replace: bool = False,
+    tax_sites: BoundaryFile | None = None,
+) -> Reference:
+    """`bundled` with a user's boundaries (instead of, or as well as, the zones) and official
+    tax-site polygons (instead of the bundled tax-site points)."""
+    zones, tax, notes = bundled.zones, bundled.tax_sites, list(bundled.notes)
+    if boundaries is not None:
+        zones, replaced = combine_boundaries(
+            zones, boundaries.frame, replace=replace, linked=boundaries.linked_by_zone_id
+        )
+        notes.extend([*boundaries.notes, *replaced])
+    if tax_sites is not None:
+        tax = uploaded_tax_sites(tax_sites.frame, tax_sites.name)
+        notes.extend(
+            [*tax_sites.notes, f"{tax_sites.name}: its polygons answer the tax-site columns"]
+        )
+    return Reference(zones, bundled.councils, tax, tuple(notes))
