@@ -12,16 +12,19 @@ from pathlib import PurePath
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from iszones import assets
-from iszones.check import bundled_boundaries, check_sites, combine_boundaries
+from iszones.check import check_sites
 from iszones.errors import DataFileError, IszonesError
 from iszones.inputs.limits import MAX_PAGE_ROWS, MAX_UPLOAD_MB
-from iszones.io import admin_units_path, data_dir, read_admin_units, read_zones, zones_path
+from iszones.io import data_dir
 from iszones.maps import CHECK_MAP_MAX_SITES, check_map, simplify_for_web
 from iszones.readers import BOUNDARY_FORMATS, SITE_FORMATS, read_boundary_bytes, read_site_bytes
+from iszones.reference import Reference, bundled_reference, with_uploads
 from iszones.render.safe import md
 from iszones.results import result_bytes
 from iszones.summary import summarise
@@ -37,22 +40,45 @@ REPLACE, ADD = "instead of the bundled footprints", "as well as the bundled foot
 ASSET_URL = assets.serve_in_streamlit()  # Leaflet from this app: the map needs no CDN
 
 
+# The answer first, then the user's own columns, then the rest of the results.
+ANSWER_COLUMNS = (
+    "answer",
+    "tax_site_name",
+    "nearest_tax_site_name",
+    "nearest_tax_site_distance_m",
+    "zone_name",
+    "local_authority",
+    "problem",
+)
+SHOW = {
+    "All rows": None,
+    "Only problems": "problem",
+    "Only inside a zone": "inside",
+    "Only in or near a tax site": "tax",
+}
+STYLED_ROWS = 10_000  # rows highlighted by colour; larger tables are shown plain
+
+
 @st.cache_resource
-def bundled(folder: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The zone footprints (as check boundaries) and admin units of a data folder."""
-    root = data_dir(folder)
-    zones = bundled_boundaries(read_zones(zones_path(root)))
-    return zones, read_admin_units(admin_units_path(root))
+def bundled(folder: str) -> Reference:
+    """The zones, councils and tax sites of a data folder (reference.bundled_reference)."""
+    return bundled_reference(data_dir(folder))
 
 
 @st.cache_resource
 def land(folder: str) -> gpd.GeoDataFrame:
     """The council areas made light for the browser: the land under the check's map."""
-    return simplify_for_web(bundled(folder)[1])[0]
+    return simplify_for_web(bundled(folder).councils)[0]
 
 
 def run_check(
-    sites_file: Any, boundary_file: Any, crs: str, layer: str, within_km: float, mode: str
+    sites_file: Any,
+    boundary_file: Any,
+    tax_file: Any,
+    crs: str,
+    layer: str,
+    within_km: float,
+    mode: str,
 ) -> dict[str, Any]:
     """Read, check and serialise; the result is kept in the session until an input changes."""
     sites = read_site_bytes(
@@ -68,22 +94,22 @@ def run_check(
             f" {MAX_PAGE_ROWS:,}. Check it with the command line (iszones check FILE --out"
             " checked.csv), which streams any size, or split it."
         )
-    zones, units = bundled(str(data_dir()))
-    notes = [f"{sites.name}: {sites.crs_note}", *sites.notes]
-    if boundary_file is not None:
-        upload = read_boundary_bytes(
-            boundary_file.getvalue(), boundary_file.name, max_mb=MAX_UPLOAD_MB
-        )
-        zones, replaced = combine_boundaries(
-            zones, upload.frame, replace=mode == REPLACE, linked=upload.linked_by_zone_id
-        )
-        notes.extend([*upload.notes, *replaced])
+    uploads = [
+        read_boundary_bytes(f.getvalue(), f.name, max_mb=MAX_UPLOAD_MB) if f else None
+        for f in (boundary_file, tax_file)
+    ]
+    against = with_uploads(
+        bundled(str(data_dir())), uploads[0], replace=mode == REPLACE, tax_sites=uploads[1]
+    )
+    notes = [f"{sites.name}: {sites.crs_note}", *sites.notes, *against.notes]
     bar = st.progress(0.0, text="Checking sites")
     result = check_sites(
         sites.frame,
-        zones,
-        units,
+        against.zones,
+        against.councils,
         problems=sites.problems,
+        tax_sites=against.tax_sites,
+        sources=sites.sources,
         within_km=within_km,
         progress=lambda done, total: bar.progress(
             done / total if total else 1.0, text=f"Checked {done} of {total} sites"
@@ -93,12 +119,41 @@ def run_check(
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", PurePath(sites.name).stem) or "sites"
     return {
         "result": result,
-        "zones": zones,
+        "zones": against.zones,
         "notes": notes,
         "summary": summarise(result, within_km),
         "include_wkt": not sites.tabular,
         "stem": stem,
     }
+
+
+def shown_rows(result: pd.DataFrame, show: str | None, within_km: float) -> np.ndarray:
+    """The rows the filter keeps."""
+    problem = result["problem"].fillna("").astype(str).to_numpy() != ""
+    if show == "problem":
+        return problem
+    if show == "inside":
+        return (result["in_zone"] == True).to_numpy()  # noqa: E712 -- True/False/None
+    if show == "tax":
+        distance = result["nearest_tax_site_distance_m"].to_numpy(dtype=float)
+        inside = result["tax_site_id"].notna().to_numpy()
+        with np.errstate(invalid="ignore"):
+            near = distance <= max(within_km * 1000, 0.0)
+        return inside | near | result["answer"].str.contains("possibly inside").to_numpy()
+    return np.ones(len(result), dtype=bool)
+
+
+def results_table(result: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The table as shown: answer columns first, then the user's, then the other results;
+    empty cells blank (not "None")."""
+    table = pd.DataFrame(result.drop(columns=result.geometry.name))
+    first = [c for c in ANSWER_COLUMNS if c in table]
+    rest = [c for c in table if c not in first]
+    table = table[first + rest]
+    for column in table:
+        if pd.api.types.infer_dtype(table[column], skipna=True) == "string":
+            table[column] = table[column].fillna("")
+    return table
 
 
 def download_file(result: gpd.GeoDataFrame, suffix: str, include_wkt: bool) -> Callable[[], bytes]:
@@ -138,12 +193,19 @@ with st.expander("Options: CRS, distance, official boundaries"):
         "Also flag sites within this many km of a zone", min_value=0.0, value=2.0, step=0.5
     )
     boundary_file = st.file_uploader(
-        "Official boundaries (polygons with a name or zone_id column)",
+        "Official zone boundaries (polygons with a name or zone_id column)",
         type=sorted({s.lstrip(".") for s in BOUNDARY_FORMATS}),
         key="boundaries_file",
         max_upload_size=MAX_UPLOAD_MB,
     )
     mode = st.radio("Use the uploaded boundaries", (REPLACE, ADD), key="boundary_mode")
+    tax_file = st.file_uploader(
+        "Official tax-site boundaries (polygons with a name column): they decide which tax"
+        " site a site is in, instead of the bundled tax-site points",
+        type=sorted({s.lstrip(".") for s in BOUNDARY_FORMATS}),
+        key="tax_file",
+        max_upload_size=MAX_UPLOAD_MB,
+    )
 
 if sites_file is None:
     st.info("Choose a file of sites to start.")
@@ -152,6 +214,7 @@ if sites_file is None:
 inputs = (
     sites_file.file_id,
     getattr(boundary_file, "file_id", None),
+    getattr(tax_file, "file_id", None),
     crs_text,
     layer_text,
     within_km,
@@ -160,7 +223,7 @@ inputs = (
 if st.session_state.get("check_inputs") != inputs:
     try:
         st.session_state["check"] = run_check(
-            sites_file, boundary_file, crs_text, layer_text, within_km, mode
+            sites_file, boundary_file, tax_file, crs_text, layer_text, within_km, mode
         )
         st.session_state["check_inputs"] = inputs
     except IszonesError as err:
@@ -172,15 +235,16 @@ done = st.session_state["check"]
 result: gpd.GeoDataFrame = done["result"]
 summary = done["summary"]
 st.subheader(str(summary))
-cols = st.columns(4)
+zone_only = summary.inside - summary._tax_inside_zone
+levels = (
+    (("In or possibly in a tax site", summary.in_tax_site), ("In a zone's area only", zone_only))
+    if summary.tax_sites
+    else (("Inside a zone's area", summary.inside),)
+)
+cols = st.columns(len(levels) + 2)
 for column, (label, value) in zip(
     cols,
-    (
-        ("Rows", summary.rows),
-        ("Inside a zone", summary.inside),
-        ("Outside", summary.outside),
-        ("With problems", summary.problems),
-    ),
+    (*levels, ("Outside every zone", summary.outside), ("With problems", summary.problems)),
     strict=True,
 ):
     column.metric(label, value)
@@ -195,15 +259,44 @@ st_folium(
     key="check_map",
 )
 st.caption(
-    "Dark green dots: inside a zone. Purple dots: outside. Grey: the zones the sites are in or"
-    " nearest to (hover for the zone and how its boundary was drawn)."
+    "Grey areas: the zones the sites are in or nearest to (hover for the zone and how its"
+    " boundary was drawn). Rows with a problem have no place on the map; the table lists them."
+    " A tax site known only as a point is never called \"inside\": the answer says how far it"
+    " is and how precisely it is placed."
 )
 if summary.inside + summary.outside > CHECK_MAP_MAX_SITES:
     st.caption(
         f"The map shows the first {CHECK_MAP_MAX_SITES} sites; the table and downloads have all."
     )
 
-st.dataframe(result.drop(columns=result.geometry.name), width="stretch", hide_index=True)
+show = SHOW[st.radio("Show", list(SHOW), horizontal=True, key="show")]
+table = results_table(result)
+keep = shown_rows(result, show, within_km)
+table = table[keep]
+st.caption(f"{len(table):,} of {len(result):,} rows")
+columns = {
+    "answer": st.column_config.TextColumn("Answer", width="large", pinned=True),
+    "problem": st.column_config.TextColumn("Problem", width="large"),
+    "tax_site_name": st.column_config.TextColumn("In tax site (by boundary)"),
+    "nearest_tax_site_name": st.column_config.TextColumn("Nearest tax site"),
+    "nearest_tax_site_distance_m": st.column_config.NumberColumn(
+        "Nearest tax site (m)", format="%.0f"
+    ),
+    "zone_name": st.column_config.TextColumn("Zone"),
+    "local_authority": st.column_config.TextColumn("Council"),
+}
+shown: Any = table
+if 0 < len(table) <= STYLED_ROWS:
+    problem_rows = table["problem"].astype(str) != ""
+    shown = table.style.apply(
+        lambda row: [
+            "background-color: #fde0dd" if problem_rows.loc[row.name] else "" for _ in row
+        ],
+        axis=1,
+    )
+st.dataframe(shown, width="stretch", hide_index=True, column_config=columns)
+if len(table) > STYLED_ROWS:
+    st.caption("Rows with a problem are highlighted in tables of up to 10,000 rows.")
 
 buttons = st.columns(len(DOWNLOADS))
 for button, (suffix, label, mime) in zip(buttons, DOWNLOADS, strict=True):

@@ -59,10 +59,19 @@ def test_page_checks_an_upload(page):
     assert app.subheader[0].value == (
         "11 sites: 5 inside a zone's area, 3 outside (2 within 2 km), 3 with problems"
     )
-    assert [m.value for m in app.metric] == ["11", "5", "3", "3"]
+    assert [m.label for m in app.metric] == [
+        "Inside a zone's area",  # the fixture folder has no tax sites
+        "Outside every zone",
+        "With problems",
+    ]
+    assert [m.value for m in app.metric] == ["5", "3", "3"]
     table = app.dataframe[0].value
-    assert len(table) == 11 and table.columns[:4].tolist() == ["ref", "name", "Easting", "Northing"]
+    assert table.columns[:3].tolist() == ["answer", "tax_site_name", "nearest_tax_site_name"]
+    user = table.columns.tolist().index("ref")
+    assert table.columns[user : user + 4].tolist() == ["ref", "name", "Easting", "Northing"]
+    assert len(table) == 11
     assert table["problem"].tolist()[-3:][0] == "'Easting' '4351OO' is not a number"
+    assert "None" not in table["zone_name"].tolist()  # empty cells are blank
     labels = [b.proto.label for b in app.get("download_button")]
     assert labels == ["Download CSV", "Download Excel", "Download GeoJSON", "Download GeoPackage"]
     assert "#1b7837" in component_text(app) and "#762a83" in component_text(app)
@@ -139,3 +148,30 @@ def test_page_refuses_a_list_too_long_for_a_request(page, monkeypatch):
     message = app.error[0].value.replace("\\", "")  # md() escapes markdown characters
     assert "sites_bng.csv: has 11 rows; this page checks up to 5" in message
     assert "iszones check" in message and not app.dataframe
+
+
+def test_page_filters_to_the_rows_with_problems(page):
+    app = upload(page, "sites_bng.csv", (FIXTURES / "sites_bng.csv").read_bytes())
+    app = app.radio(key="show").set_value("Only problems").run()
+    table = app.dataframe[0].value
+    assert len(table) == 3 and (table["problem"] != "").all()
+    assert "3 of 11 rows" in visible_text(app)
+    app = app.radio(key="show").set_value("Only inside a zone").run()
+    assert len(app.dataframe[0].value) == 5
+
+
+def test_page_answers_the_tax_site_question_on_the_bundled_data(monkeypatch):
+    monkeypatch.delenv("ISZONES_DATA_DIR", raising=False)
+    app = AppTest.from_file(str(PAGE), default_timeout=90).run()
+    sites = b"name,postcode,lat,lon\nRatcliffe,NG11 0EE,,\nBuxton,,53.2587,-1.9105\n"
+    app = upload(app, "two.csv", sites)
+    assert not app.exception
+    assert [m.label for m in app.metric][:2] == [
+        "In or possibly in a tax site",
+        "In a zone's area only",
+    ]
+    assert [m.value for m in app.metric] == ["1", "1", "0", "0"]
+    table = app.dataframe[0].value.set_index("name")
+    assert "possibly inside it" in table.loc["Ratcliffe", "answer"]
+    assert table.loc["Ratcliffe", "location_source"] == "postcode"
+    assert table.loc["Buxton", "local_authority"] == "High Peak"
