@@ -48,14 +48,19 @@ class CheckSummary:
     leading: list[str] = field(default_factory=list)  # the first rows' problems, none located
     all_swapped: bool = True  # every problem so far says the coordinates look swapped
     evidence: CoordinateEvidence | None = None
+    tax_inside_zone: int = 0  # sites counted in in_tax_site that are also inside a zone
+
+    @property
+    def zone_only(self) -> int:
+        """Sites inside a zone's area but not (possibly) in a tax site."""
+        return self.inside - self.tax_inside_zone
 
     def __str__(self) -> str:
         sites = f"{self.rows} site{'' if self.rows == 1 else 's'}"
         parts = []
         if self.tax_sites:
-            zone_only = self.inside - self._tax_inside_zone
             parts.append(f"{self.in_tax_site} inside or possibly inside a tax site")
-            parts.append(f"{zone_only} inside a zone's area only")
+            parts.append(f"{self.zone_only} inside a zone's area only")
         else:
             parts.append(f"{self.inside} inside a zone's area")
         near = (
@@ -66,8 +71,6 @@ class CheckSummary:
         parts.append(f"{self.outside} outside{near}")
         parts.append(f"{self.problems} with problems")
         return f"{sites}: {', '.join(parts)}"
-
-    _tax_inside_zone: int = 0  # sites counted in in_tax_site that are also inside a zone
 
     def merged(self, later: CheckSummary) -> CheckSummary:
         """This part's summary followed by a later part's (whose rows are numbered from 1)."""
@@ -92,7 +95,7 @@ class CheckSummary:
             leading=leading[:3],
             all_swapped=self.all_swapped and later.all_swapped,
             evidence=sum_evidence(self.evidence, evidence),
-            _tax_inside_zone=self._tax_inside_zone + later._tax_inside_zone,
+            tax_inside_zone=self.tax_inside_zone + later.tax_inside_zone,
         )
 
     def check_located(self, name: str) -> None:
@@ -123,7 +126,7 @@ class CheckSummary:
         if in_tax is not None:
             self.tax_sites = True
             self.in_tax_site += int(in_tax.sum())
-            self._tax_inside_zone += int((in_tax & in_zone).sum())
+            self.tax_inside_zone += int((in_tax & in_zone).sum())
 
 
 def summarise(

@@ -235,9 +235,11 @@ done = st.session_state["check"]
 result: gpd.GeoDataFrame = done["result"]
 summary = done["summary"]
 st.subheader(str(summary))
-zone_only = summary.inside - summary._tax_inside_zone
 levels = (
-    (("In or possibly in a tax site", summary.in_tax_site), ("In a zone's area only", zone_only))
+    (
+        ("In or possibly in a tax site", summary.in_tax_site),
+        ("In a zone's area only", summary.zone_only),
+    )
     if summary.tax_sites
     else (("Inside a zone's area", summary.inside),)
 )
@@ -261,7 +263,7 @@ st_folium(
 st.caption(
     "Grey areas: the zones the sites are in or nearest to (hover for the zone and how its"
     " boundary was drawn). Rows with a problem have no place on the map; the table lists them."
-    " A tax site known only as a point is never called \"inside\": the answer says how far it"
+    ' A tax site known only as a point is never called "inside": the answer says how far it'
     " is and how precisely it is placed."
 )
 if summary.inside + summary.outside > CHECK_MAP_MAX_SITES:
