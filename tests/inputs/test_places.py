@@ -21,3 +21,14 @@ def test_unknown_and_outside_uk() -> None:
     assert find_places("Nowhere-on-Sea-xyz") == []
     assert find_places("Akrotiri") == []  # listed under GB by GeoNames, but in Cyprus
     assert 5800 < uk_place_count() <= 5913
+
+
+def test_uk_places_have_positions_and_populations_for_the_map() -> None:
+    from iszones.inputs.places import uk_places
+
+    assert len(uk_places()) == uk_place_count()
+    places = {p.name: p for p in sorted(uk_places(), key=lambda p: p.population)}  # biggest wins
+    kegworth = places["Kegworth"]
+    assert abs(kegworth.lon + 1.28) < 0.01 and abs(kegworth.lat - 52.835) < 0.01
+    assert kegworth.population > 3000
+    assert places["Nottingham"].population > 250_000
