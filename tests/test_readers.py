@@ -626,3 +626,164 @@ def test_bad_boundary_files(features, match):
 def test_boundaries_cannot_be_a_csv():
     with pytest.raises(DataFileError, match=r"cannot read boundaries from a '\.csv' file"):
         read_boundary_bytes(b"a,b\n1,2\n", "b.csv")
+
+
+# ---------------------------------------------------------------- hostile files (issue 12)
+
+
+def test_unique_names_keeps_its_rules_and_is_linear():
+    from iszones.readers import _unique_names
+
+    assert _unique_names(["a", "a", "", "a.1", "a", None]) == [
+        "a",
+        "a.1",
+        "column_3",
+        "a.1.1",
+        "a.2",
+        "column_6",
+    ]
+    import time
+
+    started = time.perf_counter()
+    names = _unique_names(["x"] * 100_000)
+    assert time.perf_counter() - started < 5  # was cubic: 4,000 took over 120 s
+    assert len(set(names)) == 100_000 and names[-1] == "x.99999"
+
+
+def _far(**kwargs):
+    from .hostile.corpus import far_cell_xlsx
+
+    return far_cell_xlsx(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "match"),
+    [
+        (lambda: _far(), "far.xlsx", r"far\.xlsx: sheet 'Sites' has a value in cell XFD1048576"),
+        (lambda: _far(row=1000), "f.xlsx", r"cell XFD1000, beyond the limits of 1,000 columns"),
+        (lambda: _far(row=1_000_001, column=2), "f.xlsx", r"cell B1000001, beyond"),
+        (
+            lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode("utf-16-le"),
+            "locked.xlsx",
+            r"locked\.xlsx: is encrypted \(protected with a password\)",
+        ),
+        (
+            lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600,
+            "old.xlsx",
+            r"old\.xlsx: is an old-style Excel \(\.xls\) workbook",
+        ),
+    ],
+)
+def test_hostile_workbooks_are_refused_in_one_line(make, name, match):
+    with pytest.raises(DataFileError, match=match) as caught:
+        read_site_bytes(make(), name)
+    assert "\n" not in str(caught.value)
+
+
+def test_workbook_read_from_its_cells_not_its_dimension():
+    from .hostile.corpus import SITES_TABLE, sheet_xml, table_rows, xlsx
+
+    data = xlsx([("Sites", "visible", sheet_xml(table_rows(SITES_TABLE), dimension="A1:XFD1"))])
+    table = read_site_bytes(data, "dim.xlsx")
+    assert list(table.frame.columns) == ["name", "lon", "lat", "geometry"]
+    assert len(table.frame) == 2
+
+
+def test_workbook_first_visible_sheet_and_formulas_without_values():
+    from .hostile.corpus import SITES_TABLE, sheet_xml, table_rows, xlsx
+
+    secret = table_rows([["name", "lon", "lat"], ["Hidden", 0.5, 51.0]])
+    rows = table_rows(SITES_TABLE)
+    rows[2][2] = ("formula", "B3*1", None)  # B2, lon of the first site: never calculated
+    rows[3][4] = ("formula", "1+1", None)
+    rows[1][4] = "note"
+    data = xlsx([("Secret", "hidden", sheet_xml(secret)), ("Sites", "visible", sheet_xml(rows))])
+    table = read_site_bytes(data, "book.xlsx")
+    assert table.notes[0] == (
+        "read sheet 'Sites', the first visible of 2 (hidden: 'Secret'); choose another with --layer"
+    )
+    assert "2 formula cell(s) have no saved value" in table.notes[1] and "B2" in table.notes[1]
+    assert table.problems.iloc[0] == (
+        "'lon' (cell B2) is a formula with no saved value; open the file in Excel and save it,"
+        " so that the values are saved"
+    )
+    assert table.problems.iloc[1] == "" and table.frame["note"].tolist() == [None, None]
+    hidden = read_site_bytes(data, "book.xlsx", layer="Secret")  # asked for by name: read
+    assert hidden.frame["name"].tolist() == ["Hidden"]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("x," * 600_000 + "lon,lat\n1,2\n", r"h\.csv: line 1 is 1\.2 MB long; a line may be at"),
+        (",".join(["x"] * 1001) + ",lon,lat\n", r"h\.csv: the header has 1,003 columns; the limit"),
+        (",,\n" * 400_000 + "lon,lat\n", r"h\.csv: has no header in its first 1 MB"),
+        ("name,lon,lat\n" + "a," * 600_000 + "\n", r"h\.csv: line 2 is 1\.2 MB long"),
+    ],
+)
+def test_csv_lines_and_columns_are_bounded(text, match):
+    with pytest.raises(DataFileError, match=match):
+        read_site_bytes(text.encode(), "h.csv")
+
+
+@pytest.mark.parametrize(
+    ("doc", "match"),
+    [
+        ({"crs": "EPSG:27700"}, r"its 'crs' member is \"EPSG:27700\", not a named CRS"),
+        ({"crs": ["x"]}, r"its 'crs' member is \[\"x\"\]"),
+        ({"crs": {"type": "name", "properties": {"name": "EPSG:99999999"}}}, r"names 'EPSG:99"),
+        (
+            {"crs": {"type": "name", "properties": {"name": "EPSG:27700"}}},
+            r"says its CRS is EPSG:27700 .* look like longitude/latitude degrees",
+        ),
+    ],
+)
+def test_geojson_crs_member_is_checked(doc, match):
+    data = geojson([point_feature(-1.47, 52.92)], **doc)
+    with pytest.raises((DataFileError, CRSError), match=match):
+        read_site_bytes(data, "s.geojson")
+
+
+def test_geojson_nesting_and_properties():
+    with pytest.raises(DataFileError, match=r"n\.geojson: its JSON is nested too deeply"):
+        read_site_bytes(b'{"features": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "n.geojson")
+    data = geojson(
+        [
+            point_feature(-1.47, 52.92, name="ok"),
+            {"type": "Feature", "properties": "str", "geometry": point_feature(0, 52)["geometry"]},
+            {"type": "Feature", "properties": [1], "geometry": point_feature(0, 52)["geometry"]},
+        ]
+    )
+    table = read_site_bytes(data, "p.geojson")
+    assert table.problems.tolist() == [
+        "",
+        "'properties' is text, not an object of names and values",
+        "'properties' is a list, not an object of names and values",
+    ]
+
+
+def test_zip_member_that_lies_is_named():
+    from .hostile.corpus import _bad_crc_shapefile, _lying_shapefile
+
+    for data in (_lying_shapefile(), _bad_crc_shapefile()):
+        with pytest.raises(DataFileError, match=r"z\.zip: member 'sites\.\w+' is damaged"):
+            read_site_bytes(data, "z.zip")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 0, -1, True])
+def test_max_mb_must_be_a_size(value):
+    with pytest.raises(DataFileError, match="max_mb must be a number of megabytes above 0"):
+        read_site_bytes(b"name,lon,lat\nA,-1.47,52.92\n", "s.csv", max_mb=value)
+
+
+def test_read_layer_file_goes_by_content(tmp_path):
+    from iszones.readers import read_layer_file
+
+    vrt = tmp_path / "lads.geojson"
+    vrt.write_text("<OGRVRTDataSource><OGRVRTLayer name='x'/></OGRVRTDataSource>")
+    with pytest.raises(DataFileError, match=r"lads\.geojson: is not a GeoJSON, GeoPackage or"):
+        read_layer_file(vrt, max_mb=10)
+    good = tmp_path / "lads.data"
+    good.write_bytes(geojson([point_feature(-1.47, 52.92, LAD24CD="E06000015")]))
+    frame = read_layer_file(good, max_mb=10)
+    assert frame.crs.to_epsg() == 4326 and frame["LAD24CD"].tolist() == ["E06000015"]
