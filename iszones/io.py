@@ -392,9 +392,10 @@ class Catalogue:
 
 
 def load_catalogue(folder: str | os.PathLike[str] | None = None) -> Catalogue:
-    """Read and validate the data folder, then join every site to its zones and admin unit."""
+    """Read and validate the data folder, then join every site to its zones and council (the
+    2025 districts when the folder has them, see read_councils)."""
     root = data_dir(folder)
     zones = read_zones(zones_path(root))
-    units = read_admin_units(admin_units_path(root))
+    units = read_councils(root)
     sites = assign_admin_units(assign_zones(read_sites(sites_path(root)), zones), units)
     return Catalogue(zones=zones, sites=sites, admin_units=units, folder=root)
