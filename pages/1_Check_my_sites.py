@@ -21,6 +21,7 @@ from iszones import assets
 from iszones.check import check_sites
 from iszones.errors import DataFileError, IszonesError
 from iszones.inputs.limits import MAX_PAGE_ROWS, MAX_UPLOAD_MB
+from iszones.inputs.text import clean_text
 from iszones.io import data_dir
 from iszones.maps import CHECK_MAP_MAX_SITES, check_map, simplify_for_web
 from iszones.readers import BOUNDARY_FORMATS, SITE_FORMATS, read_boundary_bytes, read_site_bytes
@@ -145,14 +146,14 @@ def shown_rows(result: pd.DataFrame, show: str | None, within_km: float) -> np.n
 
 def results_table(result: gpd.GeoDataFrame) -> pd.DataFrame:
     """The table as shown: answer columns first, then the user's, then the other results;
-    empty cells blank (not "None")."""
+    empty cells blank (not "None"); text without bidi controls (inputs.text.clean_text)."""
     table = pd.DataFrame(result.drop(columns=result.geometry.name))
     first = [c for c in ANSWER_COLUMNS if c in table]
     rest = [c for c in table if c not in first]
     table = table[first + rest]
     for column in table:
         if pd.api.types.infer_dtype(table[column], skipna=True) == "string":
-            table[column] = table[column].fillna("")
+            table[column] = table[column].fillna("").map(clean_text)
     return table
 
 

@@ -1,6 +1,8 @@
 """Reading and writing: every broken file gives a message naming file, feature, field and value."""
 
 import json
+import os
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -234,3 +236,23 @@ def test_sites_allow_null_geometry_but_not_other_types(tmp_path):
     )
     with pytest.raises(SchemaError, match="site_id' is 'Not A Slug'; expected a lower-case slug"):
         read_sites(path)
+
+
+def test_atomic_output_removes_what_killed_runs_left(tmp_path):
+    """Temporary files carry the writer's process id; a later run removes a dead one's."""
+    from iszones.io import atomic_output
+
+    target = tmp_path / "out.csv"
+    dead = tmp_path / ".out.csv.999999.abcdefgh.tmp"  # no such process
+    alive = tmp_path / f".out.csv.{os.getppid()}.abcdefgh.tmp"  # a live process: kept
+    old = tmp_path / ".out.csv.k2j4h5g6.tmp"  # the old naming, an hour old
+    other = tmp_path / ".other.csv.999999.abcdefgh.tmp"  # another output's: not ours to judge
+    for path in (dead, alive, old, other):
+        path.write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    with atomic_output(target) as handle:
+        names = sorted(p.name for p in tmp_path.iterdir())
+        assert any(n.startswith(f".out.csv.{os.getpid()}.") for n in names)
+        handle.write(b"done")
+    assert target.read_bytes() == b"done"
+    assert not dead.exists() and not old.exists() and alive.exists() and other.exists()
