@@ -314,7 +314,7 @@ def nested_json(depth: int = 100_000) -> bytes:
 def _formulas_inert(rows: list[dict[str, str]]) -> None:
     for row in rows:
         for value in row.values():
-            assert not (value[:1] and value[:1] in "=+@\t\r" or value.startswith("-2")), value
+            assert not ((value[:1] and value[:1] in "=+@\t\r") or value.startswith("-2")), value
             assert "\u202e" not in value, value
 
 
