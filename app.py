@@ -19,11 +19,13 @@ from streamlit_folium import st_folium
 from iszones import assets, maps, urlstate
 from iszones.errors import IszonesError
 from iszones.filters import Selection, apply_selection, largest_amount, summary
+from iszones.inputs.places import uk_places
 from iszones.inputs.text import safe_cell as _safe_cell  # the one CSV/XLSX choke point
 from iszones.io import (
     Catalogue,
     admin_units_path,
     data_dir,
+    districts_path,
     geojson_text,
     load_catalogue,
     sites_path,
@@ -40,10 +42,11 @@ from iszones.schema import (
     SITE_KINDS,
 )
 from iszones.spatial import sites_near_zone
-from iszones.style import ATTRIBUTION
+from iszones.style import ATTRIBUTION, DISTRICTS_CREDIT, PLACES_CREDIT
+from iszones.web.geometry import web_layers
 
 TITLE = "Industrial Strategy Zones"
-BUNDLED_BOUNDARIES = "bundled indicative footprints (Natural Earth admin-1)"
+BUNDLED_BOUNDARIES = "bundled indicative footprints (LAD 2025 districts from postcodes)"
 MAP_HEIGHT = 680
 EMBED_HEIGHT = 560
 SITE_ZOOM = 12
@@ -63,7 +66,12 @@ ASSET_URL = assets.serve_in_streamlit()  # Leaflet from this app, no CDN
 
 def _data_key(folder: Path) -> tuple[str, tuple[float, ...]]:
     """The folder and its files' modification times: a refreshed file is reloaded."""
-    files = (zones_path(folder), sites_path(folder), admin_units_path(folder))
+    files = (
+        zones_path(folder),
+        sites_path(folder),
+        admin_units_path(folder),
+        districts_path(folder),
+    )
     return str(folder), tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files)
 
 
@@ -73,10 +81,9 @@ def load(key: tuple[str, tuple[float, ...]]) -> Catalogue:
 
 
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=4)
-def web_geometry(key: tuple[str, tuple[float, ...]]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    cat = load(key)
-    zones, units = maps.simplify_for_web(cat.zones, cat.admin_units)
-    return zones, (units if units is not None else cat.admin_units)
+def web_geometry(key: tuple[str, tuple[float, ...]]) -> tuple[gpd.GeoDataFrame, maps.Backdrop]:
+    """The zones and district backdrop, light for the browser (shared with the Check page)."""
+    return web_layers(Path(key[0]))
 
 
 @st.cache_data(max_entries=64)
@@ -125,7 +132,7 @@ def sites_table(sites: gpd.GeoDataFrame) -> pd.DataFrame:
             "Site": sites["name"],
             "Kind": sites["kind"].map(SITE_KIND_LABELS),
             "Zone": zones,
-            "Council area (approx.)": sites["local_authority"].fillna("(no single location)"),
+            "Council (2025 district)": sites["local_authority"].fillna("(no single location)"),
             "Nation": sites["nation"],
             "Sectors": sites["sectors"].apply(_text_list),
             "Largest funding (£)": sites["funding"].apply(largest_amount).astype("Float64"),
@@ -323,7 +330,7 @@ def make_map(
     fill_window: bool = False,
 ) -> Any:
     """The folium map of the selection; `notes` is (data vintage, attribution)."""
-    _, units = web_geometry(key)
+    _, backdrop = web_geometry(key)
     zone_id = state.selection.zone_id
     nearby = None
     if zone_id is not None:
@@ -334,13 +341,13 @@ def make_map(
         kept_sites,
         selection_summary=count,
         basemap=state.basemap,
-        background=units,
+        background=backdrop,
         nearby=nearby,
         title=TITLE,
         vintage=notes[0],
         attribution=notes[1],
         selected_zone_id=zone_id,
-        places=assets.uk_places(),
+        places=uk_places(),
         popups=popups,
         fill_window=fill_window,
     )
@@ -480,7 +487,7 @@ def map_page() -> None:
             list(maps.BASEMAPS),
             key="basemap",
             format_func=lambda b: maps.BASEMAPS[b],
-            help="Tiles need the internet; 'None' shows council areas and works offline.",
+            help="Tiles need the internet; 'None' shows districts and towns and works offline.",
         )
 
     selection = selection_from_widgets()
@@ -696,7 +703,7 @@ def map_page() -> None:
     st.divider()
     st.caption(
         md(
-            f"{ATTRIBUTION}. Council areas: Natural Earth admin-1 (public domain). {vintage}."
+            f"{ATTRIBUTION}. {DISTRICTS_CREDIT}. {PLACES_CREDIT}. {vintage}."
             f" Zone boundaries: {boundaries}; they are indicative, not statutory red lines."
             f" Map: Leaflet {assets.package_version('leaflet')} and Leaflet.markercluster"
             f" {assets.package_version('leaflet_markercluster')}, served by this app."

