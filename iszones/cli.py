@@ -856,11 +856,9 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
 
     Example: iszones locate "DE24 8UX" Worksop "52.83,-1.33" "SK 45000 30000"
     """
-    import geopandas as gpd
-    from shapely import points
-
-    from .check import check_sites
     from .inputs.locate import LocateError, Location, locate
+    from .reference import bundled_reference
+    from .web.search import answer_locations
 
     found: list[Location | LocateError] = []
     for query in queries:
@@ -869,37 +867,17 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
         except LocateError as err:
             found.append(err)
     places = [f for f in found if isinstance(f, Location)]
-    every = [p for place in places for p in (place, *place.others)]
-    from .reference import bundled_reference
-
-    against = bundled_reference(data_dir(folder))
-    if every:
-        sites = gpd.GeoDataFrame(
-            geometry=points([p.easting for p in every], [p.northing for p in every]),
-            crs="EPSG:27700",
-        )
-        result = check_sites(sites, against.zones, against.councils, tax_sites=against.tax_sites)
-        answers = dict(zip(map(id, every), result.to_dict("records"), strict=True))
+    answered = answer_locations(places, bundled_reference(data_dir(folder))) if places else []
+    answers = dict(zip(map(id, places), answered, strict=True))
     failed = 0
     for item in found:
         if isinstance(item, LocateError):
             click.echo(f"Not found: {item}", err=True)
             failed += 1
             continue
-        row = answers[id(item)]
-        council = row["local_authority"] or "no council found"
-        if row["lad_code"]:
-            council += f" ({row['lad_code']})"
-        if row["lad_note"]:
-            council += f"; {row['lad_note']}"
-        what = f"{item.kind} {item.label}" if item.kind == "place" else item.kind
-        where = (
-            f"{what} at {item.lat:.5f}, {item.lon:.5f}"
-            f" (E {item.easting:,.0f}, N {item.northing:,.0f})"
-        )
-        click.echo(f"{item.query}: {where}; {council}. {row['answer']}.")
-        for other in item.others:
-            also = answers[id(other)]["local_authority"] or "no council found"
-            click.echo(f"  also {other.label} ({also}) at {other.lat:.5f}, {other.lon:.5f}")
+        answer = answers[id(item)]
+        click.echo(answer.line())
+        for other, council in answer.others:
+            click.echo(f"  also {other.label} ({council}) at {other.lat:.5f}, {other.lon:.5f}")
     if failed:
         raise SystemExit(1)

@@ -1,0 +1,44 @@
+"""Find a place: a query placed and answered by the check engine, as CLI and dashboard show it."""
+
+from __future__ import annotations
+
+import pytest
+
+from iszones.inputs.locate import locate
+from iszones.io import data_dir
+from iszones.reference import bundled_reference
+from iszones.web.search import answer_locations
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return bundled_reference(data_dir())
+
+
+def test_a_postcode_names_its_council_zone_and_nearest_tax_site(reference):
+    (found,) = answer_locations([locate("DE74 2SA")], reference)
+    assert found.council == "North West Leicestershire (E07000134)"
+    assert found.answer.startswith("Inside East Midlands Freeport and Investment Zone")
+    assert "EMAGIC" in found.answer
+    assert found.line().startswith("DE74 2SA: postcode at 52.82656, -1.32987 (E 445,251")
+
+
+def test_an_ambiguous_place_lists_the_others_with_their_council(reference):
+    (found,) = answer_locations([locate("Newport")], reference)
+    assert found.location.label == "Newport, Wales"
+    assert found.row["local_authority"] == "Newport"
+    councils = dict((other.label, council) for other, council in found.others[:1])
+    assert councils == {"Newport, England": "Isle of Wight"}
+    assert len(found.others) >= 5
+
+
+def test_a_grid_reference_outside_every_zone_gives_the_nearest(reference):
+    (found,) = answer_locations([locate("TF 00000 00000")], reference)
+    assert found.location.kind == "grid reference"
+    assert found.council == "North Northamptonshire (E06000061)"
+    assert found.row["in_zone"] is False or not found.row["in_zone"]
+    assert "Outside every zone; 39.6 km from zone 22" in found.answer
+
+
+def test_nothing_to_answer(reference):
+    assert answer_locations([], reference) == []
