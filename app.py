@@ -8,6 +8,7 @@ browser geometry are cached; the URL query string holds the view (iszones.urlsta
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from iszones.schema import (
 from iszones.spatial import sites_near_zone
 from iszones.style import ATTRIBUTION, DISTRICTS_CREDIT, PLACES_CREDIT
 from iszones.web.geometry import web_layers
+from iszones.web.search import Found, answer_locations
 
 TITLE = "Industrial Strategy Zones"
 BUNDLED_BOUNDARIES = "bundled indicative footprints (LAD 2025 districts from postcodes)"
@@ -84,6 +86,35 @@ def load(key: tuple[str, tuple[float, ...]]) -> Catalogue:
 def web_geometry(key: tuple[str, tuple[float, ...]]) -> tuple[gpd.GeoDataFrame, maps.Backdrop]:
     """The zones and district backdrop, light for the browser (shared with the Check page)."""
     return web_layers(Path(key[0]))
+
+
+@st.cache_resource(max_entries=4)
+def search_reference(key: tuple[str, tuple[float, ...]]) -> Any:
+    """What a found place is checked against: the folder's zones, councils and tax sites."""
+    from iszones.reference import bundled_reference
+
+    return bundled_reference(Path(key[0]))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def find_place(key: tuple[str, tuple[float, ...]], query: str) -> Found | str:
+    """The answer for a typed place, or the one-line reason it could not be found."""
+    from iszones.inputs.locate import LocateError, locate
+
+    try:
+        location = locate(query)
+    except LocateError as err:
+        return str(err)
+    return answer_locations([location], search_reference(key))[0]
+
+
+def found_card(found: Found) -> None:
+    """Where a found place is: council, zone or nearest zone, nearest tax site; and the other
+    places of that name to pick from."""
+    st.markdown(f"**{md(found.location.label)}**")
+    st.markdown(md(found.where))
+    st.markdown(md(f"Council: {found.council}"))
+    st.markdown(md(found.answer + "."))
 
 
 @st.cache_data(max_entries=64)
@@ -253,6 +284,7 @@ def init_from_url(cat: Catalogue) -> None:
         site=state.site_id,
         km=state.km,
         basemap=state.basemap,
+        at=state.at,
         _url_problems=problems,
         _url_loaded=True,
     )
@@ -328,6 +360,7 @@ def make_map(
     notes: tuple[str, str],
     popups: str = "short",
     fill_window: bool = False,
+    pin: tuple[float, float, str] | None = None,
 ) -> Any:
     """The folium map of the selection; `notes` is (data vintage, attribution)."""
     _, backdrop = web_geometry(key)
@@ -350,6 +383,7 @@ def make_map(
         places=uk_places(),
         popups=popups,
         fill_window=fill_window,
+        pin=pin,
     )
 
 
@@ -431,6 +465,13 @@ def map_page() -> None:
     st.html(CHROME_CSS)
 
     with st.sidebar:
+        st.text_input(
+            "Find a place",
+            key="at",
+            placeholder="DE74 2SA, Worksop, 52.83,-1.33, SK 45000 30000",
+            help="A postcode, a place, lat,lon, easting,northing or an OS grid reference: the"
+            " map drops a pin there and the card says its council, zone and nearest tax site.",
+        )
         st.header("Filters")
         st.multiselect(
             "Sector",
@@ -499,6 +540,18 @@ def map_page() -> None:
     )
     kept_zones, kept_sites = apply_selection(web_zones, cat.sites, selection)
     count = summary(len(kept_zones), len(cat.zones), len(kept_sites), len(cat.sites))
+    at = " ".join(str(st.session_state.get("at") or "").split())
+    found = find_place(key, at) if at else None
+    candidates: list[tuple[Any, str]] = []  # the places of an ambiguous name, with council
+    if isinstance(found, Found) and found.others:
+        first = str(found.row.get("local_authority") or "no council found")
+        candidates = [(found.location, first), *found.others]
+        if st.session_state.get("_at_query") != at:
+            st.session_state["at_pick"] = 0
+        st.session_state["_at_query"] = at
+        pick = int(st.session_state.get("at_pick") or 0)
+        if 0 < pick < len(candidates):
+            found = answer_locations([candidates[pick][0]], search_reference(key))[0]
 
     st.title(TITLE)
     for problem in st.session_state.get("_url_problems", []):
@@ -511,7 +564,7 @@ def map_page() -> None:
     # The map's position comes from the address (the map writes it there as it moves) unless
     # the filters or the site changed since the last run: then the map fits the new selection.
     linked, _ = url_state(cat)
-    signature = (selection, site_id)
+    signature = (selection, site_id, at, st.session_state.get("at_pick"))
     moved_on = st.session_state.get("_signature", signature) != signature
     st.session_state["_signature"] = signature
     state = urlstate.UrlState(
@@ -521,9 +574,16 @@ def map_page() -> None:
         basemap=state.basemap,
         centre=None if moved_on else linked.centre,
         zoom=None if moved_on else linked.zoom,
+        at=at,
     )
+    pin = None
+    if isinstance(found, Found):
+        place = found.location
+        pin = (place.lat, place.lon, place.label)
+        if state.centre is None:
+            state = replace(state, centre=(place.lat, place.lon), zoom=SITE_ZOOM)
     with map_col:
-        fmap = make_map(cat, key, state, kept_zones, kept_sites, count, notes)
+        fmap = make_map(cat, key, state, kept_zones, kept_sites, count, notes, pin=pin)
         show_map(
             fmap,
             height=MAP_HEIGHT,
@@ -534,6 +594,18 @@ def map_page() -> None:
         )
 
     with card_col:
+        if isinstance(found, str):
+            st.error(md(f"Not found: {found}"))
+        elif found is not None:
+            found_card(found)
+            if candidates:
+                st.radio(
+                    f"Places called {at}",
+                    range(len(candidates)),
+                    key="at_pick",
+                    format_func=lambda i: f"{candidates[i][0].label} ({candidates[i][1]})",
+                )
+            st.divider()
         options = list(kept_sites["site_id"])
         if state.site_id and state.site_id not in options:
             options.append(state.site_id)

@@ -453,6 +453,14 @@ def web_backdrop(districts: gpd.GeoDataFrame) -> Backdrop:
 
 # ---------------------------------------------------------------- folium pieces
 
+# The found place's pin: a red drop with a white dot (not a site kind's shape).
+PIN_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="26" height="34" viewBox="0 0 26 34"'
+    ' aria-hidden="true"><path d="M13 33C13 33 2 19.5 2 12a11 11 0 0 1 22 0c0 7.5-11 21-11 21z"'
+    ' fill="#d7191c" stroke="#fff" stroke-width="2"/><circle cx="13" cy="12" r="4"'
+    ' fill="#fff"/></svg>'
+)
+
 
 def _zone_style(programme: str, selected: bool) -> dict[str, Any]:
     line = _ZONE_LINE.get(programme, _ZONE_LINE["freeport"])
@@ -872,6 +880,7 @@ def build_map(
     places: Iterable[Place] = (),
     popups: str = "full",
     fill_window: bool = False,
+    pin: tuple[float, float, str] | None = None,
 ) -> folium.Map:
     """A folium.Map of zones coloured by programme and sites marked by kind, with legend.
 
@@ -906,6 +915,8 @@ def build_map(
         for a page that shows the full card beside the map.
     fill_window:
         Size the map to the height of its window (an embed whose frame the host sizes).
+    pin:
+        (lat, lon, label) of a found place (`web.search`), marked with a pin and its label.
 
     The map links Leaflet and Leaflet.markercluster only (no jQuery, Bootstrap or icon fonts);
     serve them locally with `assets.localise` or inline them with `assets.standalone_html`.
@@ -1017,6 +1028,18 @@ def build_map(
             f"{{map}}.attributionControl.addAttribution({js_literal(credit)});}})();"
         )
     )
+    if pin is not None:
+        lat, lon, label = pin
+        fmap.add_child(
+            _Script(
+                f"L.marker([{float(lat):.5f}, {float(lon):.5f}], {{zIndexOffset: 1000,"
+                " keyboard: false, icon: L.divIcon({className: 'isz-icon',"
+                f" html: {js_literal(PIN_SVG)},"
+                " iconSize: [26, 34], iconAnchor: [13, 33], tooltipAnchor: [12, -20]})})"
+                f".bindTooltip({js_literal(esc(label))}, {{permanent: true, direction: 'right'}})"
+                ".addTo({map});"
+            )
+        )
     # Folded to its icon, so it never covers the legend or the data on any screen.
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     # Fit at once, without folium's animated zoom from the whole-UK start.

@@ -2,7 +2,8 @@
 
 Names: `sector` and `kind` (repeatable), `programme`, `nation`, `zone` (zone_id), `q`,
 `min_funding` (£ millions), `site` (site_id), `km` (zone view distance), `basemap`, `lat`,
-`lon` and `z` (the map's centre and zoom, written by the map as it moves), and `view` (`embed`
+`lon` and `z` (the map's centre and zoom, written by the map as it moves), `at` (a place to
+find: postcode, place name, lat,lon, easting,northing or grid reference), and `view` (`embed`
 for the map alone). Streamlit keeps `embed` and `embed_options` for itself.
 Values are matched leniently (case, spaces, labels such as "Investment Zone"); anything
 unknown is dropped with a message saying what was expected, so a mistyped link still opens.
@@ -37,6 +38,7 @@ PARAMS: tuple[str, ...] = (
     "lat",
     "lon",
     "z",
+    "at",
     "view",
 )
 ZOOMS = (4, 18)  # the dashboard map's zoom range
@@ -53,6 +55,7 @@ class UrlState:
     basemap: str = "none"
     centre: tuple[float, float] | None = None  # (lat, lon)
     zoom: int | None = None
+    at: str = ""  # a place to find (iszones.inputs.locate reads it)
 
 
 def _problem(selection: Selection, zone_ids: Iterable[int]) -> str | None:
@@ -164,6 +167,7 @@ def parse_params(
         basemap=basemap,
         centre=centre,
         zoom=zoom,
+        at=" ".join((first("at") or "").split())[:200],
     )
     return state, problems
 
@@ -219,6 +223,8 @@ def to_params(state: UrlState) -> dict[str, str | list[str]]:
         out["lat"] = f"{state.centre[0]:.4f}"
         out["lon"] = f"{state.centre[1]:.4f}"
         out["z"] = str(state.zoom)
+    if state.at:
+        out["at"] = state.at
     if state.view != "full":
         out["view"] = state.view
     return out

@@ -193,3 +193,42 @@ def test_own_data_folder_and_hostile_names_stay_text(tmp_path, monkeypatch):
     assert cards and all(XSS_NAME not in c for c in cards)
     assert "&lt;img src=x onerror=alert(1)&gt;" in cards[0]
     assert XSS_NAME in set(at.dataframe[0].value["Site"])  # tables show it as plain text
+
+
+# ---------------------------------------------------------------- find a place (issue 13)
+
+
+def _text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_at_in_the_url_pins_the_place_and_answers_it():
+    at = run_app(at="DE74 2SA")
+    assert at.text_input(key="at").value == "DE74 2SA"
+    text = _text(at)
+    assert "North West Leicestershire \\(E07000134\\)" in text
+    assert "Inside East Midlands Freeport and Investment Zone" in text
+    assert "EMAGIC" in text
+    assert parse_qs(urlsplit(share_link(at)).query)["at"] == ["DE74 2SA"]
+
+
+def test_an_ambiguous_place_lists_its_candidates_to_pick_from():
+    at = run_app(at="Newport")
+    radio = at.radio(key="at_pick")
+    assert any("Isle of Wight" in str(label) for label in radio.options)
+    assert "Newport \\(W06000022\\)" in _text(at)
+    radio.set_value(1).run()
+    assert "Isle of Wight" in _text(at)
+
+
+def test_a_place_that_cannot_be_found_is_one_line():
+    at = run_app(at="Nowhereville")
+    (error,) = at.error
+    assert "Not found" in error.value and "\n" not in error.value
+    assert not at.exception
+
+
+def test_typing_in_the_search_box_finds_the_place():
+    at = run_app()
+    at.text_input(key="at").set_value("52.83,-1.33").run()
+    assert "North West Leicestershire" in _text(at)

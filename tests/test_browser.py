@@ -403,3 +403,34 @@ def test_embed_fits_a_small_iframe_and_a_link_keeps_the_view(server):
         finally:
             browser.close()
     assert outside == [], f"requests left 127.0.0.1: {outside}"
+
+
+def test_search_box_drops_a_pin_and_answers_with_the_network_blocked(server):
+    """Find a place (issue 13): typing a postcode pins it on the map at zoom 12 and the card
+    names its council, zone and nearest tax site."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    outside: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.route("**/*", _only_local(outside))
+        try:
+            page.goto(server)
+            _map_frame(page)
+            box = page.get_by_role("textbox", name="Find a place")
+            box.fill("DE74 2SA")
+            box.press("Enter")
+            page.get_by_text("North West Leicestershire (E07000134)").wait_for(timeout=30_000)
+            pin = "() => document.querySelectorAll('.isz-icon path[fill=\"#d7191c\"]').length"
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and _on_map(page, pin) != 1:
+                page.wait_for_timeout(200)
+            assert _on_map(page, pin) == 1
+            zoom = _on_map(page, "() => map.getZoom()")
+            assert zoom == 12
+            assert "at=DE74+2SA" in page.url or "at=DE74%202SA" in page.url
+            page.screenshot(path=str(ARTIFACTS / "browser-search.png"))
+        finally:
+            browser.close()
+    assert outside == [], f"requests left 127.0.0.1: {outside}"

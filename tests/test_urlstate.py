@@ -181,3 +181,9 @@ def test_a_bad_map_position_is_dropped_with_a_message(params):
     state, problems = parse(**params)
     assert state.centre is None and state.zoom is None
     assert len(problems) == 1 and "is not a map position" in problems[0]
+
+
+def test_a_place_to_find_round_trips():
+    state, problems = parse_params({"at": ["  DE74   2SA "]}, zone_ids=[22], site_ids=[])
+    assert problems == [] and state.at == "DE74 2SA"
+    assert to_params(state)["at"] == "DE74 2SA"

@@ -131,6 +131,7 @@ def test_dashboard_map_shows_hostile_data_literally(hostile):
         title=f"Title {PAYLOAD}",
         attribution=f"Sources {PAYLOAD}",
         vintage=f"Vintage {PAYLOAD}",
+        pin=(52.83, -1.33, f"Found {PAYLOAD}"),  # a search result's label
     )
     page = fmap.get_root().render()
     assert_inert(page)
