@@ -175,3 +175,17 @@ def test_page_answers_the_tax_site_question_on_the_bundled_data(monkeypatch):
     assert "possibly inside it" in table.loc["Ratcliffe", "answer"]
     assert table.loc["Ratcliffe", "location_source"] == "postcode"
     assert table.loc["Buxton", "local_authority"] == "High Peak"
+
+
+def test_page_shows_template_text_literally_and_runs_none_of_it(page, tmp_path, monkeypatch):
+    """Issue 12: a site name with Jinja in it is shown as typed; nothing runs on the server."""
+    from tests.templates import EXPR, LOOP, MKDIR, PWNED, assert_inert
+
+    monkeypatch.chdir(tmp_path)
+    rows = f'name,lat,lon\n"{EXPR} {MKDIR}",52.9,-1.47\n"Plot {{{{A {LOOP}",52.95,-1.2\n'
+    app = upload(page, "templates.csv", rows.encode())
+    assert not app.exception
+    names = app.dataframe[0].value["name"].tolist()
+    assert names == [f"{EXPR} {MKDIR}", f"Plot {{{{A {LOOP}"]
+    assert_inert(component_text(app), EXPR, LOOP)
+    assert not (tmp_path / PWNED).exists()
