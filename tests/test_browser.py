@@ -274,8 +274,13 @@ def test_check_page_in_a_real_browser_with_the_network_blocked(server):
         try:
             page.goto(f"{server}Check_my_sites")
             page.locator("input[type=file]").first.set_input_files(FIXTURES / "sites_wgs84.csv")
-            # the sites (circle markers) and the zones they are in or nearest to
-            assert _map_frame(page, want_markers=False).evaluate(ZONE_PATHS_JS) > 1
+            # the zones the sites are in or nearest to, the sites as icons by level, a legend
+            frame = _map_frame(page, want_markers=False)
+            assert frame.evaluate(ZONE_PATHS_JS) >= 1
+            icons = "() => document.querySelectorAll('.leaflet-marker-icon').length"
+            assert frame.evaluate(icons) >= 3
+            legend = frame.evaluate("() => document.querySelector('.isz-legend').innerText")
+            assert "Your sites" in legend and "Outside every zone" in legend
             assert "inside a zone" in page.get_by_test_id("stHeading").last.inner_text()
             page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
             page.screenshot(path=str(ARTIFACTS / "browser-check-page.png"), full_page=True)
