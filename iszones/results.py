@@ -22,7 +22,7 @@ import pyogrio
 import shapely
 
 from .errors import DataFileError
-from .inputs.text import clean_text, safe_cell, spreadsheet_column, spreadsheet_text
+from .inputs.text import clean_text, safe_cell, spreadsheet_changes, spreadsheet_text
 from .io import geojson_text, to_feature_collection, write_bytes_atomic
 
 OUTPUT_FORMATS = (".csv", ".geojson", ".gpkg", ".xlsx")
@@ -70,9 +70,9 @@ def _plain_values(column: pd.Series, bool_text: bool, spreadsheet: bool = False)
     values = column.astype(object).to_numpy(copy=True)
     values[pd.isna(values)] = None  # NaN, NA and NaT alike
     if kind == "string":  # Python str, None where missing
-        if spreadsheet:
-            inert = spreadsheet_column(pa.array(values, pa.string()))
-            values = np.asarray(inert.to_numpy(zero_copy_only=False), dtype=object)
+        if spreadsheet:  # Arrow finds the few cells to change; only those are rewritten
+            for row in spreadsheet_changes(pa.array(values, pa.string())):
+                values[row] = spreadsheet_text(values[row])
         return values
     if kind in ("floating", "integer", "mixed-integer-float") and not any(
         isinstance(v, np.generic) for v in values

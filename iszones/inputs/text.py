@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -54,6 +55,25 @@ def spreadsheet_text(s: str) -> str:
 def safe_cell(value: Any) -> Any:
     """spreadsheet_text for text; numbers, dates, booleans and None unchanged."""
     return spreadsheet_text(value) if isinstance(value, str) else value
+
+
+def spreadsheet_changes(values: pa.Array) -> np.ndarray:
+    """Positions of the values of an Arrow text column that spreadsheet_text would change (a
+    formula start that is not a number, or a bidi control): usually none, so callers holding
+    Python strings already change only those, in place."""
+    data = values.buffers()[2]
+    raw = b"" if data is None else data.to_pybytes()
+    changed = np.zeros(len(values), dtype=bool)
+    if any(b in raw for b in _BIDI_BYTES):
+        bidi = pc.match_substring_regex(values, f"[{BIDI_CONTROLS}]")
+        changed |= np.asarray(pc.fill_null(bidi, False).to_numpy(zero_copy_only=False), bool)
+    first = pc.utf8_slice_codeunits(values, 0, 1)
+    risky = pc.fill_null(pc.is_in(first, value_set=pa.array(FORMULA_STARTS)), False)
+    if pc.any(risky).as_py():
+        number = pc.fill_null(pc.match_substring_regex(values, f"^(?:{_NUMBER})$"), False)
+        flagged = pc.and_(risky, pc.invert(number))
+        changed |= np.asarray(flagged.to_numpy(zero_copy_only=False), dtype=bool)
+    return np.flatnonzero(changed)
 
 
 def spreadsheet_column(values: pa.Array) -> pa.Array:
