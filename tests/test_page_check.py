@@ -189,3 +189,21 @@ def test_page_shows_template_text_literally_and_runs_none_of_it(page, tmp_path, 
     assert names == [f"{EXPR} {MKDIR}", f"Plot {{{{A {LOOP}"]
     assert_inert(component_text(app), EXPR, LOOP)
     assert not (tmp_path / PWNED).exists()
+
+
+def test_page_refuses_hostile_workbooks_quickly(page):
+    """Issue 12: a 2 KB workbook with a value in XFD1048576 once held the server for minutes."""
+    import time
+
+    from .hostile.corpus import encrypted_xlsx, far_cell_xlsx
+
+    for name, payload, says in (
+        ("far.xlsx", far_cell_xlsx(), "has a value in cell XFD1048576, beyond the limits"),
+        ("locked.xlsx", encrypted_xlsx(), "is encrypted"),
+    ):
+        started = time.perf_counter()
+        app = upload(page, name, payload)
+        assert time.perf_counter() - started < 30
+        assert not app.exception
+        message = app.error[0].value.replace("\\", "")  # md() escapes markdown characters
+        assert message.startswith(f"{name}: ") and says in message and "\n" not in message

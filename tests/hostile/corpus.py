@@ -418,6 +418,18 @@ def _bad_crc_shapefile() -> bytes:
     return bytes(data)
 
 
+def _bad_crc(data: bytes) -> bytes:
+    """A zip with every member's CRC (local header and directory) made wrong."""
+    out = bytearray(data)
+    directory = out.find(b"PK\x01\x02")
+    while directory >= 0:
+        struct.pack_into("<I", out, directory + 16, 0xDEADBEEF)
+        offset = struct.unpack_from("<I", out, directory + 42)[0]
+        struct.pack_into("<I", out, offset + 14, 0xDEADBEEF)
+        directory = out.find(b"PK\x01\x02", directory + 4)
+    return bytes(out)
+
+
 def _zip_slip() -> bytes:
     parts = _shapefile_zip()
     return _zip({f"../../evil/{k}": v for k, v in parts.items()})
@@ -552,6 +564,20 @@ def cases() -> Iterator[Case]:
         "'crs'",
     )
     yield Case("lying_zip_member", "lying.zip", _lying_shapefile, REFUSED, "damaged")
+    yield Case(
+        "bad_crc_xlsx",
+        "crc.xlsx",
+        lambda: _bad_crc(xlsx([("Sites", "visible", sheet_xml(table_rows(SITES_TABLE)))])),
+        REFUSED,
+        "damaged zip member",
+    )
+    yield Case(
+        "bad_crc_kmz",
+        "crc.kmz",
+        lambda: _bad_crc(_zip({"doc.kml": kml(PLACEMARK)})),
+        REFUSED,
+        "damaged",
+    )
     yield Case("bad_crc_zip", "crc.zip", _bad_crc_shapefile, REFUSED, "damaged")
     yield Case(
         "bng_declared_lonlat_held",
