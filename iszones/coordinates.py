@@ -466,14 +466,26 @@ def _num(value: float) -> str:
     return np.format_float_positional(value, trim="-")
 
 
+def _degrees(value: float) -> str:
+    """Degrees to 5 decimals (about a metre); a wild value as 1e+308, not 309 digits."""
+    return f"{value:.5f}" if abs(value) < 1e6 else _num(value)
+
+
 def _cell_text(raw: Any, row: int) -> str:
     if isinstance(raw, pa.Array | pa.ChunkedArray):
         return str(raw[row].as_py())
     return str(raw.iloc[row] if isinstance(raw, pd.Series) else raw[row])
 
 
+def _shown(text: str, width: int = 40) -> str:
+    """A cell's text for a message: a 100,000-digit cell is cut, not repeated whole."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _not_number(col: str, raw: Any) -> Callable[[np.ndarray], list[str]]:
-    return lambda rows: [f"{col!r} {_cell_text(raw, r).strip()!r} is not a number" for r in rows]
+    return lambda rows: [
+        f"{col!r} {_shown(_cell_text(raw, r).strip())!r} is not a number" for r in rows
+    ]
 
 
 def _ranged(
@@ -610,7 +622,8 @@ def _uk_check(
             )
         else:
             texts[pos] = (
-                f"outside the UK: longitude {lon[pos]:.5f}, latitude {lat[pos]:.5f}{via}."
+                f"outside the UK: longitude {_degrees(lon[pos])}, latitude"
+                f" {_degrees(lat[pos])}{via}."
                 " Check the coordinates and their CRS"
             )
     return inside, texts

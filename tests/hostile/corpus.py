@@ -619,6 +619,20 @@ def cases() -> Iterator[Case]:
         "properties",
     )
     yield Case("nan_inf_1e308", "nan.csv", _nan_inf_csv, ROW_PROBLEM, "not a number")
+    yield Case(
+        "hundred_thousand_digits",
+        "digits.csv",
+        lambda: f"name,lon,lat\nA,{'1' * 100_000},52\nB,{x},{y}\n".encode(),
+        ROW_PROBLEM,
+        "111...' is not a number",
+    )
+    yield Case(
+        "wild_degrees",
+        "wild.geojson",
+        lambda: collection([feature(point(1e308, -1e308)), feature(point(x, y))]),
+        ROW_PROBLEM,
+        "outside the UK",
+    )
     yield Case("bidi_names", "bidi.csv", _formula_csv, CHECKED, out=".xlsx", check=_formulas_inert)
     # classics
     yield Case(
