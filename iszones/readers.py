@@ -149,6 +149,7 @@ def read_site_bytes(
     crs: str | None = None,
     layer: str | None = None,
     max_mb: float = MAX_INPUT_MB,
+    max_cells: int | None = None,
 ) -> SiteTable:
     """Read sites from the bytes of an uploaded file whose format is given by `name`'s extension.
 
@@ -156,13 +157,19 @@ def read_site_bytes(
     that cannot be read at all, or in which no row can be located, raises DataFileError or
     CRSError naming the file, the row, what is wrong and how to fix it.
     `crs` overrides any CRS in the file; `layer` picks a GeoPackage layer, a shapefile in a zip
-    with several, or an XLSX sheet.
+    with several, or an XLSX sheet. `max_cells` refuses a CSV or XLSX table with more cells
+    (rows times columns) before they become Python values: a 50 MB CSV of 1,000 short columns
+    would otherwise take 1.9 GB (the dashboard sets it).
     """
     _check_size(data, name, max_mb)
     fmt = _format(name, SITE_FORMATS, "sites")
     user_crs = parse_crs(crs) if crs else None
     if fmt in ("csv", "xlsx"):
-        table = _read_csv(data, name) if fmt == "csv" else _read_xlsx(data, name, layer, max_mb)
+        table = (
+            _read_csv(data, name, max_cells)
+            if fmt == "csv"
+            else _read_xlsx(data, name, layer, max_mb, max_cells)
+        )
         sites = _locate_table(table, name, user_crs, decimal_comma=table.attrs.get("sep") == ";")
     else:
         frame, declared, notes = _read_spatial(data, name, fmt, layer, max_mb)
@@ -489,7 +496,16 @@ def text_column(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
 
-def _read_csv(data: bytes, name: str) -> pd.DataFrame:
+def _check_cells(rows: int, columns: int, name: str, max_cells: int | None) -> None:
+    if max_cells is not None and rows * columns > max_cells:
+        raise DataFileError(
+            f"{name}: has {rows:,} rows of {columns:,} columns ({rows * columns:,} cells); this"
+            f" page reads up to {max_cells:,}. Keep only the columns you need, or check it with"
+            " the command line (iszones check FILE --out checked.csv), which streams any size."
+        )
+
+
+def _read_csv(data: bytes, name: str, max_cells: int | None = None) -> pd.DataFrame:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     layout = csv_layout(data, name)
@@ -498,6 +514,7 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     )
     if not table.num_rows:
         raise DataFileError(f"{name}: has a header but no rows of sites under it.")
+    _check_cells(table.num_rows, table.num_columns, name, max_cells)
     frame = pd.DataFrame(
         {n: text_column(table.column(i)) for i, n in enumerate(layout.names)}, dtype=object
     )
@@ -507,7 +524,9 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     return frame
 
 
-def _read_xlsx(data: bytes, name: str, sheet: str | None, max_mb: float) -> pd.DataFrame:
+def _read_xlsx(
+    data: bytes, name: str, sheet: str | None, max_mb: float, max_cells: int | None = None
+) -> pd.DataFrame:
     """The chosen sheet (else the first visible one) as a table, from the cells it holds.
 
     See inputs/xlsx.py: cells are streamed, empty ones never made, and a value beyond
@@ -547,7 +566,7 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None, max_mb: float) -> pd.D
         raise _unreadable_xlsx(name, err) from err
     finally:
         book.archive.close()
-    table = _sheet_table(cells, formulas, name, chosen.title)
+    table = _sheet_table(cells, formulas, name, chosen.title, max_cells)
     if sheet is None and len(sheets) > 1:
         hidden = [s.title for s in sheets if s.state != "visible"]
         which = "first visible" if hidden else "first"
@@ -592,6 +611,7 @@ def _sheet_table(
     formulas: dict[tuple[int, int], str],
     name: str,
     title: str,
+    max_cells: int | None = None,
 ) -> pd.DataFrame:
     """The header (the first row with a value) and the rows under it, in the columns used."""
     if not cells:
@@ -607,6 +627,7 @@ def _sheet_table(
     body = rows[1:]
     if not body:
         raise DataFileError(f"{name}: sheet {title!r} has a header but no rows of sites.")
+    _check_cells(len(body), len(columns), name, max_cells)
     table = pd.DataFrame(
         [[_saved(cells[r].get(c)) for c in columns] for r in body], columns=header, dtype=object
     )

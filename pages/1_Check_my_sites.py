@@ -20,7 +20,7 @@ from streamlit_folium import st_folium
 from iszones import assets
 from iszones.check import check_sites
 from iszones.errors import DataFileError, IszonesError
-from iszones.inputs.limits import MAX_PAGE_ROWS, MAX_UPLOAD_MB
+from iszones.inputs.limits import MAX_PAGE_CELLS, MAX_PAGE_ROWS, MAX_UPLOAD_MB
 from iszones.inputs.text import clean_text
 from iszones.io import data_dir
 from iszones.maps import CHECK_MAP_MAX_SITES, check_map, simplify_for_web
@@ -89,6 +89,7 @@ def run_check(
         crs=crs.strip() or None,
         layer=layer.strip() or None,
         max_mb=MAX_UPLOAD_MB,
+        max_cells=MAX_PAGE_CELLS,
     )
     if len(sites.frame) > MAX_PAGE_ROWS:  # bounded work per request: big lists go to the CLI
         raise DataFileError(

@@ -787,3 +787,17 @@ def test_read_layer_file_goes_by_content(tmp_path):
     good.write_bytes(geojson([point_feature(-1.47, 52.92, LAD24CD="E06000015")]))
     frame = read_layer_file(good, max_mb=10)
     assert frame.crs.to_epsg() == 4326 and frame["LAD24CD"].tolist() == ["E06000015"]
+
+
+def test_max_cells_refuses_a_wide_table_before_it_becomes_python_values():
+    """The dashboard's cap: 1,000 short columns would make a 50 MB CSV take about 1.9 GB."""
+    header = ",".join(f"c{i}" for i in range(98)) + ",lon,lat\n"
+    text = header + (",".join(["ab"] * 98) + ",-1.47,52.92\n") * 20
+    with pytest.raises(DataFileError, match=r"w\.csv: has 20 rows of 100 columns \(2,000 cells\)"):
+        read_site_bytes(text.encode(), "w.csv", max_cells=1000)
+    assert len(read_site_bytes(text.encode(), "w.csv", max_cells=2000).frame) == 20
+    from .hostile.corpus import SITES_TABLE, sheet_xml, table_rows, xlsx
+
+    book = xlsx([("Sites", "visible", sheet_xml(table_rows(SITES_TABLE)))])
+    with pytest.raises(DataFileError, match=r"s\.xlsx: has 2 rows of 3 columns \(6 cells\)"):
+        read_site_bytes(book, "s.xlsx", max_cells=5)

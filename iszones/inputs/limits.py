@@ -5,6 +5,7 @@ from __future__ import annotations
 MAX_INPUT_MB = 100.0  # a file (or what a zip unpacks to) on the command line; --max-mb changes it
 MAX_UPLOAD_MB = 50  # the dashboard's uploads; .streamlit/config.toml server.maxUploadSize too
 MAX_PAGE_ROWS = 200_000  # rows the dashboard's Check page checks per upload (a few seconds)
+MAX_PAGE_CELLS = 5_000_000  # rows x columns the Check page reads (a few hundred MB at worst)
 MAX_ZIP_MEMBERS = 1000  # files in a zip (shapefile, KMZ, XLSX)
 MAX_COLUMNS = 1000  # columns in a CSV file or an Excel sheet: a site list needs a handful
 MAX_LINE_BYTES = 1_000_000  # one line of CSV, the header included
