@@ -590,8 +590,8 @@ def _uk_check(
     bounds: np.ndarray, crs: CRS, names: tuple[str, str], kind: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """(inside the UK box, the problem text for each outside) from lon/lat bounds per row."""
-    lon = (bounds[:, 0] + bounds[:, 2]) / 2
-    lat = (bounds[:, 1] + bounds[:, 3]) / 2
+    lon = bounds[:, 0] / 2 + bounds[:, 2] / 2  # halves first: 1e308 + 1e308 overflows
+    lat = bounds[:, 1] / 2 + bounds[:, 3] / 2
     finite = np.isfinite(bounds).all(axis=1)
     inside = (
         finite
@@ -637,7 +637,7 @@ def feature_crs(
     geoms = frame.geometry.array
     has = ~(pd.isna(geoms) | shapely.is_empty(geoms))
     bounds = shapely.bounds(geoms[has]) if has.any() else np.empty((0, 4))
-    cx, cy = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
+    cx, cy = bounds[:, 0] / 2 + bounds[:, 2] / 2, bounds[:, 1] / 2 + bounds[:, 3] / 2  # no overflow
     found = _classify(cx, cy)
     degrees = bool((found["deg"] | found["swap"]).any())
     metres = bool(found["bng"].any())
