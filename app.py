@@ -1,8 +1,8 @@
 """iszones dashboard: browse, filter, inspect, share and embed the UK's Industrial Strategy Zones.
 
 A thin Streamlit shell: widgets -> iszones calls -> map and tables. Loading, joins and the
-browser geometry are cached; the URL query string holds the view (iszones.urlstate), and
-`?view=embed` shows the map alone. The map's scripts are served by this app (iszones.assets).
+browser geometry are cached; the URL query string holds the view (iszones.web.urlstate), and
+`?view=embed` shows the map alone. The map's scripts are served by this app (iszones.render.assets).
 """
 
 from __future__ import annotations
@@ -17,12 +17,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from iszones import assets, maps, urlstate
-from iszones.errors import IszonesError
-from iszones.filters import Selection, apply_selection, largest_amount, summary
-from iszones.inputs.places import uk_places
-from iszones.inputs.text import safe_cell as _safe_cell  # the one CSV/XLSX choke point
-from iszones.io import (
+from iszones.data.catalogue import (
     Catalogue,
     admin_units_path,
     data_dir,
@@ -33,7 +28,15 @@ from iszones.io import (
     to_feature_collection,
     zones_path,
 )
+from iszones.data.selection import Selection, apply_selection, largest_amount, summary
+from iszones.errors import IszonesError
+from iszones.geo.spatial import sites_near_zone
+from iszones.inputs.places import uk_places
+from iszones.inputs.text import safe_cell as _safe_cell  # the one CSV/XLSX choke point
+from iszones.render import assets
+from iszones.render import webmap as maps
 from iszones.render.safe import md
+from iszones.render.style import ATTRIBUTION, DISTRICTS_CREDIT, PLACES_CREDIT
 from iszones.schema import (
     NATIONS,
     PROGRAMME_LABELS,
@@ -42,8 +45,7 @@ from iszones.schema import (
     SITE_KIND_LABELS,
     SITE_KINDS,
 )
-from iszones.spatial import sites_near_zone
-from iszones.style import ATTRIBUTION, DISTRICTS_CREDIT, PLACES_CREDIT
+from iszones.web import urlstate
 from iszones.web.geometry import web_layers
 from iszones.web.search import Found, answer_locations
 
@@ -91,7 +93,7 @@ def web_geometry(key: tuple[str, tuple[float, ...]]) -> tuple[gpd.GeoDataFrame, 
 @st.cache_resource(max_entries=4)
 def search_reference(key: tuple[str, tuple[float, ...]]) -> Any:
     """What a found place is checked against: the folder's zones, councils and tax sites."""
-    from iszones.reference import bundled_reference
+    from iszones.check.reference import bundled_reference
 
     return bundled_reference(Path(key[0]))
 
@@ -126,9 +128,9 @@ def near_zone(key: tuple[str, tuple[float, ...]], zone_id: int, km: float) -> pd
 
 
 def boundary_vintage(folder: Path) -> str:
-    """One line on where the zone boundaries come from (iszones.refresh, when installed)."""
+    """One line on where the zone boundaries come from (iszones.data.refresh, when installed)."""
     try:
-        from iszones.refresh import boundary_vintage as vintage_of
+        from iszones.data.refresh import boundary_vintage as vintage_of
     except ImportError:
         return BUNDLED_BOUNDARIES
     try:
@@ -227,7 +229,7 @@ def brief_button(where: Any, cat: Catalogue, zone_id: int) -> None:
     """A download button for the zone's briefing sheet (made only when clicked)."""
 
     def pdf() -> bytes:
-        from iszones.brief import zone_brief_pdf  # matplotlib: loaded only when asked for
+        from iszones.render.brief import zone_brief_pdf  # matplotlib: loaded only when asked for
 
         return zone_brief_pdf(cat, zone_id)
 
@@ -241,7 +243,7 @@ def brief_button(where: Any, cat: Catalogue, zone_id: int) -> None:
 
 
 def card(html_text: str, *, wide: bool = False) -> None:
-    """Show a card built (and escaped) by iszones.maps with the map's own styles."""
+    """Show a card built (and escaped) by iszones.render.webmap with the map's own styles."""
     width = ".isz-card{max-width:none;columns:2 22rem;column-gap:2rem}" if wide else ""
     st.html(f"<style>{maps.CSS}{width}</style>{html_text}")
 
@@ -742,7 +744,9 @@ def map_page() -> None:
         st.markdown("**Static map for Word, slides and print** (drawn offline, no tiles):")
 
         def static_map(kind: str) -> bytes:
-            from iszones import export  # matplotlib: loaded only when an export is asked for
+            from iszones.render import (
+                static as export,  # matplotlib: loaded only when an export is asked for
+            )
 
             subtitle = export.selection_subtitle(
                 selection,

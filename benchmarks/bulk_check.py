@@ -38,16 +38,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from iszones import bulk
-from iszones.bulk import CsvCheck
-from iszones.check import check_sites, prepare_check
-from iszones.columns import csv_rows, quote_column
-from iszones.coordinates import transformer
-from iszones.grid import PolygonGrid
-from iszones.io import admin_units_path, data_dir, read_admin_units
-from iszones.readers import read_site_file
-from iszones.reference import Reference, bundled_reference
-from iszones.results import write_result
+from iszones.check import core
+from iszones.check.columns import csv_rows, quote_column
+from iszones.check.frames import check_sites, prepare_check
+from iszones.check.outputs import write_result
+from iszones.check.reference import Reference, bundled_reference
+from iszones.check.stream import CsvCheck
+from iszones.data.catalogue import admin_units_path, data_dir, read_admin_units
+from iszones.geo.grid import PolygonGrid
+from iszones.inputs.coordinates import transformer
+from iszones.inputs.readers import read_site_file
 
 REPO = Path(__file__).resolve().parent.parent
 ISZONES = Path(sys.executable).parent / "iszones"
@@ -318,14 +318,14 @@ def run_cli(source: Path, output: Path) -> tuple[float, float]:
 
 def fast_path(source: Path, output: Path, against: Reference):
     """iszones from scratch: index the boundaries, stream the CSV through, write the CSV."""
-    bulk._GRIDS.clear()  # no cells kept from an earlier run
+    core.clear_grids()  # no cells kept from an earlier run
     job = CsvCheck(source)
     return job.run(output, prepare_check(against.zones, against.councils, against.tax_sites))
 
 
 def frames_path(source: Path, output: Path, against: Reference):
     """iszones' in-memory path: read_site_file, check_sites, write_result (what the app uses)."""
-    bulk._GRIDS.clear()
+    core.clear_grids()
     sites = read_site_file(source, max_mb=1e6)
     result = check_sites(
         sites.frame,
@@ -355,7 +355,7 @@ def run_dask(source: Path, folder: Path, against: Reference, n: int) -> None:
     """The same file on a LocalCluster of this machine's cores, into CSV and Parquet parts."""
     from distributed import Client, LocalCluster
 
-    from iszones.distributed import check_distributed
+    from iszones.check.distributed import check_distributed
 
     start = time.perf_counter()
     with (

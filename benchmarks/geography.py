@@ -38,9 +38,11 @@ LOOKUP = """
 import json, sys, time
 import numpy as np
 t0 = time.perf_counter()
-from iszones import bulk
-from iszones.check import prepare_check
-from iszones.io import read_councils, read_zones, zones_path
+from iszones.check import core
+from iszones.check.frames import prepare_check
+from iszones.data.catalogue import read_councils
+from iszones.data.catalogue import read_zones
+from iszones.data.catalogue import zones_path
 root = __import__("pathlib").Path(sys.argv[2])
 councils = read_councils(root)
 index = prepare_check(read_zones(zones_path(root)), councils)

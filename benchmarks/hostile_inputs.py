@@ -104,7 +104,7 @@ def run(tree: Path, source: Path, out: Path, timeout: float, memory_gb: float) -
 def unique_names_seconds(tree: Path, count: int) -> str:
     """_unique_names on `count` copies of one name, in a child of that tree (time only)."""
     code = (
-        "import sys, time; sys.path.insert(0, sys.argv[1]); from iszones.readers import"
+        "import sys, time; sys.path.insert(0, sys.argv[1]); from iszones.inputs.readers import"
         " _unique_names; t = time.perf_counter(); _unique_names(['x'] * int(sys.argv[2]));"
         " print(f'{time.perf_counter() - t:.3f} s')"
     )

@@ -26,9 +26,10 @@ from urllib.request import urlopen
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from iszones import assets, maps  # noqa: E402
-from iszones.filters import Selection, apply_selection, summary  # noqa: E402
-from iszones.io import load_catalogue  # noqa: E402
+from iszones.data.catalogue import load_catalogue  # noqa: E402
+from iszones.data.selection import Selection, apply_selection, summary  # noqa: E402
+from iszones.render import assets  # noqa: E402
+from iszones.render import webmap as maps  # noqa: E402
 
 VISIBLE_JS = (
     "document.querySelectorAll('path.leaflet-interactive').length > 0 &&"

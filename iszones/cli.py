@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import geopandas as gpd
 
-from . import boundaries
-from .errors import IszonesError
-from .io import (
+from iszones.data import footprints as boundaries
+from iszones.data.catalogue import (
     data_dir,
     geojson_text,
     load_json,
@@ -23,11 +22,12 @@ from .io import (
     write_text_atomic,
     zones_path,
 )
-from .spatial import areas_km2
+from iszones.errors import IszonesError
+from iszones.geo.spatial import areas_km2
 
 if TYPE_CHECKING:
-    from .filters import Selection
-    from .io import Catalogue
+    from iszones.data.catalogue import Catalogue
+    from iszones.data.selection import Selection
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,7 +62,7 @@ def _terminated(signum: int, frame: Any) -> None:
 
 def _read_vector(path: Path, what: str) -> gpd.GeoDataFrame:
     """A vector file read by GDAL (GeoJSON, TopoJSON ...), or IszonesError in one line."""
-    from .readers import first_line
+    from iszones.inputs.readers import first_line
 
     if not path.is_file():
         raise IszonesError(f"{path}: file not found. Check the path.")
@@ -121,7 +121,7 @@ def build_boundaries(folder: Path | None, dry_run: bool) -> None:
     built on boundaries/uk_admin_units.geojson (Natural Earth) instead.
     Example: iszones build-boundaries --dry-run
     """
-    from .refresh import build_on_districts
+    from iszones.data.refresh import build_on_districts
 
     root = data_dir(folder)
     bdir = root / "boundaries"
@@ -271,11 +271,11 @@ def check_command(
     """
     import sys
 
-    from .check import check_sites
-    from .inputs.limits import check_max_mb
-    from .readers import read_site_file
-    from .results import output_format, write_result
-    from .summary import summarise
+    from iszones.check.frames import check_sites
+    from iszones.check.outputs import output_format, write_result
+    from iszones.check.summary import summarise
+    from iszones.inputs.limits import check_max_mb
+    from iszones.inputs.readers import read_site_file
 
     if replace_file and add_file:
         raise click.UsageError("Give --boundaries or --add-boundaries, not both.")
@@ -322,8 +322,8 @@ def _reference(
     max_mb: float,
 ) -> Any:
     """The zones, councils and tax sites a check runs against (reference.Reference)."""
-    from .readers import read_boundary_file
-    from .reference import bundled_reference, with_uploads
+    from iszones.check.reference import bundled_reference, with_uploads
+    from iszones.inputs.readers import read_boundary_file
 
     extra = replace_file or add_file
     return with_uploads(
@@ -336,7 +336,7 @@ def _reference(
 
 def _echo_summary(summary: Any, where: str, output: Path) -> None:
     """The first problems (stderr), the summary line and what was written."""
-    from .summary import SHOWN_PROBLEMS
+    from iszones.check.summary import SHOWN_PROBLEMS
 
     for row, text in summary.first_problems[:SHOWN_PROBLEMS]:
         click.echo(f"{where} {row}: {text}", err=True)
@@ -379,8 +379,8 @@ def _check_in_bulk(
     """`iszones check` for a CSV into a CSV, or on a Dask cluster (--engine dask)."""
     import sys
 
-    from .bulk import CsvCheck
-    from .check import prepare_check
+    from iszones.check.frames import prepare_check
+    from iszones.check.stream import CsvCheck
 
     # --max-mb guards files read whole; a streamed file keeps to it only when it is given.
     given = click.get_current_context().get_parameter_source("max_mb")
@@ -399,7 +399,7 @@ def _check_in_bulk(
     for note in notes:
         click.echo(note, err=True)
     if job is None:
-        from .distributed import check_distributed
+        from iszones.check.distributed import check_distributed
 
         outcome = check_distributed(
             str(input_file), str(output), index, crs=crs, within_km=within_km, scheduler=scheduler
@@ -424,7 +424,12 @@ def filter_options(func: F) -> F:
     """The dashboard's filters as options (zones, sites, export-map). Values are matched
     loosely (case, '-' or '_', labels such as "Investment Zone"); a wrong one is an error
     naming the choices."""
-    from .schema import NATIONS, PROGRAMMES, SECTORS, SITE_KINDS
+    from iszones.schema import (
+        NATIONS,
+        PROGRAMMES,
+        SECTORS,
+        SITE_KINDS,
+    )
 
     options = [
         click.option(
@@ -472,8 +477,8 @@ def _data_dir_option(func: F) -> F:
 
 
 def _list_frame(frame: gpd.GeoDataFrame, columns: list[str], out: Path | None, what: str) -> None:
-    from .io import write_bytes_atomic
-    from .results import listing_bytes, listing_table, output_format
+    from iszones.check.outputs import listing_bytes, listing_table, output_format
+    from iszones.data.catalogue import write_bytes_atomic
 
     if out is None:
         click.echo(listing_table(frame, columns))
@@ -487,8 +492,8 @@ def _selected(
     folder: Path | None, **filters: Any
 ) -> tuple[Selection, Catalogue, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The selection the filter options ask for, and the zones and sites it keeps."""
-    from .filters import apply_selection, parse_selection
-    from .io import load_catalogue
+    from iszones.data.catalogue import load_catalogue
+    from iszones.data.selection import apply_selection, parse_selection
 
     catalogue = load_catalogue(folder)
     selection = parse_selection(**filters, zone_ids=catalogue.zones["zone_id"])
@@ -605,7 +610,7 @@ def refresh_command(
     iszones refresh --from-file Local_Authority_Districts_December_2024_Boundaries_UK_BGC.zip
     """
     # Imported here so that requests loads only for this command, not for every `iszones` call.
-    from .refresh import (
+    from iszones.data.refresh import (
         DEFAULT_SOURCE_URL,
         ClientOptions,
         RefreshError,
@@ -709,8 +714,8 @@ def export_map(
     iszones export-map --sector "Clean Energy Industries" --nation England --out clean.pdf;
     iszones export-map --zone 22 --out east_midlands.html --offline
     """
-    from .export import DEFAULT_DPI, check_dpi, data_date, selection_subtitle
-    from .io import write_bytes_atomic
+    from iszones.data.catalogue import write_bytes_atomic
+    from iszones.render.static import DEFAULT_DPI, check_dpi, data_date, selection_subtitle
 
     fmt = _export_format(out, _EXPORT_SUFFIXES)
     resolution = dpi or DEFAULT_DPI
@@ -729,7 +734,7 @@ def export_map(
         title = title or "Industrial Strategy Zones"
     date = data_date(catalogue.zones, catalogue.sites)
     if fmt == "png":
-        from .export import static_map_png
+        from iszones.render.static import static_map_png
 
         payload = static_map_png(
             zones,
@@ -742,7 +747,7 @@ def export_map(
         )
         detail = f"PNG at {resolution} dpi"
     elif fmt == "pdf":
-        from .export import static_map_pdf
+        from iszones.render.static import static_map_pdf
 
         payload = static_map_pdf(
             zones,
@@ -754,7 +759,7 @@ def export_map(
         )
         detail = "PDF, A4 landscape"
     else:
-        from .export import interactive_map_html
+        from iszones.render.static import interactive_map_html
 
         text = interactive_map_html(
             zones,
@@ -788,8 +793,8 @@ def brief_command(zone: str, out: Path, folder: Path | None) -> None:
 
     Example: iszones brief --zone 22 --out east_midlands_brief.pdf
     """
-    from .brief import zone_brief_pdf
-    from .io import write_bytes_atomic
+    from iszones.data.catalogue import write_bytes_atomic
+    from iszones.render.brief import zone_brief_pdf
 
     _export_format(out, (".pdf",))
     selection, catalogue, _, _ = _selected(folder, zone=zone)
@@ -828,8 +833,8 @@ def build_geography_command(
 
     Example: iszones build-geography
     """
-    from .data.geography import build_geography
-    from .io import data_dir
+    from iszones.data.catalogue import data_dir
+    from iszones.data.geography import build_geography
 
     out = data_dir(folder) / "boundaries"
     manifest = build_geography(out, cache_dir, include_ni=not no_ni, score=not no_score)
@@ -856,9 +861,9 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
 
     Example: iszones locate "DE24 8UX" Worksop "52.83,-1.33" "SK 45000 30000"
     """
-    from .inputs.locate import LocateError, Location, locate
-    from .reference import bundled_reference
-    from .web.search import answer_locations
+    from iszones.check.reference import bundled_reference
+    from iszones.inputs.locate import LocateError, Location, locate
+    from iszones.web.search import answer_locations
 
     found: list[Location | LocateError] = []
     for query in queries:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .errors import SchemaError
+from iszones.errors import SchemaError
 
 STORAGE_CRS = "EPSG:4326"
 MEASURE_CRS = "EPSG:27700"

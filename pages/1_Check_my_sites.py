@@ -1,7 +1,8 @@
 """Check my sites: upload a list of sites and see which Industrial Strategy Zone each is in.
 
-A thin shell over iszones.readers, iszones.check and iszones.maps (the same calls as `iszones
-check`). Every piece of user text that reaches HTML (the map's tooltips, messages) is escaped.
+A thin shell over iszones.inputs.readers, iszones.check.frames and iszones.render.webmap (the
+same calls as `iszones check`). Every piece of user text that reaches HTML (the map's tooltips,
+messages) is escaped.
 """
 
 from __future__ import annotations
@@ -17,18 +18,23 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from iszones import assets
-from iszones.check import check_sites
+from iszones.check.frames import check_sites
+from iszones.check.outputs import result_bytes
+from iszones.check.reference import Reference, bundled_reference, with_uploads
+from iszones.check.summary import summarise
+from iszones.data.catalogue import data_dir
 from iszones.errors import DataFileError, IszonesError
 from iszones.inputs.limits import MAX_PAGE_CELLS, MAX_PAGE_ROWS, MAX_UPLOAD_MB
+from iszones.inputs.readers import (
+    BOUNDARY_FORMATS,
+    SITE_FORMATS,
+    read_boundary_bytes,
+    read_site_bytes,
+)
 from iszones.inputs.text import clean_text
-from iszones.io import data_dir
-from iszones.maps import CHECK_MAP_MAX_SITES, check_map, simplify_for_web
-from iszones.readers import BOUNDARY_FORMATS, SITE_FORMATS, read_boundary_bytes, read_site_bytes
-from iszones.reference import Reference, bundled_reference, with_uploads
+from iszones.render import assets
 from iszones.render.safe import md
-from iszones.results import result_bytes
-from iszones.summary import summarise
+from iszones.render.webmap import CHECK_MAP_MAX_SITES, check_map, simplify_for_web
 from iszones.web.geometry import web_layers
 
 DOWNLOADS = (

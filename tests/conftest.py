@@ -14,7 +14,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from iszones.io import load_catalogue
+from iszones.data.catalogue import load_catalogue
 
 X0, Y0 = 435_000, 335_000  # near Derby, in EPSG:27700 metres
 DATA = Path(__file__).resolve().parent.parent / "data"

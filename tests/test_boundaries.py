@@ -2,7 +2,7 @@
 
 Real bundled data throughout: data/boundaries/{districts.geojson, lad_membership.csv,
 membership.csv, zones.geojson} and data/sites.geojson. Which zone a point is in is decided by
-iszones.spatial.assign_zones, as everywhere else.
+iszones.geo.spatial.assign_zones, as everywhere else.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from iszones import lad_build, refresh
-from iszones.boundaries import ANCHOR_KEEP_KM, parse_membership
 from iszones.cli import main
+from iszones.data import lads as lad_build
+from iszones.data import refresh
+from iszones.data.catalogue import load_json, read_districts, read_sites, read_zones
+from iszones.data.footprints import ANCHOR_KEEP_KM, parse_membership
+from iszones.geo.spatial import assign_zones
 from iszones.inputs.places import find_places
 from iszones.inputs.postcodes import lookup_postcodes
-from iszones.io import load_json, read_districts, read_sites, read_zones
 from iszones.schema import MEASURE_CRS
-from iszones.spatial import assign_zones
-
-from .conftest import DATA
+from tests.conftest import DATA
 
 BOUNDARIES = DATA / "boundaries"
 CHECKED_KINDS = ("tax_site", "port", "customs_site")

@@ -20,18 +20,20 @@ from pyproj import Transformer
 from shapely.geometry import Point, box
 
 from benchmarks.bulk_check import plain_pipeline, write_sites_csv
-from iszones import coordinates, kernels, readers, results
-from iszones.bulk import CsvCheck, check_index, check_points, polygon_grid
-from iszones.check import bundled_boundaries, check_sites, prepare_check
+from iszones.check import outputs as results
+from iszones.check.core import check_index, check_points, polygon_grid
+from iszones.check.frames import bundled_boundaries, check_sites, prepare_check
+from iszones.check.outputs import result_bytes
+from iszones.check.stream import CsvCheck
+from iszones.check.taxsites import bundled_tax_sites
 from iszones.cli import main
+from iszones.data.catalogue import read_admin_units, read_councils, read_sites, read_zones
 from iszones.errors import CRSError, DataFileError
-from iszones.grid import PolygonGrid, mask_members
-from iszones.io import read_admin_units, read_councils, read_sites, read_zones
-from iszones.readers import read_site_file
-from iszones.results import result_bytes
-from iszones.taxsites import bundled_tax_sites
-
-from .conftest import X0, Y0
+from iszones.geo import kernels
+from iszones.geo.grid import PolygonGrid, mask_members
+from iszones.inputs import coordinates, readers
+from iszones.inputs.readers import read_site_file
+from tests.conftest import X0, Y0
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "data" / "check"

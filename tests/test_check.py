@@ -12,13 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
-from iszones.check import bundled_boundaries, check_sites, combine_boundaries
+from iszones.check.frames import bundled_boundaries, check_sites, combine_boundaries
+from iszones.check.summary import summarise
+from iszones.data.catalogue import read_admin_units, read_zones
 from iszones.errors import CRSError, IszonesError, SchemaError
-from iszones.io import read_admin_units, read_zones
-from iszones.readers import read_boundary_file, read_site_file
-from iszones.summary import summarise
-
-from .conftest import X0, Y0
+from iszones.inputs.readers import read_boundary_file, read_site_file
+from tests.conftest import X0, Y0
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "data" / "check"

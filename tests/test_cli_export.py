@@ -13,8 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from iszones.cli import main
-
-from .test_export import pdf_text
+from tests.test_export import pdf_text
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -173,7 +172,7 @@ def test_export_map_onto_a_folder_is_refused(tmp_path):
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path, monkeypatch):
-    import iszones.io
+    import iszones.data.catalogue
 
     out = tmp_path / "map.pdf"
     out.write_bytes(b"old map")
@@ -181,7 +180,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path, monk
     def refuse(src, dst):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(iszones.io.os, "replace", refuse)
+    monkeypatch.setattr(iszones.data.catalogue.os, "replace", refuse)
     result = run("export-map", "--zone", "7", "--out", str(out))
     assert result.exit_code == 1
     assert f"{out}: cannot write (Permission denied)" in result.output

@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 from shapely.geometry import Point
 
-from iszones.check import bundled_boundaries, check_sites
-from iszones.io import load_catalogue, read_councils
-from iszones.summary import summarise
-from iszones.taxsites import bundled_tax_sites, uploaded_tax_sites
-
-from .conftest import DATA
+from iszones.check.frames import bundled_boundaries, check_sites
+from iszones.check.summary import summarise
+from iszones.check.taxsites import bundled_tax_sites, uploaded_tax_sites
+from iszones.data.catalogue import load_catalogue, read_councils
+from tests.conftest import DATA
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +118,7 @@ def test_answers_never_claim_inside_for_a_point_tax_site(reference):
 
 
 def test_postcodes_place_rows_without_coordinates(reference, tmp_path):
-    from iszones.readers import read_site_file
+    from iszones.inputs.readers import read_site_file
 
     source = tmp_path / "sites.csv"
     source.write_text(

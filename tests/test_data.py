@@ -7,8 +7,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from iszones.boundaries import FREEPORT_MAX_WIDTH_KM, parse_membership
-from iszones.io import read_admin_units
+from iszones.data.catalogue import read_admin_units
+from iszones.data.footprints import FREEPORT_MAX_WIDTH_KM, parse_membership
 from iszones.schema import (
     MEASURE_CRS,
     SECTORS,
@@ -16,8 +16,7 @@ from iszones.schema import (
     total_funding,
     unlisted_figure_sources,
 )
-
-from .conftest import DATA
+from tests.conftest import DATA
 
 
 def test_22_zones_in_action_plan_order_with_the_10_9_3_split(catalogue):

@@ -15,12 +15,12 @@ from click.testing import CliRunner
 from shapely.geometry import Point, box
 
 from benchmarks.bulk_check import write_sites_csv
-from iszones.bulk import CsvCheck
-from iszones.check import bundled_boundaries, check_sites, prepare_check
+from iszones.check.distributed import DistributedError, check_distributed
+from iszones.check.frames import bundled_boundaries, check_sites, prepare_check
+from iszones.check.stream import CsvCheck
 from iszones.cli import main
-from iszones.distributed import DistributedError, check_distributed
+from iszones.data.catalogue import read_admin_units, read_zones
 from iszones.errors import DataFileError
-from iszones.io import read_admin_units, read_zones
 
 distributed = pytest.importorskip("distributed")
 
@@ -184,7 +184,7 @@ def test_cli_on_the_cluster(client, sites_csv, tmp_path):
 
 
 def test_cli_unreachable_scheduler_is_a_clean_error(tmp_path, monkeypatch):
-    monkeypatch.setattr("iszones.distributed.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("iszones.check.distributed.CONNECT_TIMEOUT", "1s")
     result = CliRunner().invoke(
         main,
         [

@@ -13,7 +13,8 @@ from pypdf import PdfReader
 from shapely.geometry import Point
 
 from iszones import CRSError, IszonesError
-from iszones.export import (
+from iszones.data.selection import Selection, apply_selection
+from iszones.render.static import (
     DEFAULT_DPI,
     Label,
     _label_box,
@@ -33,9 +34,7 @@ from iszones.export import (
     text_width,
     wrap_text,
 )
-from iszones.filters import Selection, apply_selection
-
-from .conftest import X0, Y0
+from tests.conftest import X0, Y0
 
 A4_LANDSCAPE_PT = (841.89, 595.28)
 

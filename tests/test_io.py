@@ -8,8 +8,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iszones import CRSError, DataFileError, SchemaError, read_sites, read_zones
-from iszones.io import load_json, to_feature_collection, write_geojson, write_text_atomic
+from iszones import (
+    CRSError,
+    DataFileError,
+    SchemaError,
+    read_sites,
+    read_zones,
+)
+from iszones.data.catalogue import (
+    load_json,
+    to_feature_collection,
+    write_geojson,
+    write_text_atomic,
+)
 from iszones.schema import SECTORS
 
 SQUARE = [[[-1.5, 52.9], [-1.4, 52.9], [-1.4, 53.0], [-1.5, 53.0], [-1.5, 52.9]]]
@@ -174,7 +185,7 @@ def test_atomic_write_leaves_old_file_when_it_fails(tmp_path, monkeypatch):
     def failing_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("iszones.io.os.replace", failing_replace)
+    monkeypatch.setattr("iszones.data.catalogue.os.replace", failing_replace)
     with pytest.raises(
         DataFileError, match=r"out\.geojson: cannot write \(No space left on device\)"
     ):
@@ -240,7 +251,7 @@ def test_sites_allow_null_geometry_but_not_other_types(tmp_path):
 
 def test_atomic_output_removes_what_killed_runs_left(tmp_path):
     """Temporary files carry the writer's process id; a later run removes a dead one's."""
-    from iszones.io import atomic_output
+    from iszones.data.catalogue import atomic_output
 
     target = tmp_path / "out.csv"
     dead = tmp_path / ".out.csv.999999.abcdefgh.tmp"  # no such process

@@ -10,11 +10,11 @@ import pytest
 import shapely
 from shapely.geometry import Polygon
 
-from iszones import assets, maps
-from iszones.filters import Selection, apply_selection, summary
+from iszones.data.catalogue import data_dir, load_catalogue
+from iszones.data.selection import Selection, apply_selection, summary
 from iszones.inputs.places import Place, uk_places
-from iszones.io import data_dir, load_catalogue
-from iszones.render import safe
+from iszones.render import assets, safe
+from iszones.render import webmap as maps
 from tests.conftest import X0, Y0
 from tests.xss import (
     XSS_DESCRIPTION,
@@ -274,7 +274,7 @@ def test_simplify_keeps_a_shared_wiggly_border_shared():
 
 
 def test_simplify_on_bundled_data_keeps_valid_geometry_and_coverage(catalogue):
-    from iszones.io import districts_path, read_districts
+    from iszones.data.catalogue import districts_path, read_districts
 
     districts = read_districts(districts_path(data_dir()))
     zones, light = maps.simplify_for_web(catalogue.zones, districts)

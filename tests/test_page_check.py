@@ -81,7 +81,7 @@ def test_page_map_loads_leaflet_from_the_app(page):
     """Served by the app as on the dashboard: no CDN link that a locked-down network blocks."""
     app = upload(page, "sites_bng.csv", (FIXTURES / "sites_bng.csv").read_bytes())
     text = component_text(app)
-    assert "iszones.assets.vendor_leaflet/" in text
+    assert "iszones.render.assets.vendor_leaflet/" in text
     assert "cdn.jsdelivr.net" not in text and "code.jquery.com" not in text
 
 
@@ -124,16 +124,16 @@ def test_page_checks_against_uploaded_boundaries(page):
 
 def test_page_makes_download_files_only_when_asked(page, monkeypatch):
     """Results files are built by the download button's callable, not on every rerun."""
-    import iszones.results
+    import iszones.check.outputs
 
     made: list[str] = []
-    real = iszones.results.result_bytes
+    real = iszones.check.outputs.result_bytes
 
     def counting(result, suffix, **kwargs):
         made.append(suffix)
         return real(result, suffix, **kwargs)
 
-    monkeypatch.setattr(iszones.results, "result_bytes", counting)
+    monkeypatch.setattr(iszones.check.outputs, "result_bytes", counting)
     app = upload(page, "sites_bng.csv", (FIXTURES / "sites_bng.csv").read_bytes())
     assert not app.exception and app.get("download_button")
     assert made == []
@@ -195,7 +195,7 @@ def test_page_refuses_hostile_workbooks_quickly(page):
     """Issue 12: a 2 KB workbook with a value in XFD1048576 once held the server for minutes."""
     import time
 
-    from .hostile.corpus import encrypted_xlsx, far_cell_xlsx
+    from tests.hostile.corpus import encrypted_xlsx, far_cell_xlsx
 
     for name, payload, says in (
         ("far.xlsx", far_cell_xlsx(), "has a value in cell XFD1048576, beyond the limits"),

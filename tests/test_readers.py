@@ -20,12 +20,11 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from shapely.geometry import Point, Polygon, box
 
-from iszones import coordinates
-from iszones.coordinates import find_coordinate_columns, parse_crs
 from iszones.errors import CRSError, DataFileError
-from iszones.readers import read_boundary_bytes, read_site_bytes, read_site_file
-
-from .conftest import X0, Y0
+from iszones.inputs import coordinates
+from iszones.inputs.coordinates import find_coordinate_columns, parse_crs
+from iszones.inputs.readers import read_boundary_bytes, read_site_bytes, read_site_file
+from tests.conftest import X0, Y0
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "check"
 
@@ -632,7 +631,7 @@ def test_boundaries_cannot_be_a_csv():
 
 
 def test_unique_names_keeps_its_rules_and_is_linear():
-    from iszones.readers import _unique_names
+    from iszones.inputs.readers import _unique_names
 
     assert _unique_names(["a", "a", "", "a.1", "a", None]) == [
         "a",
@@ -651,7 +650,7 @@ def test_unique_names_keeps_its_rules_and_is_linear():
 
 
 def _far(**kwargs):
-    from .hostile.corpus import far_cell_xlsx
+    from tests.hostile.corpus import far_cell_xlsx
 
     return far_cell_xlsx(**kwargs)
 
@@ -681,7 +680,12 @@ def test_hostile_workbooks_are_refused_in_one_line(make, name, match):
 
 
 def test_workbook_read_from_its_cells_not_its_dimension():
-    from .hostile.corpus import SITES_TABLE, sheet_xml, table_rows, xlsx
+    from tests.hostile.corpus import (
+        SITES_TABLE,
+        sheet_xml,
+        table_rows,
+        xlsx,
+    )
 
     data = xlsx([("Sites", "visible", sheet_xml(table_rows(SITES_TABLE), dimension="A1:XFD1"))])
     table = read_site_bytes(data, "dim.xlsx")
@@ -690,7 +694,12 @@ def test_workbook_read_from_its_cells_not_its_dimension():
 
 
 def test_workbook_first_visible_sheet_and_formulas_without_values():
-    from .hostile.corpus import SITES_TABLE, sheet_xml, table_rows, xlsx
+    from tests.hostile.corpus import (
+        SITES_TABLE,
+        sheet_xml,
+        table_rows,
+        xlsx,
+    )
 
     secret = table_rows([["name", "lon", "lat"], ["Hidden", 0.5, 51.0]])
     rows = table_rows(SITES_TABLE)
@@ -763,7 +772,7 @@ def test_geojson_nesting_and_properties():
 
 
 def test_zip_member_that_lies_is_named():
-    from .hostile.corpus import _bad_crc_shapefile, _lying_shapefile
+    from tests.hostile.corpus import _bad_crc_shapefile, _lying_shapefile
 
     for data in (_lying_shapefile(), _bad_crc_shapefile()):
         with pytest.raises(DataFileError, match=r"z\.zip: member 'sites\.\w+' is damaged"):
@@ -777,7 +786,7 @@ def test_max_mb_must_be_a_size(value):
 
 
 def test_read_layer_file_goes_by_content(tmp_path):
-    from iszones.readers import read_layer_file
+    from iszones.inputs.readers import read_layer_file
 
     vrt = tmp_path / "lads.geojson"
     vrt.write_text("<OGRVRTDataSource><OGRVRTLayer name='x'/></OGRVRTDataSource>")
@@ -796,7 +805,12 @@ def test_max_cells_refuses_a_wide_table_before_it_becomes_python_values():
     with pytest.raises(DataFileError, match=r"w\.csv: has 20 rows of 100 columns \(2,000 cells\)"):
         read_site_bytes(text.encode(), "w.csv", max_cells=1000)
     assert len(read_site_bytes(text.encode(), "w.csv", max_cells=2000).frame) == 20
-    from .hostile.corpus import SITES_TABLE, sheet_xml, table_rows, xlsx
+    from tests.hostile.corpus import (
+        SITES_TABLE,
+        sheet_xml,
+        table_rows,
+        xlsx,
+    )
 
     book = xlsx([("Sites", "visible", sheet_xml(table_rows(SITES_TABLE)))])
     with pytest.raises(DataFileError, match=r"s\.xlsx: has 2 rows of 3 columns \(6 cells\)"):

@@ -30,10 +30,11 @@ from click.testing import CliRunner
 from pyproj import Transformer
 from shapely.geometry import mapping, shape
 
-from iszones import lad_build, refresh
 from iszones.cli import main
+from iszones.data import lads as lad_build
+from iszones.data import refresh
+from iszones.data.catalogue import read_sites, read_zones
 from iszones.errors import CRSError, SchemaError
-from iszones.io import read_sites, read_zones
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "data" / "refresh"

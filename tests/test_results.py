@@ -18,11 +18,10 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from shapely.geometry import Point
 
+from iszones.check.outputs import output_format, result_bytes, write_result
 from iszones.errors import DataFileError
 from iszones.inputs.text import spreadsheet_text
-from iszones.results import output_format, result_bytes, write_result
-
-from .conftest import X0, Y0
+from tests.conftest import X0, Y0
 
 
 @pytest.fixture
@@ -164,7 +163,7 @@ def test_one_choke_point_for_spreadsheet_cells():
 def test_excel_keeps_numbers_as_numbers_and_text_as_text(tmp_path):
     from openpyxl import load_workbook
 
-    from iszones.results import excel_number
+    from iszones.check.outputs import excel_number
 
     frame = gpd.GeoDataFrame(
         {

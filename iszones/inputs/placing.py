@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from ..coordinates import (
+from iszones.errors import DataFileError
+from iszones.inputs.coordinates import (
     POSTCODE_NAMES,
     TablePoints,
     first_problem,
@@ -21,8 +22,7 @@ from ..coordinates import (
     matching_columns,
     transformer,
 )
-from ..errors import DataFileError
-from ..schema import MEASURE_CRS, STORAGE_CRS
+from iszones.schema import MEASURE_CRS, STORAGE_CRS
 
 FAR_M = 1000.0
 # Answers' location_source per code: 0 not placed (the row has a problem)
@@ -53,7 +53,9 @@ def _text(raw: Any) -> np.ndarray:
 
 
 def _lookup(texts: np.ndarray) -> pd.DataFrame:
-    from .postcodes import lookup_postcodes  # the directory loads only when a file has postcodes
+    from iszones.inputs.postcodes import (
+        lookup_postcodes,  # the directory loads only when a file has postcodes
+    )
 
     return lookup_postcodes(texts.tolist())
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 from xml.parsers import expat
 
-from ..errors import DataFileError
-from .limits import MAX_COLUMNS
-from .limits import MAX_XLSX_ROWS as MAX_ROWS
+from iszones.errors import DataFileError
+from iszones.inputs.limits import MAX_COLUMNS
+from iszones.inputs.limits import MAX_XLSX_ROWS as MAX_ROWS
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound files: .xls, or an encrypted .xlsx
 _CHUNK = 1 << 20

@@ -23,7 +23,7 @@ from typing import Any
 
 from branca.element import Element, Figure, MacroElement
 
-from ..inputs.text import clean_text
+from iszones.inputs.text import clean_text
 
 _BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 # A JSON string literal: the only place braces can be text rather than structure.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from ..io import districts_path, read_councils, read_zones, zones_path
-from ..maps import Backdrop, simplify_for_web, web_backdrop
+from iszones.data.catalogue import districts_path, read_councils, read_zones, zones_path
+from iszones.render.webmap import Backdrop, simplify_for_web, web_backdrop
 
 
 def _stamp(folder: Path) -> tuple[float, ...]:

@@ -11,9 +11,9 @@ from typing import Any
 import geopandas as gpd
 from shapely import points
 
-from ..check import check_sites
-from ..inputs.locate import Location
-from ..reference import Reference
+from iszones.check.frames import check_sites
+from iszones.check.reference import Reference
+from iszones.inputs.locate import Location
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 import shapely
 
-from iszones.check import bundled_boundaries, check_sites
-from iszones.columns import COUNCIL_NOTES, NEAR_BORDER, NO_COUNCIL
+from iszones.check.columns import COUNCIL_NOTES, NEAR_BORDER, NO_COUNCIL
+from iszones.check.frames import bundled_boundaries, check_sites
+from iszones.data.catalogue import districts_path, read_councils, read_districts, read_zones
 from iszones.inputs.postcodes import lookup_postcodes, read_directory
-from iszones.io import districts_path, read_councils, read_districts, read_zones
-
-from ..conftest import DATA
+from tests.conftest import DATA
 
 
 @pytest.fixture(scope="module")

@@ -21,12 +21,17 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from iszones.check import bundled_boundaries, check_sites
+from iszones.check.frames import bundled_boundaries, check_sites
+from iszones.data.catalogue import admin_units_path, read_admin_units, read_zones, zones_path
 from iszones.errors import IszonesError
-from iszones.io import admin_units_path, read_admin_units, read_zones, zones_path
-from iszones.readers import read_boundary_bytes, read_site_bytes
-
-from .corpus import REFUSED, ROW_PROBLEM, Case, cases, good_csv
+from iszones.inputs.readers import read_boundary_bytes, read_site_bytes
+from tests.hostile.corpus import (
+    REFUSED,
+    ROW_PROBLEM,
+    Case,
+    cases,
+    good_csv,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
@@ -147,11 +152,10 @@ def test_hostile_file_through_check_sites(case: Case, reference) -> None:
 
 def test_streamed_and_whole_file_csv_neutralise_alike(tmp_path, reference) -> None:
     """The streamed CSV writer (bulk) and result_bytes make the same formula cells inert."""
-    from iszones.bulk import CsvCheck
-    from iszones.check import prepare_check
-    from iszones.results import result_bytes
-
-    from .corpus import _formula_csv
+    from iszones.check.frames import prepare_check
+    from iszones.check.outputs import result_bytes
+    from iszones.check.stream import CsvCheck
+    from tests.hostile.corpus import _formula_csv
 
     zones, units = reference
     source = tmp_path / "formula.csv"

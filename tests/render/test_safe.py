@@ -18,12 +18,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from iszones import maps
-from iszones.check import bundled_boundaries, check_sites
+from iszones.check.frames import bundled_boundaries, check_sites
 from iszones.cli import main
+from iszones.data.catalogue import load_catalogue
 from iszones.inputs.text import clean_text
-from iszones.io import load_catalogue
 from iszones.render import safe
+from iszones.render import webmap as maps
 from tests.templates import EXPR, LOOP, MKDIR, PAYLOAD, PWNED, assert_inert, make_template_data
 
 # branca 0.8.2. If an upgrade changes either method, read the new one: does it still compile

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from iszones.check.reference import bundled_reference
+from iszones.data.catalogue import data_dir
 from iszones.inputs.locate import locate
-from iszones.io import data_dir
-from iszones.reference import bundled_reference
 from iszones.web.search import answer_locations
 
 

@@ -25,10 +25,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import geopandas as gpd
 import requests
 
-from . import lad_build
-from .boundaries import Member, parse_membership
-from .errors import DataFileError, IszonesError, SchemaError
-from .io import (
+from iszones.data import lads as lad_build
+from iszones.data.catalogue import (
     districts_path,
     geojson_text,
     load_json,
@@ -41,6 +39,8 @@ from .io import (
     write_text_atomic,
     zones_path,
 )
+from iszones.data.footprints import Member, parse_membership
+from iszones.errors import DataFileError, IszonesError, SchemaError
 
 # ONS Open Geography Portal: Local Authority Districts (December 2024) Boundaries UK BGC
 # (generalised to 20 m, clipped to the coastline). Fields LAD24CD, LAD24NM; 361 districts.
@@ -402,7 +402,7 @@ def read_lad_file(path: str | Path) -> tuple[gpd.GeoDataFrame, str]:
     The format is told by the file's content and read without letting GDAL open anything else
     (readers.read_layer_file): a VRT, CSV or XML file is refused, never handed to GDAL.
     """
-    from .readers import LAYER_FORMATS, read_layer_file
+    from iszones.inputs.readers import LAYER_FORMATS, read_layer_file
 
     try:
         frame = read_layer_file(path, max_mb=MAX_LAD_FILE_MB)

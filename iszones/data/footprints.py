@@ -23,9 +23,9 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from .errors import SchemaError
-from .schema import MEASURE_CRS, STORAGE_CRS, validate_zone_properties
-from .spatial import make_valid_keeping_type
+from iszones.errors import SchemaError
+from iszones.geo.spatial import make_valid_keeping_type
+from iszones.schema import MEASURE_CRS, STORAGE_CRS, validate_zone_properties
 
 FREEPORT_MAX_WIDTH_KM = 45.0
 ANCHOR_KEEP_KM = 1.0  # disc kept around each anchor after clipping to the coastline

@@ -17,8 +17,9 @@ import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .errors import IszonesError
-from .export import (
+from iszones.data.catalogue import Catalogue
+from iszones.errors import IszonesError
+from iszones.render.static import (
     A4_PORTRAIT_IN,
     CONTEXT_LINE,
     INK,
@@ -37,9 +38,8 @@ from .export import (
     wrap_text,
     zone_swatch,
 )
-from .io import Catalogue
-from .schema import PROGRAMME_LABELS, SITE_KIND_LABELS
-from .style import ATTRIBUTION, SITE_KIND_STYLE
+from iszones.render.style import ATTRIBUTION, SITE_KIND_STYLE
+from iszones.schema import PROGRAMME_LABELS, SITE_KIND_LABELS
 
 PAGE_W, PAGE_H = A4_PORTRAIT_IN[0] * 72, A4_PORTRAIT_IN[1] * 72
 MARGIN = 15 * MM

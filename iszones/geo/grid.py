@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from . import kernels
+from iszones.geo import kernels
 
 # The lattice always covers the UK's longitude/latitude box (-11..3, 49..61.5) in British
 # National Grid, so points that passed the readers' UK check never fall outside it.

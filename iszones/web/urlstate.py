@@ -17,10 +17,17 @@ from dataclasses import dataclass, field, replace
 from html import escape
 from urllib.parse import urlencode
 
-from .errors import IszonesError
-from .filters import Selection, check_selection, match_choice
-from .maps import BASEMAPS
-from .schema import NATIONS, PROGRAMME_LABELS, PROGRAMMES, SECTORS, SITE_KIND_LABELS, SITE_KINDS
+from iszones.data.selection import Selection, check_selection, match_choice
+from iszones.errors import IszonesError
+from iszones.render.webmap import BASEMAPS
+from iszones.schema import (
+    NATIONS,
+    PROGRAMME_LABELS,
+    PROGRAMMES,
+    SECTORS,
+    SITE_KIND_LABELS,
+    SITE_KINDS,
+)
 
 VIEWS: tuple[str, ...] = ("full", "embed")
 DEFAULT_KM = 2.0

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .grid import PolygonGrid
-from .spatial import BOUNDARY_TOLERANCE_M, to_measure_crs
+from iszones.geo.grid import PolygonGrid
+from iszones.geo.spatial import BOUNDARY_TOLERANCE_M, to_measure_crs
 
 TAX_SITE_COLUMNS = ("tax_site_id", "name", "precision_m", "designation", "decided_by")
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon

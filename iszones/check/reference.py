@@ -9,10 +9,10 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from .check import bundled_boundaries, combine_boundaries
-from .io import read_councils, read_sites, read_zones, sites_path, zones_path
-from .readers import BoundaryFile
-from .taxsites import bundled_tax_sites, uploaded_tax_sites
+from iszones.check.frames import bundled_boundaries, combine_boundaries
+from iszones.check.taxsites import bundled_tax_sites, uploaded_tax_sites
+from iszones.data.catalogue import read_councils, read_sites, read_zones, sites_path, zones_path
+from iszones.inputs.readers import BoundaryFile
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Bulk site checks: the vectorised core check_sites uses for points, and a CSV-to-CSV check
-streamed in blocks for files of millions of rows, with progress and bounded memory.
+"""A CSV-to-CSV (or Parquet) site check streamed in blocks, for files of millions of rows,
+with progress and bounded memory.
 
 The answers are check_sites' answers, row for row and byte for byte in the CSV: each row's
 coordinates and problems follow coordinates.py's rules, zones and distances follow spatial.py's
@@ -8,11 +8,8 @@ coordinates and problems follow coordinates.py's rules, zones and distances foll
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import io
 import os
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,19 +18,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import geopandas as gpd
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import shapely
 from pyproj import CRS
 
-from .columns import (
+from iszones.check.columns import (
     ARROW_TYPES,
-    BORDER_NOTE_M,
-    NEAR_BORDER,
-    NO_COUNCIL,
-    OFF_COAST,
     Answers,
     csv_field,
     csv_rows,
@@ -42,7 +33,11 @@ from .columns import (
     result_names,
     tax_level,
 )
-from .coordinates import (
+from iszones.check.core import CheckIndex, check_points, free_name
+from iszones.check.summary import SHOWN_PROBLEMS, CheckSummary, sum_evidence
+from iszones.data.catalogue import atomic_output
+from iszones.errors import DataFileError, IszonesError
+from iszones.inputs.coordinates import (
     CoordinateEvidence,
     TablePoints,
     find_coordinate_columns,
@@ -50,200 +45,27 @@ from .coordinates import (
     table_crs,
     transformer,
 )
-from .errors import DataFileError, IszonesError
-from .grid import NO_POLYGON, PolygonGrid
-from .grid import mask_members as grid_members
-from .inputs.limits import MAX_LINE_BYTES
-from .inputs.placing import find_postcode_column, locate_rows
-from .inputs.text import spreadsheet_column
-from .io import atomic_output
-from .readers import CsvLayout, csv_layout, parse_csv_rows
-from .schema import MEASURE_CRS
-from .spatial import ADMIN_NEAREST_M, BOUNDARY_TOLERANCE_M
-from .summary import SHOWN_PROBLEMS, CheckSummary, sum_evidence
-from .taxsites import TaxSiteIndex, index_tax_sites, locate_tax_sites
+from iszones.inputs.limits import MAX_LINE_BYTES
+from iszones.inputs.placing import find_postcode_column, locate_rows
+from iszones.inputs.readers import CsvLayout, csv_layout, parse_csv_rows
+from iszones.inputs.text import spreadsheet_column
+from iszones.schema import MEASURE_CRS
 
 BLOCK_BYTES = 4 << 20  # bytes of CSV per block at most: about 100,000 rows of a site list
 FIRST_BLOCK_BYTES = 1 << 20  # the first block, read alone to choose the CRS
 LAST_BLOCK_BYTES = 256 << 10  # blocks shrink towards this near the end, to share the last work
 WORKERS = min(4, os.cpu_count() or 1)  # threads checking blocks at once
 IN_FLIGHT = 2  # blocks read ahead per worker: what bounds memory
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 
 Progress = Callable[[int, int], None]
-
-
-# ---------------------------------------------------------------- the spatial core
-
-
-def free_name(name: str, taken: set[str]) -> str:
-    """`name` renamed `<name>_input` (or with more underscores) so as not to clash."""
-    candidate = f"{name}_input"
-    while candidate in taken:
-        candidate += "_"
-    return candidate
-
-
-@dataclass(frozen=True)
-class CheckIndex:
-    """Zones (and admin units) in EPSG:27700, indexed for point checks; build with check_index.
-
-    zones: zone_id, name, programme, boundary_source and geometry, in order (positions are
-    what the grids answer).
-    """
-
-    zones: gpd.GeoDataFrame
-    zone_grid: PolygonGrid
-    unit_names: np.ndarray | None
-    unit_grid: PolygonGrid | None
-    units: gpd.GeoDataFrame | None = None  # EPSG:27700, for check_sites on other geometries
-    unit_codes: np.ndarray | None = None  # per unit, its GSS code (lad_code) when known
-    border_grid: PolygonGrid | None = None  # the units again, to find points near a border
-    tax: TaxSiteIndex | None = None  # designated tax sites, when the check answers for them
-
-    @functools.cached_property
-    def zone_text(self) -> dict[str, np.ndarray]:
-        """Per zone: id as text, name, programme and boundary_source (object arrays)."""
-        return {
-            "zone_id": np.array([str(v) for v in self.zones["zone_id"]], dtype=object),
-            "zone_name": self.zones["name"].to_numpy(dtype=object),
-            "programme": self.zones["programme"].fillna("").to_numpy(dtype=object),
-            "boundary_source": self.zones["boundary_source"].fillna("").to_numpy(dtype=object),
-        }
-
-
-_GRIDS: dict[tuple[str, float, float | None, bool], PolygonGrid] = {}
-_GRIDS_LOCK = threading.Lock()
-_MAX_GRIDS = 8
-
-
-def polygon_grid(
-    geoms: np.ndarray,
-    *,
-    tolerance: float = 0.0,
-    max_distance: float | None = None,
-    members: bool = True,
-) -> PolygonGrid:
-    """A PolygonGrid for these polygons, shared with earlier calls for the same polygons.
-
-    The grid's cells are built as points need them, so a process that checks many files (the
-    dashboard, a Dask worker) builds each cell once.
-    """
-    digest = hashlib.sha256()
-    for wkb in shapely.to_wkb(np.asarray(geoms, dtype=object)):
-        digest.update(wkb)
-    key = (digest.hexdigest(), tolerance, max_distance, members)
-    with _GRIDS_LOCK:
-        grid = _GRIDS.get(key)
-        if grid is None:
-            if len(_GRIDS) >= _MAX_GRIDS:
-                _GRIDS.pop(next(iter(_GRIDS)))
-            grid = _GRIDS[key] = PolygonGrid(
-                geoms, tolerance=tolerance, max_distance=max_distance, members=members
-            )
-    return grid
-
-
-def check_index(
-    zones_bng: gpd.GeoDataFrame,
-    units_bng: gpd.GeoDataFrame | None,
-    tax_sites: gpd.GeoDataFrame | None = None,
-) -> CheckIndex:
-    """Index boundaries (zone_id, name, programme, boundary_source), councils (name, and code
-    when known) and tax sites (taxsites.TAX_SITE_COLUMNS), in EPSG:27700, for check_points."""
-    zones = zones_bng.reset_index(drop=True)
-    zone_grid = polygon_grid(zones.geometry.to_numpy(), tolerance=BOUNDARY_TOLERANCE_M)
-    unit_names = unit_grid = unit_codes = border_grid = None
-    if units_bng is not None and len(units_bng):
-        unit_names = units_bng["name"].to_numpy(dtype=object)
-        if "code" in units_bng:
-            unit_codes = units_bng["code"].to_numpy(dtype=object)
-        unit_grid = polygon_grid(
-            units_bng.geometry.to_numpy(), max_distance=ADMIN_NEAREST_M, members=False
-        )
-        border_grid = polygon_grid(units_bng.geometry.to_numpy(), tolerance=BORDER_NOTE_M)
-    tax = index_tax_sites(tax_sites) if tax_sites is not None else None
-    return CheckIndex(
-        zones, zone_grid, unit_names, unit_grid, units_bng, unit_codes, border_grid, tax
-    )
-
-
-def _combos(mask: np.ndarray, n_zones: int) -> tuple[np.ndarray, list[tuple[int, ...]]]:
-    """Per point, a code for its set of zones (see Answers.combo) from its bit mask."""
-    combo = np.full(len(mask), -1, dtype=np.int64)
-    combos: list[tuple[int, ...]] = [(k,) for k in range(n_zones)]
-    if mask.shape[1] == 1:
-        key = mask[:, 0]
-        single = (key != 0) & ((key & (key - np.uint64(1))) == 0)
-        # a power of two below 2**63 is exact in float64, so log2 gives the bit
-        combo[single] = np.log2(key[single].astype(np.float64)).astype(np.int64)
-        multi = np.flatnonzero((key != 0) & ~single)
-        keys = key[multi]
-    else:
-        rows = mask.any(axis=1)
-        counts = np.zeros(len(mask), dtype=np.int64)
-        for word in range(mask.shape[1]):
-            counts += np.bitwise_count(mask[:, word]).astype(np.int64)
-        single = np.flatnonzero(counts == 1)
-        combo[single] = [grid_members(mask[i])[0] for i in single]
-        multi = np.flatnonzero(rows & (counts > 1))
-        keys = np.ascontiguousarray(mask[multi]).view(f"V{8 * mask.shape[1]}").ravel()
-    if len(multi):
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        combos.extend(grid_members(mask[multi[i]]) for i in first)
-        combo[multi] = n_zones + inverse.ravel()
-    return combo, combos
-
-
-def check_points(
-    x: np.ndarray, y: np.ndarray, index: CheckIndex, *, threads: int | None = None
-) -> Answers:
-    """Zones, nearest zone and distance, council and tax sites for points in EPSG:27700.
-
-    threads: per grid query (see PolygonGrid.locate); unless 1, the two grids are asked at once.
-    """
-    if threads == 1 or index.unit_grid is None or len(x) < 10_000:
-        found = index.zone_grid.locate(x, y, members=True, threads=threads)
-        unit, note = locate_councils(x, y, index, threads=threads)
-    else:  # at once: they share the GIL little
-        with ThreadPoolExecutor(1, thread_name_prefix="iszones-units") as pool:
-            units = pool.submit(locate_councils, x, y, index, threads=threads)
-            found = index.zone_grid.locate(x, y, members=True, threads=threads)
-            unit, note = units.result()
-    assert found.members is not None
-    combo, combos = _combos(found.members, len(index.zones))
-    tax = locate_tax_sites(x, y, index.tax) if index.tax is not None else None
-    distance = np.round(found.distance, 2)
-    return Answers(combo, combos, found.nearest, distance, unit, tax=tax, unit_note=note)
-
-
-def locate_councils(
-    x: np.ndarray, y: np.ndarray, index: CheckIndex, *, threads: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per point (EPSG:27700): the position of its council (containing, else nearest within
-    5 km; -1 for none) and a columns.COUNCIL_NOTES code (near a border, off the coastline)."""
-    n = len(x)
-    note = np.zeros(n, dtype=np.int64)
-    if index.unit_grid is None:
-        return np.full(n, NO_POLYGON, dtype=np.int64), note
-    found = index.unit_grid.locate(x, y, threads=threads)
-    if index.border_grid is not None:
-        members = index.border_grid.locate(x, y, members=True, threads=threads).members
-        assert members is not None
-        count = np.zeros(n, dtype=np.int64)
-        for word in range(members.shape[1]):
-            count += np.bitwise_count(members[:, word]).astype(np.int64)
-        note[count >= 2] = NEAR_BORDER
-    note[(found.nearest >= 0) & (found.distance > 0)] = OFF_COAST
-    note[found.nearest < 0] = NO_COUNCIL
-    return found.nearest, note
 
 
 # ---------------------------------------------------------------- streaming a CSV file
 
 
 @dataclass
-class _Block:
+class Block:
     table: pa.Table
     points: TablePoints
     first_row: int  # 1-based number of its first row in the file (set as blocks come in order)
@@ -381,8 +203,8 @@ class CsvCheck:
         # A small first block: the CRS is chosen and the pipeline starts sooner.
         head = self._read(min(self.block_bytes, FIRST_BLOCK_BYTES))
         self._offset = len(head)
-        if head.startswith(_BOM):
-            head = head[len(_BOM) :]
+        if head.startswith(BOM):
+            head = head[len(BOM) :]
         self._eof = self._offset >= self.size or not head
         if not head.strip() and self._eof:
             raise DataFileError(
@@ -406,7 +228,7 @@ class CsvCheck:
         self._row = 1
         self.crs: CRS | None = chosen
         self.evidence: CoordinateEvidence | None = None
-        self._first: _Block | None = None
+        self._first: Block | None = None
         while self._first is None and (chunk := self._next_chunk()) is not None:
             self._first = self._parse(chunk)
         if self._first is None:
@@ -418,7 +240,7 @@ class CsvCheck:
         self.crs_note = self._first.points.note
         if self._done() and not self.part:  # the whole file is read: refuse it now, if at all
             first = CheckSummary(rows=self._first.table.num_rows)
-            _count_located(first, self._first)
+            count_located(first, self._first)
             first.check_located(self.name)
 
     def _done(self) -> bool:
@@ -454,7 +276,7 @@ class CsvCheck:
         self._line += _occurrences(data, b"\n")
         return chunk
 
-    def _parse(self, chunk: _Chunk) -> _Block | None:
+    def _parse(self, chunk: _Chunk) -> Block | None:
         """A chunk's rows parsed and located (None when it has only blank lines); any thread
         may parse once the CRS is chosen. Rows are numbered from 1 until the block is placed."""
         table, ragged = parse_csv_rows(
@@ -462,7 +284,7 @@ class CsvCheck:
         )
         if not table.num_rows:
             return None
-        block = _locate_block(
+        block = locate_block(
             table,
             ragged,
             self.cols,
@@ -476,7 +298,7 @@ class CsvCheck:
         block.quoted = b'"' in chunk.data
         return block
 
-    def _place(self, block: _Block) -> None:
+    def _place(self, block: Block) -> None:
         """Number a block's rows after those before it, and add up its evidence."""
         block.first_row = self._row
         self._row += block.table.num_rows
@@ -495,19 +317,19 @@ class CsvCheck:
     # -------------------------------------------------------- running
 
     def _checked(
-        self, index: CheckIndex, render: Callable[[_Block, Answers | None], Any]
-    ) -> Iterator[tuple[_Block, Answers | None, Any]]:
+        self, index: CheckIndex, render: Callable[[Block, Answers | None], Any]
+    ) -> Iterator[tuple[Block, Answers | None, Any]]:
         """Every block, its answers and `render(block, answers)`, in file order, worked out by a
         pool of threads: each reads, checks and renders whole blocks, so no stage waits on
         another (the file is cut into chunks here, which is quick)."""
         if self._first is None:
             return
 
-        def work(item: _Chunk | _Block) -> tuple[_Block, Answers | None, Any] | None:
-            block = item if isinstance(item, _Block) else self._parse(item)
+        def work(item: _Chunk | Block) -> tuple[Block, Answers | None, Any] | None:
+            block = item if isinstance(item, Block) else self._parse(item)
             if block is None:
                 return None
-            answers = _answers(block, index)
+            answers = block_answers(block, index)
             return block, answers, render(block, answers)
 
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="iszones-check") as pool:
@@ -561,29 +383,29 @@ class CsvCheck:
         mark, header, rows) or Parquet; returns what was found. Closes the input."""
         if within_km is not None and not (within_km >= 0 and np.isfinite(within_km)):
             raise IszonesError(f"within_km must be a distance of 0 km or more, not {within_km!r}.")
-        written, sources, results = _output_names(self.layout.names, within_km)
+        written, sources, results = output_names(self.layout.names, within_km)
         summary = self.summary
         try:
             if fmt == "parquet":
-                schema = _result_schema(written, results)
-                render: Callable[[_Block, Answers | None], Any] = partial(
-                    _typed_table, sources=sources, index=index, within_km=within_km, schema=schema
+                schema = result_schema(written, results)
+                render: Callable[[Block, Answers | None], Any] = partial(
+                    typed_table, sources=sources, index=index, within_km=within_km, schema=schema
                 )
                 with pq.ParquetWriter(out, schema) as parquet:
                     for block, answers, table in self._checked(index, render):
-                        _count(block, answers, within_km, summary, index)
+                        count_block(block, answers, within_km, summary, index)
                         parquet.write_table(table)
                         if progress is not None:
                             progress(block.end_byte, self.size)
             else:
                 quote = self.layout.sep != ","  # a value may hold a comma
                 render = partial(
-                    _block_csv, sources=sources, index=index, within_km=within_km, quote=quote
+                    block_csv, sources=sources, index=index, within_km=within_km, quote=quote
                 )
                 header = ",".join(csv_field(n) for n in [*written, *results]) + "\n"
-                out.write(_BOM + header.encode("utf-8"))
+                out.write(BOM + header.encode("utf-8"))
                 for block, answers, rows in self._checked(index, render):
-                    _count(block, answers, within_km, summary, index)
+                    count_block(block, answers, within_km, summary, index)
                     out.write(rows)
                     if progress is not None:
                         progress(block.end_byte, self.size)
@@ -593,7 +415,7 @@ class CsvCheck:
             self.close()
 
 
-def _output_names(
+def output_names(
     names: Sequence[str], within_km: float | None
 ) -> tuple[list[str], list[int], list[str]]:
     """(input column names as written, the input column each comes from, result names)."""
@@ -612,7 +434,7 @@ def _output_names(
     return written, [i for _, i in kept], results
 
 
-def _locate_block(
+def locate_block(
     table: pa.Table,
     ragged: list[str] | None,
     cols: tuple[str, str, str],
@@ -622,7 +444,7 @@ def _locate_block(
     *,
     first_row: int,
     decimal_comma: bool = False,
-) -> _Block:
+) -> Block:
     """A block of rows with its points read (by postcode where they have no coordinates),
     checked and put in EPSG:27700."""
     names = table.column_names
@@ -637,7 +459,7 @@ def _locate_block(
         crs=crs,
         first_row=first_row,
     )
-    block = _Block(table, points, first_row)
+    block = Block(table, points, first_row)
     ok = points.ok
     if points.crs.equals(CRS.from_user_input(MEASURE_CRS)):
         block.x_bng, block.y_bng = points.x[ok], points.y[ok]
@@ -648,7 +470,7 @@ def _locate_block(
     return block
 
 
-def _answers(block: _Block, index: CheckIndex) -> Answers | None:
+def block_answers(block: Block, index: CheckIndex) -> Answers | None:
     if block.x_bng is None or not len(block.x_bng):
         return None
     assert block.y_bng is not None
@@ -656,7 +478,7 @@ def _answers(block: _Block, index: CheckIndex) -> Answers | None:
     return check_points(block.x_bng, block.y_bng, index, threads=1)
 
 
-def _count_located(summary: CheckSummary, block: _Block) -> None:
+def count_located(summary: CheckSummary, block: Block) -> None:
     problems = block.points.problems
     ok = block.points.ok
     if not summary.located:
@@ -668,8 +490,8 @@ def _count_located(summary: CheckSummary, block: _Block) -> None:
     summary.located += int(ok.sum())
 
 
-def _count(
-    block: _Block,
+def count_block(
+    block: Block,
     answers: Answers | None,
     within_km: float | None,
     summary: CheckSummary,
@@ -677,7 +499,7 @@ def _count(
 ) -> None:
     problems = block.points.problems
     ok = block.points.ok
-    _count_located(summary, block)
+    count_located(summary, block)
     summary.rows += len(ok)
     summary.within_km = within_km
     bad = np.flatnonzero(~ok)
@@ -689,8 +511,8 @@ def _count(
         summary.add_answers(answers.combo >= 0, answers.distance, in_tax)
 
 
-def _block_csv(
-    block: _Block,
+def block_csv(
+    block: Block,
     answers: Answers | None,
     sources: Sequence[int],
     index: CheckIndex,
@@ -715,7 +537,7 @@ def _block_csv(
     return csv_rows([*originals, *(c.csv() for c in found)])
 
 
-def _result_schema(
+def result_schema(
     written: Sequence[str], results: Sequence[str], types: Sequence[pa.DataType] | None = None
 ) -> pa.Schema:
     """Input columns (as text, or of `types`), then the results typed (bool, float, text)."""
@@ -725,8 +547,8 @@ def _result_schema(
     return pa.schema(fields)
 
 
-def _typed_table(
-    block: _Block,
+def typed_table(
+    block: Block,
     answers: Answers | None,
     sources: Sequence[int],
     index: CheckIndex,

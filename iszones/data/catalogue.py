@@ -19,17 +19,20 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping, shape
 
-from .errors import CRSError, DataFileError, SchemaError
-from .schema import (
+from iszones.errors import CRSError, DataFileError, SchemaError
+from iszones.geo.spatial import assign_admin_units, assign_zones, make_valid_keeping_type
+from iszones.schema import (
     SITE_FIELDS,
     STORAGE_CRS,
     ZONE_FIELDS,
     validate_site_properties,
     validate_zone_properties,
 )
-from .spatial import assign_admin_units, assign_zones, make_valid_keeping_type
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+# The bundled data: package data of an installed wheel (iszones/data/bundled), else the
+# repository's data/ folder that it is built from (a checkout, an editable install).
+BUNDLED = Path(__file__).resolve().parent / "bundled"
+CHECKOUT_DATA = Path(__file__).resolve().parents[2] / "data"
 DATA_DIR_ENV = "ISZONES_DATA_DIR"
 
 # GeoJSON (RFC 7946) is WGS84 longitude/latitude; legacy files may name it in a "crs" member.
@@ -38,7 +41,8 @@ _WGS84_NAMES = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The data folder: `override`, else $ISZONES_DATA_DIR, else the bundled `data/`."""
-    chosen = override or os.environ.get(DATA_DIR_ENV) or PACKAGE_ROOT / "data"
+    bundled = BUNDLED if (BUNDLED / "sites.geojson").is_file() else CHECKOUT_DATA
+    chosen = override or os.environ.get(DATA_DIR_ENV) or bundled
     return Path(chosen)
 
 

@@ -16,8 +16,15 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from .errors import IszonesError
-from .schema import NATIONS, PROGRAMME_LABELS, PROGRAMMES, SECTORS, SITE_KIND_LABELS, SITE_KINDS
+from iszones.errors import IszonesError
+from iszones.schema import (
+    NATIONS,
+    PROGRAMME_LABELS,
+    PROGRAMMES,
+    SECTORS,
+    SITE_KIND_LABELS,
+    SITE_KINDS,
+)
 
 
 @dataclass(frozen=True)

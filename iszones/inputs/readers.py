@@ -38,7 +38,10 @@ from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import fromstring as parse_xml_safely
 from pyproj import CRS
 
-from .coordinates import (
+from iszones.errors import CRSError, DataFileError
+from iszones.geo.spatial import repair_geometries
+from iszones.inputs import xlsx
+from iszones.inputs.coordinates import (
     CRS_FIX,
     feature_crs,
     find_coordinate_columns,
@@ -47,18 +50,15 @@ from .coordinates import (
     outside_uk,
     parse_crs,
 )
-from .errors import CRSError, DataFileError
-from .inputs import xlsx
-from .inputs.limits import (
+from iszones.inputs.limits import (
     MAX_COLUMNS,
     MAX_INPUT_MB,
     MAX_LINE_BYTES,
     MAX_ZIP_MEMBERS,
     check_max_mb,
 )
-from .inputs.placing import find_postcode_column, locate_rows
-from .schema import PROGRAMME_LABELS, PROGRAMMES, STORAGE_CRS
-from .spatial import repair_geometries
+from iszones.inputs.placing import find_postcode_column, locate_rows
+from iszones.schema import PROGRAMME_LABELS, PROGRAMMES, STORAGE_CRS
 
 SITE_FORMATS = {
     ".csv": "csv",

@@ -18,18 +18,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .bulk import CheckIndex, check_index, check_points, free_name, locate_councils
-from .columns import Answers, result_columns
-from .errors import IszonesError, SchemaError
-from .schema import MEASURE_CRS, PROGRAMME_LABELS
-from .spatial import (
+from iszones.check.columns import Answers, result_columns
+from iszones.check.core import CheckIndex, check_index, check_points, free_name, locate_councils
+from iszones.check.taxsites import TaxAnswers, empty_tax_answers, locate_tax_shapes
+from iszones.errors import IszonesError, SchemaError
+from iszones.geo.spatial import (
     BOUNDARY_TOLERANCE_M,
     assign_zones,
     nearest_zones,
     require_crs,
     to_measure_crs,
 )
-from .taxsites import TaxAnswers, empty_tax_answers, locate_tax_shapes
+from iszones.schema import MEASURE_CRS, PROGRAMME_LABELS
 
 CHUNK_ROWS = 20_000
 BOUNDARY_COLUMNS = ("zone_id", "name", "programme", "boundary_source")

@@ -22,10 +22,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .inputs.placing import GEOMETRY, LOCATION_SOURCES
-from .inputs.text import spreadsheet_column, spreadsheet_text
-from .summary import possibly_in_tax_site
-from .taxsites import TaxAnswers
+from iszones.check.summary import possibly_in_tax_site
+from iszones.check.taxsites import TaxAnswers
+from iszones.inputs.placing import GEOMETRY, LOCATION_SOURCES
+from iszones.inputs.text import spreadsheet_column, spreadsheet_text
 
 RESULT_COLUMNS = (
     "zone_id",

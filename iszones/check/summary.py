@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .coordinates import CRS_FIX, CoordinateEvidence
-from .errors import DataFileError
+from iszones.errors import DataFileError
+from iszones.inputs.coordinates import CRS_FIX, CoordinateEvidence
 
 SHOWN_PROBLEMS = 5
 

@@ -24,9 +24,9 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as ProjCRSError
 
-from . import kernels
-from .errors import CRSError, DataFileError
-from .schema import MEASURE_CRS, STORAGE_CRS
+from iszones.errors import CRSError, DataFileError
+from iszones.geo import kernels
+from iszones.schema import MEASURE_CRS, STORAGE_CRS
 
 # Generous boxes: a point outside them cannot be a UK site (or is in another CRS).
 UK_LON = (-11.0, 3.0)

@@ -14,8 +14,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .errors import CRSError
-from .schema import MEASURE_CRS
+from iszones.errors import CRSError
+from iszones.schema import MEASURE_CRS
 
 BOUNDARY_TOLERANCE_M = 0.01
 ADMIN_NEAREST_M = 5000.0  # a site off the generalised coastline takes the unit this near

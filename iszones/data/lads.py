@@ -3,7 +3,7 @@
 No disk or network access here: refresh.py fetches or reads the LAD layer and the data folder,
 then calls parse_lad_membership, parse_page or lads_from_frame, check_lads, match_councils,
 build_lad_zones, check_tax_sites and zone_changes, in that order. Footprints are drawn by
-iszones.boundaries (the same method as the bundled build), with LADs as the admin units.
+iszones.data.footprints (the same method as the bundled build), with LADs as the admin units.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from .boundaries import Member, build_zones
-from .errors import CRSError, SchemaError
-from .schema import STORAGE_CRS
-from .spatial import BOUNDARY_TOLERANCE_M, areas_km2, repair_geometries, to_measure_crs
+from iszones.data.footprints import Member, build_zones
+from iszones.errors import CRSError, SchemaError
+from iszones.geo.spatial import BOUNDARY_TOLERANCE_M, areas_km2, repair_geometries, to_measure_crs
+from iszones.schema import STORAGE_CRS
 
 # ONS GSS codes of local authority districts: unitary (E06), non-metropolitan (E07),
 # metropolitan (E08), London boroughs and the City (E09), Welsh (W06), Scottish council
@@ -392,7 +392,7 @@ def build_lad_zones(
     simplify_m: float = 50.0,
     names_only: bool = False,
 ) -> gpd.GeoDataFrame:
-    """All zone footprints (WGS84) at LAD precision, by iszones.boundaries.build_zones.
+    """All zone footprints (WGS84) at LAD precision, by iszones.data.footprints.build_zones.
 
     The admin units are the LADs, named 'Name (code)' (or 'Name' with `names_only`, when the
     names are unique: the codes are in `lad_codes` anyway); the membership table's admin_unit rows

@@ -21,23 +21,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .bulk import (  # the single-machine steps, run here on partitions
-    _BOM,
-    CheckIndex,
-    CsvCheck,
-    _answers,
-    _block_csv,
-    _count,
-    _locate_block,
-    _output_names,
-    _result_schema,
-    _typed_table,
-    csv_field,
+from iszones.check.stream import (
+    BOM,  # the single-machine steps, run here on partitions
+    CheckIndex,  # the single-machine steps, run here on partitions
+    CsvCheck,  # the single-machine steps, run here on partitions
+    block_answers,  # the single-machine steps, run here on partitions
+    block_csv,  # the single-machine steps, run here on partitions
+    count_block,  # the single-machine steps, run here on partitions
+    csv_field,  # the single-machine steps, run here on partitions
+    locate_block,  # the single-machine steps, run here on partitions
+    output_names,  # the single-machine steps, run here on partitions
+    result_schema,  # the single-machine steps, run here on partitions
+    typed_table,  # the single-machine steps, run here on partitions
 )
-from .coordinates import find_coordinate_columns, parse_crs, table_crs
-from .errors import DataFileError, IszonesError
-from .readers import csv_layout
-from .summary import CheckSummary, summarise
+from iszones.check.summary import CheckSummary, summarise
+from iszones.errors import DataFileError, IszonesError
+from iszones.inputs.coordinates import find_coordinate_columns, parse_crs, table_crs
+from iszones.inputs.readers import csv_layout
 
 PART_BYTES = 64 << 20  # bytes of CSV per task
 CONNECT_TIMEOUT = "20s"  # to reach an existing scheduler
@@ -300,7 +300,7 @@ def _parquet_tasks(
     frame = dd.read_parquet(source, dtype_backend="pyarrow")
     parts = frame.to_delayed()
     sample = pq.ParquetFile(files[0], filesystem=fs).read_row_group(0)
-    chosen = _locate_block(
+    chosen = locate_block(
         _text_coordinates(sample, cols), None, cols, name, user_crs, None, first_row=1
     ).points
     tasks = [
@@ -343,16 +343,16 @@ def _check_table_part(
     import fsspec
 
     table = _text_coordinates(pa.Table.from_pandas(frame, preserve_index=False), cols)
-    block = _locate_block(table, None, cols, name, user_crs, chosen, first_row=1)
-    answers = _answers(block, index)
+    block = locate_block(table, None, cols, name, user_crs, chosen, first_row=1)
+    answers = block_answers(block, index)
     summary = CheckSummary()
-    _count(block, answers, within_km, summary, index)
+    count_block(block, answers, within_km, summary, index)
     summary.evidence = block.points.evidence
-    written, sources, results = _output_names(table.column_names, within_km)
+    written, sources, results = output_names(table.column_names, within_km)
     if url.endswith(".parquet"):
         types = [table.schema.field(i).type for i in sources]
-        schema = _result_schema(written, results, types)
-        result = _typed_table(block, answers, sources, index, within_km, schema)
+        schema = result_schema(written, results, types)
+        result = typed_table(block, answers, sources, index, within_km, schema)
         with fsspec.open(url, "wb") as out:
             pq.write_table(result, out)
         return summary
@@ -361,10 +361,10 @@ def _check_table_part(
         [pc.cast(c, pa.string()) for c in text.columns], names=text.column_names
     )  # numbers and dates as Arrow prints them
     block.table = text
-    rows = _block_csv(block, answers, list(range(len(sources))), index, within_km, True)
+    rows = block_csv(block, answers, list(range(len(sources))), index, within_km, True)
     header = ",".join(csv_field(n) for n in [*written, *results]) + "\n"
     with fsspec.open(url, "wb") as out:
-        out.write(_BOM + header.encode("utf-8"))
+        out.write(BOM + header.encode("utf-8"))
         out.write(rows)
     return summary
 
@@ -373,7 +373,7 @@ def _check_geo_part(
     frame: Any, index: CheckIndex, within_km: float | None, url: str
 ) -> CheckSummary:
     """One task: check_sites on a partition of a GeoParquet input, written as GeoParquet."""
-    from .check import check_sites
+    from iszones.check.frames import check_sites
 
     tax = index.tax.sites if index.tax is not None else None
     result = check_sites(frame, index.zones, index.units, within_km=within_km, tax_sites=tax)

@@ -23,10 +23,9 @@ from folium.map import Layer
 from folium.plugins import MarkerCluster
 from folium.template import Template
 
-from .inputs.places import Place
-from .render.safe import PlainText, esc, js_literal
-from .schema import MEASURE_CRS, PROGRAMME_LABELS, SITE_KIND_LABELS, SITE_KINDS, STORAGE_CRS
-from .style import (
+from iszones.inputs.places import Place
+from iszones.render.safe import PlainText, esc, js_literal
+from iszones.render.style import (
     ATTRIBUTION,
     DISTRICTS_CREDIT,
     DISTRICTS_SHORT,
@@ -34,6 +33,13 @@ from .style import (
     PLACES_SHORT,
     PROGRAMME_COLOURS,
     SITE_KIND_STYLE,
+)
+from iszones.schema import (
+    MEASURE_CRS,
+    PROGRAMME_LABELS,
+    SITE_KIND_LABELS,
+    SITE_KINDS,
+    STORAGE_CRS,
 )
 
 # Basemaps: "none" draws the bundled districts as land, so the map works with no tile server.
@@ -713,7 +719,7 @@ _CONTEXT = """
   }
   map.on('zoomend', zoomed);
   // In the dashboard the map sits in a frame of the page: keep its position in the page's
-  // address (lat, lon, z; iszones.urlstate), so a copied link opens the same view.
+  // address (lat, lon, z; iszones.web.urlstate), so a copied link opens the same view.
   map.on('moveend', function () {
     if (window.parent === window) return;
     try {
@@ -887,8 +893,9 @@ def build_map(
     Parameters
     ----------
     zones, sites:
-        WGS84 frames as `iszones.io.load_catalogue` gives them (sites joined: `zone_names`,
-        `local_authority`, `nation`), usually already narrowed by `filters.apply_selection`
+        WGS84 frames as `iszones.data.catalogue.load_catalogue` gives them (sites joined:
+        `zone_names`, `local_authority`, `nation`), usually already narrowed by
+        `selection.apply_selection`
         and lightened by `simplify_for_web`. Sites with no geometry are left off the map.
     selection_summary:
         The count line shown in the legend, e.g. `filters.summary(...)`.
@@ -1089,7 +1096,7 @@ def _check_icon(level: str, size: int = 16) -> str:
 
 def check_levels(result: pd.DataFrame) -> np.ndarray:
     """Per located row of a check result: 'tax', 'inside' or 'outside' (as on the map)."""
-    from .summary import possibly_in_tax_site
+    from iszones.check.summary import possibly_in_tax_site
 
     in_tax = possibly_in_tax_site(
         result["tax_site_id"].notna().to_numpy(),

@@ -21,8 +21,8 @@ from pathlib import Path
 import folium
 from branca.element import Element
 
-from .errors import IszonesError
-from .render import safe as _safe  # noqa: F401  (renders macro output as text, never as a template)
+from iszones.errors import IszonesError
+from iszones.render import safe as _safe  # noqa: F401  (renders macro output as text, never as a template)
 
 
 class AssetError(IszonesError):
@@ -55,7 +55,7 @@ _FIX = "Reinstall iszones (`pip install -e .`), which installs XStatic-Leaflet a
 @cache
 def serve_in_streamlit() -> str:
     """Have the running Streamlit server serve every asset package, as a component folder of
-    this module (/component/iszones.assets.vendor_<package>/); returns the url template for
+    this module (/component/iszones.render.assets.vendor_<package>/); returns the url template for
     `localise` as seen from streamlit-folium's frame (/component/streamlit_folium.st_folium/),
     so the links hold under any server.baseUrlPath and nothing leaves the app. Declaring from
     this module, not from a page script, gives every page the same names (Streamlit cannot

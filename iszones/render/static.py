@@ -29,11 +29,16 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Polygon as PolygonPatch
 from matplotlib.patches import Rectangle
 
-from .errors import IszonesError
-from .filters import Selection, summary
-from .schema import PROGRAMME_LABELS, PROGRAMMES, SITE_KIND_LABELS, SITE_KINDS
-from .spatial import to_measure_crs
-from .style import ATTRIBUTION, PROGRAMME_COLOURS, SITE_KIND_STYLE
+from iszones.data.selection import Selection, summary
+from iszones.errors import IszonesError
+from iszones.geo.spatial import to_measure_crs
+from iszones.render.style import ATTRIBUTION, PROGRAMME_COLOURS, SITE_KIND_STYLE
+from iszones.schema import (
+    PROGRAMME_LABELS,
+    PROGRAMMES,
+    SITE_KIND_LABELS,
+    SITE_KINDS,
+)
 
 MM = 72 / 25.4  # points per millimetre
 A4_LANDSCAPE_IN = (297 / 25.4, 210 / 25.4)
@@ -1103,8 +1108,8 @@ def interactive_map_html(
     so the page also works with no internet. No tiles: the background is the admin units.
     """
     # Imported here: folium is needed only for HTML, and maps/assets own the interactive map.
-    from .assets import standalone_html
-    from .maps import build_map, simplify_for_web
+    from iszones.render.assets import standalone_html
+    from iszones.render.webmap import build_map, simplify_for_web
 
     when = date or data_date(zones, sites)
     if len(zones):

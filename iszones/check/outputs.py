@@ -21,9 +21,14 @@ import pyarrow as pa
 import pyogrio
 import shapely
 
-from .errors import DataFileError
-from .inputs.text import clean_text, safe_cell, spreadsheet_changes, spreadsheet_text
-from .io import geojson_text, to_feature_collection, write_bytes_atomic
+from iszones.data.catalogue import geojson_text, to_feature_collection, write_bytes_atomic
+from iszones.errors import DataFileError
+from iszones.inputs.text import (
+    clean_text,
+    safe_cell,
+    spreadsheet_changes,
+    spreadsheet_text,
+)
 
 OUTPUT_FORMATS = (".csv", ".geojson", ".gpkg", ".xlsx")
 

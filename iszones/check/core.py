@@ -1,0 +1,198 @@
+"""The check's spatial core: boundaries, councils and tax sites indexed in British National
+Grid, and the answers for points (zones, nearest zone, council, tax sites) as positions into them.
+Every path (frames, stream, Dask) asks check_points."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from iszones.check.columns import (
+    BORDER_NOTE_M,
+    NEAR_BORDER,
+    NO_COUNCIL,
+    OFF_COAST,
+    Answers,
+)
+from iszones.check.taxsites import TaxSiteIndex, index_tax_sites, locate_tax_sites
+from iszones.geo.grid import NO_POLYGON, PolygonGrid
+from iszones.geo.grid import mask_members as grid_members
+from iszones.geo.spatial import ADMIN_NEAREST_M, BOUNDARY_TOLERANCE_M
+
+# ---------------------------------------------------------------- the spatial core
+
+
+def free_name(name: str, taken: set[str]) -> str:
+    """`name` renamed `<name>_input` (or with more underscores) so as not to clash."""
+    candidate = f"{name}_input"
+    while candidate in taken:
+        candidate += "_"
+    return candidate
+
+
+@dataclass(frozen=True)
+class CheckIndex:
+    """Zones (and admin units) in EPSG:27700, indexed for point checks; build with check_index.
+
+    zones: zone_id, name, programme, boundary_source and geometry, in order (positions are
+    what the grids answer).
+    """
+
+    zones: gpd.GeoDataFrame
+    zone_grid: PolygonGrid
+    unit_names: np.ndarray | None
+    unit_grid: PolygonGrid | None
+    units: gpd.GeoDataFrame | None = None  # EPSG:27700, for check_sites on other geometries
+    unit_codes: np.ndarray | None = None  # per unit, its GSS code (lad_code) when known
+    border_grid: PolygonGrid | None = None  # the units again, to find points near a border
+    tax: TaxSiteIndex | None = None  # designated tax sites, when the check answers for them
+
+    @functools.cached_property
+    def zone_text(self) -> dict[str, np.ndarray]:
+        """Per zone: id as text, name, programme and boundary_source (object arrays)."""
+        return {
+            "zone_id": np.array([str(v) for v in self.zones["zone_id"]], dtype=object),
+            "zone_name": self.zones["name"].to_numpy(dtype=object),
+            "programme": self.zones["programme"].fillna("").to_numpy(dtype=object),
+            "boundary_source": self.zones["boundary_source"].fillna("").to_numpy(dtype=object),
+        }
+
+
+_GRIDS: dict[tuple[str, float, float | None, bool], PolygonGrid] = {}
+_GRIDS_LOCK = threading.Lock()
+_MAX_GRIDS = 8
+
+
+def polygon_grid(
+    geoms: np.ndarray,
+    *,
+    tolerance: float = 0.0,
+    max_distance: float | None = None,
+    members: bool = True,
+) -> PolygonGrid:
+    """A PolygonGrid for these polygons, shared with earlier calls for the same polygons.
+
+    The grid's cells are built as points need them, so a process that checks many files (the
+    dashboard, a Dask worker) builds each cell once.
+    """
+    digest = hashlib.sha256()
+    for wkb in shapely.to_wkb(np.asarray(geoms, dtype=object)):
+        digest.update(wkb)
+    key = (digest.hexdigest(), tolerance, max_distance, members)
+    with _GRIDS_LOCK:
+        grid = _GRIDS.get(key)
+        if grid is None:
+            if len(_GRIDS) >= _MAX_GRIDS:
+                _GRIDS.pop(next(iter(_GRIDS)))
+            grid = _GRIDS[key] = PolygonGrid(
+                geoms, tolerance=tolerance, max_distance=max_distance, members=members
+            )
+    return grid
+
+
+def check_index(
+    zones_bng: gpd.GeoDataFrame,
+    units_bng: gpd.GeoDataFrame | None,
+    tax_sites: gpd.GeoDataFrame | None = None,
+) -> CheckIndex:
+    """Index boundaries (zone_id, name, programme, boundary_source), councils (name, and code
+    when known) and tax sites (taxsites.TAX_SITE_COLUMNS), in EPSG:27700, for check_points."""
+    zones = zones_bng.reset_index(drop=True)
+    zone_grid = polygon_grid(zones.geometry.to_numpy(), tolerance=BOUNDARY_TOLERANCE_M)
+    unit_names = unit_grid = unit_codes = border_grid = None
+    if units_bng is not None and len(units_bng):
+        unit_names = units_bng["name"].to_numpy(dtype=object)
+        if "code" in units_bng:
+            unit_codes = units_bng["code"].to_numpy(dtype=object)
+        unit_grid = polygon_grid(
+            units_bng.geometry.to_numpy(), max_distance=ADMIN_NEAREST_M, members=False
+        )
+        border_grid = polygon_grid(units_bng.geometry.to_numpy(), tolerance=BORDER_NOTE_M)
+    tax = index_tax_sites(tax_sites) if tax_sites is not None else None
+    return CheckIndex(
+        zones, zone_grid, unit_names, unit_grid, units_bng, unit_codes, border_grid, tax
+    )
+
+
+def _combos(mask: np.ndarray, n_zones: int) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Per point, a code for its set of zones (see Answers.combo) from its bit mask."""
+    combo = np.full(len(mask), -1, dtype=np.int64)
+    combos: list[tuple[int, ...]] = [(k,) for k in range(n_zones)]
+    if mask.shape[1] == 1:
+        key = mask[:, 0]
+        single = (key != 0) & ((key & (key - np.uint64(1))) == 0)
+        # a power of two below 2**63 is exact in float64, so log2 gives the bit
+        combo[single] = np.log2(key[single].astype(np.float64)).astype(np.int64)
+        multi = np.flatnonzero((key != 0) & ~single)
+        keys = key[multi]
+    else:
+        rows = mask.any(axis=1)
+        counts = np.zeros(len(mask), dtype=np.int64)
+        for word in range(mask.shape[1]):
+            counts += np.bitwise_count(mask[:, word]).astype(np.int64)
+        single = np.flatnonzero(counts == 1)
+        combo[single] = [grid_members(mask[i])[0] for i in single]
+        multi = np.flatnonzero(rows & (counts > 1))
+        keys = np.ascontiguousarray(mask[multi]).view(f"V{8 * mask.shape[1]}").ravel()
+    if len(multi):
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        combos.extend(grid_members(mask[multi[i]]) for i in first)
+        combo[multi] = n_zones + inverse.ravel()
+    return combo, combos
+
+
+def check_points(
+    x: np.ndarray, y: np.ndarray, index: CheckIndex, *, threads: int | None = None
+) -> Answers:
+    """Zones, nearest zone and distance, council and tax sites for points in EPSG:27700.
+
+    threads: per grid query (see PolygonGrid.locate); unless 1, the two grids are asked at once.
+    """
+    if threads == 1 or index.unit_grid is None or len(x) < 10_000:
+        found = index.zone_grid.locate(x, y, members=True, threads=threads)
+        unit, note = locate_councils(x, y, index, threads=threads)
+    else:  # at once: they share the GIL little
+        with ThreadPoolExecutor(1, thread_name_prefix="iszones-units") as pool:
+            units = pool.submit(locate_councils, x, y, index, threads=threads)
+            found = index.zone_grid.locate(x, y, members=True, threads=threads)
+            unit, note = units.result()
+    assert found.members is not None
+    combo, combos = _combos(found.members, len(index.zones))
+    tax = locate_tax_sites(x, y, index.tax) if index.tax is not None else None
+    distance = np.round(found.distance, 2)
+    return Answers(combo, combos, found.nearest, distance, unit, tax=tax, unit_note=note)
+
+
+def locate_councils(
+    x: np.ndarray, y: np.ndarray, index: CheckIndex, *, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per point (EPSG:27700): the position of its council (containing, else nearest within
+    5 km; -1 for none) and a columns.COUNCIL_NOTES code (near a border, off the coastline)."""
+    n = len(x)
+    note = np.zeros(n, dtype=np.int64)
+    if index.unit_grid is None:
+        return np.full(n, NO_POLYGON, dtype=np.int64), note
+    found = index.unit_grid.locate(x, y, threads=threads)
+    if index.border_grid is not None:
+        members = index.border_grid.locate(x, y, members=True, threads=threads).members
+        assert members is not None
+        count = np.zeros(n, dtype=np.int64)
+        for word in range(members.shape[1]):
+            count += np.bitwise_count(members[:, word]).astype(np.int64)
+        note[count >= 2] = NEAR_BORDER
+    note[(found.nearest >= 0) & (found.distance > 0)] = OFF_COAST
+    note[found.nearest < 0] = NO_COUNCIL
+    return found.nearest, note
+
+
+def clear_grids() -> None:
+    """Forget the shared grids (benchmarks start each run from scratch)."""
+    with _GRIDS_LOCK:
+        _GRIDS.clear()
