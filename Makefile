@@ -19,16 +19,16 @@ system-deps:
 	  else echo "Install Debian packages first: sudo apt-get install chromium poppler-utils"; exit 1; fi; }
 
 run: $(STAMP)
-	$(BIN)/streamlit run app.py --server.headless true
+	$(BIN)/iszones app
 
-LINTED := iszones tests app.py $(wildcard pages benchmarks)
+LINTED := iszones tests app.py benchmarks
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/ruff check $(LINTED)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy iszones
+	$(BIN)/mypy iszones app.py
 
 pytest: $(STAMP) system-deps
 	$(BIN)/pytest -q

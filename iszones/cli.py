@@ -849,6 +849,23 @@ def build_geography_command(
     click.echo(line)
 
 
+@main.command("app", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED)
+def app_command(streamlit_args: tuple[str, ...]) -> None:
+    """Start the dashboard on this machine (http://localhost:8501), from any install.
+
+    Extra arguments go to `streamlit run`: --server.port 8600, or --server.address 0.0.0.0 to
+    serve a network on purpose. Set ISZONES_DATA_DIR to use your own data folder.
+
+    Example: iszones app --server.port 8600
+    """
+    import subprocess
+
+    from iszones.web.app import streamlit_command
+
+    raise SystemExit(subprocess.call(streamlit_command(streamlit_args)))  # noqa: S603
+
+
 @main.command("locate")
 @click.argument("queries", nargs=-1, required=True)
 @_data_dir_option

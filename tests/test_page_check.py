@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "data" / "check"
-PAGE = HERE.parent / "pages" / "1_Check_my_sites.py"
+PAGE = HERE.parent / "iszones" / "web" / "check_page.py"
 XSS = "<img src=x onerror=alert(1)>"
 
 

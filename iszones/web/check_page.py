@@ -112,6 +112,10 @@ def run_check(
     )
     notes = [f"{sites.name}: {sites.crs_note}", *sites.notes, *against.notes]
     bar = st.progress(0.0, text="Checking sites")
+
+    def advance(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"Checked {done} of {total} sites")
+
     result = check_sites(
         sites.frame,
         against.zones,
@@ -120,9 +124,7 @@ def run_check(
         tax_sites=against.tax_sites,
         sources=sites.sources,
         within_km=within_km,
-        progress=lambda done, total: bar.progress(
-            done / total if total else 1.0, text=f"Checked {done} of {total} sites"
-        ),
+        progress=advance,
     )
     bar.empty()
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", PurePath(sites.name).stem) or "sites"

@@ -789,12 +789,4 @@ def map_page() -> None:
     sync_url(state)
 
 
-PAGES = [
-    st.Page(map_page, title="Map", default=True),
-    st.Page(
-        "pages/1_Check_my_sites.py",
-        title="Check my sites",
-        url_path="Check_my_sites",
-    ),
-]
-st.navigation(PAGES, position="hidden" if view == "embed" else "sidebar").run()
+map_page()

@@ -27,7 +27,7 @@ def test_upload_limit_is_stated_once():
     """Streamlit's limit and the readers' limit are the same number."""
     config = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
     assert config["server"]["maxUploadSize"] == MAX_UPLOAD_MB
-    page = (ROOT / "pages" / "1_Check_my_sites.py").read_text(encoding="utf-8")
+    page = (ROOT / "iszones" / "web" / "check_page.py").read_text(encoding="utf-8")
     assert "max_mb=MAX_UPLOAD_MB" in page and "MAX_UPLOAD_MB = " not in page
 
 
@@ -50,3 +50,17 @@ def test_streamlit_accepts_every_value():
         'toolbarMode = "viewer"',
     ):
         assert f"\n{line}\n" in shown, line
+
+
+def test_iszones_app_serves_with_the_same_defaults_as_the_checkout():
+    """`iszones app` (any install, no config file) passes what .streamlit/config.toml says."""
+    from iszones.web.app import streamlit_command
+
+    config = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
+    flags = dict(f.removeprefix("--").split("=", 1) for f in streamlit_command()[5:])
+    for section, values in config.items():
+        for key, value in values.items():
+            if f"{section}.{key}" in ("server.enableCORS",):
+                continue  # Streamlit's own default
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            assert flags[f"{section}.{key}"] == text, f"{section}.{key}"
