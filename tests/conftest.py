@@ -17,7 +17,10 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 from iszones.data.catalogue import load_catalogue
 
 X0, Y0 = 435_000, 335_000  # near Derby, in EPSG:27700 metres
-DATA = Path(__file__).resolve().parent.parent / "data"
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+DATA = ROOT / "data"
+FIXTURES = TESTS / "fixtures"
 
 
 def square(x: float, y: float, size: float) -> Polygon:

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from iszones.cli import main
 
 HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "data" / "check"
+FIXTURES = HERE / "fixtures" / "check"
 REPO = HERE.parent
 ISZONES = Path(sys.executable).parent / "iszones"
 

@@ -13,7 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from iszones.cli import main
-from tests.test_export import pdf_text
+from tests.render.test_static import pdf_text
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

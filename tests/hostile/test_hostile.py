@@ -25,6 +25,7 @@ from iszones.check.frames import bundled_boundaries, check_sites
 from iszones.data.catalogue import admin_units_path, read_admin_units, read_zones, zones_path
 from iszones.errors import IszonesError
 from iszones.inputs.readers import read_boundary_bytes, read_site_bytes
+from tests.conftest import ROOT
 from tests.hostile.corpus import (
     REFUSED,
     ROW_PROBLEM,
@@ -33,7 +34,6 @@ from tests.hostile.corpus import (
     good_csv,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
 ISZONES = Path(sys.executable).parent / "iszones"
 MEMORY_LIMIT = 3 << 30  # bytes of address space for the child (a normal check needs < 1 GB)

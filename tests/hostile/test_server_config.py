@@ -9,8 +9,8 @@ import tomllib
 from pathlib import Path
 
 from iszones.inputs.limits import MAX_UPLOAD_MB
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / ".streamlit" / "config.toml"
 
 

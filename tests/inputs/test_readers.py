@@ -24,9 +24,9 @@ from iszones.errors import CRSError, DataFileError
 from iszones.inputs import coordinates
 from iszones.inputs.coordinates import find_coordinate_columns, parse_crs
 from iszones.inputs.readers import read_boundary_bytes, read_site_bytes, read_site_file
-from tests.conftest import X0, Y0
+from tests.conftest import TESTS, X0, Y0
 
-FIXTURES = Path(__file__).resolve().parent / "data" / "check"
+FIXTURES = TESTS / "fixtures" / "check"
 
 
 def csv_sites(text: str, name: str = "sites.csv", **kwargs):

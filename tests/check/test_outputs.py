@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import re
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -21,7 +20,7 @@ from shapely.geometry import Point
 from iszones.check.outputs import output_format, result_bytes, write_result
 from iszones.errors import DataFileError
 from iszones.inputs.text import spreadsheet_text
-from tests.conftest import X0, Y0
+from tests.conftest import ROOT, X0, Y0
 
 
 @pytest.fixture
@@ -149,15 +148,15 @@ def test_csv_and_xlsx_neutralise_formulas_but_never_numbers():
 
 def test_one_choke_point_for_spreadsheet_cells():
     """Every CSV/XLSX writer calls inputs.text; no module keeps its own list of formula starts."""
-    root = Path(__file__).resolve().parent.parent
-    sources = [root / "app.py", *root.glob("pages/*.py"), *root.glob("iszones/**/*.py")]
+    root = ROOT
+    sources = [root / "app.py", *root.glob("iszones/**/*.py")]
     own = [
         str(path.relative_to(root))
         for path in sources
         if path.name != "text.py" and re.search(r"""["']=["'],\s*["']\+["']""", path.read_text())
     ]
     assert own == []
-    assert "safe_cell as _safe_cell" in (root / "app.py").read_text()
+    assert "safe_cell as _safe_cell" in (root / "iszones" / "web" / "dashboard.py").read_text()
 
 
 def test_excel_keeps_numbers_as_numbers_and_text_as_text(tmp_path):

@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from iszones import IszonesError
 from iszones.render.brief import zone_brief_pages, zone_brief_pdf
-from tests.test_export import image_xobjects, pdf_text
+from tests.render.test_static import image_xobjects, pdf_text
 
 A4_PORTRAIT_PT = (595.28, 841.89)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -19,8 +18,9 @@ from iszones.data.geography import (
     unique_points,
 )
 from iszones.inputs.postcodes import read_directory
+from tests.conftest import ROOT
 
-BOUNDARIES = Path(__file__).resolve().parents[2] / "data" / "boundaries"
+BOUNDARIES = ROOT / "data" / "boundaries"
 
 
 @pytest.fixture(scope="module")

@@ -20,14 +20,14 @@ from urllib.request import urlopen
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.xss import XSS_NAME, XSS_SITE_ID, make_xss_data
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("ISZONES_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("ISZONES_ARTIFACTS", ROOT / "build" / "test-artifacts"))
-FIXTURES = ROOT / "tests" / "data" / "check"
+FIXTURES = ROOT / "tests" / "fixtures" / "check"
 
 # Sites on the map: every marker held by the cluster groups (clustered or not).
 # Sites on the map: every marker held by the cluster groups (clustered or not). The map is

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import ROOT
 from tests.xss import XSS_NAME, XSS_SITE_ID, make_xss_data
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(ROOT / "app.py")
 COUNT = re.compile(r"^\*\*(\d+) of (\d+) sites in (\d+) of (\d+) zones\*\*$")
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "data" / "check"
+from tests.conftest import TESTS
+
+HERE = TESTS
+FIXTURES = HERE / "fixtures" / "check"
 PAGE = HERE.parent / "iszones" / "web" / "check_page.py"
 XSS = "<img src=x onerror=alert(1)>"
 

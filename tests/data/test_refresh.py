@@ -1,7 +1,7 @@
 """Tests for `iszones refresh`: the ArcGIS REST client, the checks, the safe write, the CLI.
 
 No test touches the internet: a fake ArcGIS feature service runs on 127.0.0.1 in a thread and
-serves tests/data/refresh/lads.geojson (14 hand-made squares named after real councils), with
+serves tests/fixtures/refresh/lads.geojson (14 hand-made squares named after real councils), with
 faults injected per request. The data folder is a temporary copy holding three real zones
 (3 Freeport East, 13 South Yorkshire, 22 East Midlands) whose current footprints were built
 from the bundled Natural Earth units, so every failure can be checked byte for byte.
@@ -35,9 +35,9 @@ from iszones.data import lads as lad_build
 from iszones.data import refresh
 from iszones.data.catalogue import read_sites, read_zones
 from iszones.errors import CRSError, SchemaError
+from tests.conftest import ROOT, TESTS
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "data" / "refresh"
+FIXTURES = TESTS / "fixtures" / "refresh"
 ZONE_IDS = (3, 13, 22)
 LAYER_PATH = "/arcgis/rest/services/LAD_TEST_BGC/FeatureServer/0"
 

@@ -1,4 +1,5 @@
-"""check_sites on the hand-made fixtures in tests/data/check (see its README) and bundled data."""
+"""check_sites on the hand-made fixtures in tests/fixtures/check (see its README) and the
+bundled data."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from iszones.check.summary import summarise
 from iszones.data.catalogue import read_admin_units, read_zones
 from iszones.errors import CRSError, IszonesError, SchemaError
 from iszones.inputs.readers import read_boundary_file, read_site_file
-from tests.conftest import X0, Y0
+from tests.conftest import TESTS, X0, Y0
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "data" / "check"
+HERE = TESTS
+FIXTURES = HERE / "fixtures" / "check"
 ADMIN_UNITS = HERE.parent / "data" / "boundaries" / "uk_admin_units.geojson"
 RESULT = [
     "zone_id",

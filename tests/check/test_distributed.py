@@ -21,10 +21,11 @@ from iszones.check.stream import CsvCheck
 from iszones.cli import main
 from iszones.data.catalogue import read_admin_units, read_zones
 from iszones.errors import DataFileError
+from tests.conftest import TESTS
 
 distributed = pytest.importorskip("distributed")
 
-HERE = Path(__file__).resolve().parent
+HERE = TESTS
 DATA = HERE.parent / "data" / "boundaries"
 
 
@@ -189,7 +190,7 @@ def test_cli_unreachable_scheduler_is_a_clean_error(tmp_path, monkeypatch):
         main,
         [
             "check",
-            str(HERE / "data" / "check" / "sites_bng.csv"),
+            str(HERE / "fixtures" / "check" / "sites_bng.csv"),
             "--out",
             str(tmp_path / "o.csv"),
             "--engine",

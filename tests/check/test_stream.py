@@ -4,24 +4,18 @@ whole-file path writes (byte for byte), and both agree with a plain geopandas pi
 from __future__ import annotations
 
 import io
-import pickle
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
-import shapely
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from pyproj import Transformer
 from shapely.geometry import Point, box
 
 from benchmarks.bulk_check import plain_pipeline, write_sites_csv
 from iszones.check import outputs as results
-from iszones.check.core import check_index, check_points, polygon_grid
+from iszones.check.core import check_index, check_points
 from iszones.check.frames import bundled_boundaries, check_sites, prepare_check
 from iszones.check.outputs import result_bytes
 from iszones.check.stream import CsvCheck
@@ -29,14 +23,12 @@ from iszones.check.taxsites import bundled_tax_sites
 from iszones.cli import main
 from iszones.data.catalogue import read_admin_units, read_councils, read_sites, read_zones
 from iszones.errors import CRSError, DataFileError
-from iszones.geo import kernels
-from iszones.geo.grid import PolygonGrid, mask_members
-from iszones.inputs import coordinates, readers
+from iszones.inputs import readers
 from iszones.inputs.readers import read_site_file
-from tests.conftest import X0, Y0
+from tests.conftest import TESTS, X0, Y0
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "data" / "check"
+HERE = TESTS
+FIXTURES = HERE / "fixtures" / "check"
 DATA = HERE.parent / "data" / "boundaries"
 
 
@@ -67,195 +59,6 @@ def whole_file(path: Path, zones, units, **kwargs) -> bytes:
 def streamed(path: Path, out: Path, zones, units, *, block_bytes=1 << 10, **kwargs) -> bytes:
     CsvCheck(path, block_bytes=block_bytes).run(out, prepare_check(zones, units), **kwargs)
     return out.read_bytes()
-
-
-# ---------------------------------------------------------------- the grid index
-
-
-def exact_answers(geoms, x, y, *, tolerance=0.0, max_distance=None):
-    """(first, nearest, distance, members) from shapely's STRtree, ties to the lowest."""
-    points = shapely.points(x, y)
-    tree = shapely.STRtree(geoms)
-    if tolerance:
-        pt, poly = tree.query(points, predicate="dwithin", distance=tolerance)
-    else:
-        pt, poly = tree.query(points, predicate="intersects")
-    members = [tuple(sorted(poly[pt == i].tolist())) for i in range(len(x))]
-    first = np.array([m[0] if m else -1 for m in members])
-    nearest, distance = first.copy(), np.where(first >= 0, 0.0, np.nan)
-    out = np.flatnonzero(first < 0)
-    if len(out):
-        limit = {} if max_distance is None else {"max_distance": max_distance}
-        (i, j), d = tree.query_nearest(points[out], return_distance=True, all_matches=True, **limit)
-        for k in np.unique(i):
-            low = d[i == k].min()
-            nearest[out[k]] = j[(i == k) & (d == low)].min()
-            distance[out[k]] = low
-    return first, nearest, distance, members
-
-
-@pytest.fixture
-def tricky_polygons(tiny_zones) -> np.ndarray:
-    """A holed square, a square sharing its border, a MultiPolygon, and one overlapping two."""
-    extra = box(X0 + 1500, Y0 + 200, X0 + 2500, Y0 + 800)
-    return np.array([*tiny_zones.geometry, extra], dtype=object)
-
-
-@settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    st.lists(st.tuples(st.floats(-3000, 12000), st.floats(-3000, 4000)), min_size=1, max_size=60),
-    st.sampled_from([0.0, 0.01]),
-    st.sampled_from([None, 700.0]),
-)
-def test_grid_answers_as_shapely_does(tricky_polygons, points, tolerance, max_distance):
-    x = X0 + np.array([p[0] for p in points])
-    y = Y0 + np.array([p[1] for p in points])
-    # a small leaf, so that cells are built at every level, near edges and far from them
-    grid = PolygonGrid(
-        tricky_polygons, tolerance=tolerance, max_distance=max_distance, leaf_size=100.0
-    )
-    found = grid.locate(x, y, members=True)
-    first, nearest, distance, members = exact_answers(
-        tricky_polygons, x, y, tolerance=tolerance, max_distance=max_distance
-    )
-    assert found.first.tolist() == first.tolist()
-    assert found.nearest.tolist() == nearest.tolist()
-    np.testing.assert_array_equal(found.distance, distance)  # bit for bit, NaN where none
-    assert [mask_members(m) for m in found.members] == members
-
-
-@pytest.mark.parametrize(
-    ("px", "py", "expected"),
-    [
-        (X0 + 1000, Y0 + 500, [0, 1]),  # on the border two zones share: in both
-        (X0 + 500, Y0 + 500, []),  # in the hole
-        (X0 + 400, Y0 + 500, [0]),  # on the hole's edge: the boundary counts
-        (X0 + 2000.005, Y0 + 500, [1]),  # 5 mm outside zone 2: within the 1 cm rule
-        (X0 + 2000.02, Y0 + 500, []),  # 2 cm outside: not
-    ],
-)
-def test_grid_edge_cases(tiny_zones, px, py, expected):
-    grid = PolygonGrid(tiny_zones.geometry.to_numpy(), tolerance=0.01)
-    found = grid.locate(np.array([px]), np.array([py]), members=True)
-    assert list(mask_members(found.members[0])) == expected
-
-
-def test_grid_ties_go_to_the_first_polygon():
-    """A point as far from two polygons (a shared vertex is nearest) takes the first."""
-    a = box(0, 0, 10, 10)
-    b = box(10, -10, 20, 0)  # touches a at (10, 0) only
-    grid = PolygonGrid(np.array([b, a], dtype=object), leaf_size=5.0)
-    found = grid.locate(np.array([15.0]), np.array([5.0]))
-    assert found.nearest[0] == 0 and found.distance[0] == 5.0
-    assert PolygonGrid(np.array([a, b], dtype=object)).locate([15.0], [5.0]).nearest[0] == 0
-
-
-def test_grid_points_outside_its_lattice_are_answered_too(tiny_zones):
-    grid = PolygonGrid(tiny_zones.geometry.to_numpy(), tolerance=0.01)
-    x, y = np.array([5e6, X0 + 100]), np.array([5e6, Y0 + 100])
-    found = grid.locate(x, y)
-    _, nearest, distance, _ = exact_answers(tiny_zones.geometry.to_numpy(), x, y, tolerance=0.01)
-    assert found.nearest.tolist() == nearest.tolist()
-    np.testing.assert_allclose(found.distance, distance)
-
-
-def test_grid_travels_by_pickle_and_keeps_answering(tiny_zones):
-    grid = PolygonGrid(tiny_zones.geometry.to_numpy(), tolerance=0.01, max_distance=900.0)
-    grid.locate(np.array([X0]), np.array([Y0]))
-    again = pickle.loads(pickle.dumps(grid))  # noqa: S301 -- our own object, as Dask sends it
-    x, y = np.array([X0 + 100, X0 + 2500, X0 - 2000]), np.full(3, Y0 + 100.0)
-    a, b = grid.locate(x, y), again.locate(x, y)
-    assert a.nearest.tolist() == b.nearest.tolist() == [0, 1, -1]
-
-
-def test_grid_without_members_says_so(tiny_zones):
-    grid = PolygonGrid(tiny_zones.geometry.to_numpy(), members=False)
-    with pytest.raises(ValueError, match="members=True"):
-        grid.locate(np.array([X0]), np.array([Y0]), members=True)
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.floats(-1e6, 1e6).map(lambda v: round(v, 6)), min_size=6, max_size=6))
-def test_segment_distance_is_shapelys(values):
-    """Equal to GEOS's for coordinates in metres to the micrometre (GEOS itself gives inf for a
-    segment whose squared length underflows, such as one 1e-308 m long)."""
-    px, py, ax, ay, bx, by = values
-    expected = shapely.distance(Point(px, py), shapely.LineString([(ax, ay), (bx, by)]))
-    if (ax, ay) == (bx, by):  # a zero-length segment: the distance to its point
-        expected = shapely.distance(Point(px, py), Point(ax, ay))
-    assert kernels.segment_distance(px, py, ax, ay, bx, by) == expected
-
-
-def test_kernels_compile_where_nothing_can_be_cached():
-    namespace: dict = {}
-    # a function with no source file: numba has nowhere to cache it, and must still compile it
-    exec("def add_one(x):\n    return x + 1\n", namespace)  # noqa: S102
-    assert kernels.compiled(namespace["add_one"])(41) == 42
-
-
-def test_bundled_data_grid_equals_shapely(zones, units):
-    """The real zones and councils, 3000 seeded points over the UK box."""
-    rng = np.random.default_rng(7)
-    x, y = rng.uniform(-250_000, 700_000, 3000), rng.uniform(0, 1_250_000, 3000)
-    index = prepare_check(zones, units)
-    zone_geoms = index.zones.geometry.to_numpy()
-    unit_geoms = index.units.geometry.to_numpy()
-    for grid, geoms, kwargs in (
-        (index.zone_grid, zone_geoms, {"tolerance": 0.01}),
-        (index.unit_grid, unit_geoms, {"max_distance": 5000.0}),
-    ):
-        found = grid.locate(x, y)
-        first, nearest, distance, _ = exact_answers(geoms, x, y, **kwargs)
-        assert found.first.tolist() == first.tolist()
-        assert found.nearest.tolist() == nearest.tolist()
-        np.testing.assert_array_equal(found.distance, distance)
-
-
-def test_grids_are_shared_between_checks(tiny_zones):
-    a = polygon_grid(tiny_zones.geometry.to_numpy(), tolerance=0.01)
-    b = polygon_grid(tiny_zones.geometry.copy().to_numpy(), tolerance=0.01)
-    assert a is b
-    assert polygon_grid(tiny_zones.geometry.to_numpy()) is not a
-
-
-# ---------------------------------------------------------------- readers' fast paths
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.one_of(
-            st.from_regex(r"\A[ ]?[+-]?\d{1,7}(\.\d{0,6})?([eE][+-]?\d{1,2})?[ ]?\Z"),
-            st.text(alphabet="0123456789,.-+eE naif\t", max_size=8),
-        ),
-        min_size=1,
-        max_size=20,
-    )
-)
-def test_compiled_numbers_equal_cell_by_cell_numbers(cells):
-    """The compiled loop parses what it can; the rest goes cell by cell: the answers agree."""
-    fast = coordinates._numbers(pa.array(cells, pa.string()), False)
-    one_by_one = [coordinates._cell_number(cell, False) for cell in cells]
-    np.testing.assert_array_equal(fast[0], [value for value, _ in one_by_one])
-    np.testing.assert_array_equal(fast[1], [empty for _, empty in one_by_one])
-
-
-def test_bng_shortcut_box_lies_inside_the_uk_box():
-    """Points in _BNG_INSIDE_UK_BOX skip the conversion to longitude/latitude: the box must map
-    wholly inside the UK longitude/latitude box (its boundary, densely, is enough)."""
-    x0, y0, x1, y1 = coordinates._BNG_INSIDE_UK_BOX
-    t = np.linspace(0, 1, 20_001)
-    xs = np.concatenate(
-        [x0 + t * (x1 - x0), np.full_like(t, x1), x0 + t * (x1 - x0), np.full_like(t, x0)]
-    )
-    ys = np.concatenate(
-        [np.full_like(t, y0), y0 + t * (y1 - y0), np.full_like(t, y1), y0 + t * (y1 - y0)]
-    )
-    lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(xs, ys)
-    assert coordinates.UK_LON[0] < lon.min() and lon.max() < coordinates.UK_LON[1]
-    assert coordinates.UK_LAT[0] < lat.min() and lat.max() < coordinates.UK_LAT[1]
 
 
 # ---------------------------------------------------------------- streamed = whole file
