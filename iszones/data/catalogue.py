@@ -19,6 +19,13 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping, shape
 
+from iszones.data.paths import (
+    admin_units_path,
+    data_dir,
+    districts_path,
+    sites_path,
+    zones_path,
+)
 from iszones.errors import CRSError, DataFileError, SchemaError
 from iszones.geo.spatial import assign_admin_units, assign_zones, make_valid_keeping_type
 from iszones.schema import (
@@ -29,30 +36,8 @@ from iszones.schema import (
     validate_zone_properties,
 )
 
-# The bundled data: package data of an installed wheel (iszones/data/bundled), else the
-# repository's data/ folder that it is built from (a checkout, an editable install).
-BUNDLED = Path(__file__).resolve().parent / "bundled"
-CHECKOUT_DATA = Path(__file__).resolve().parents[2] / "data"
-DATA_DIR_ENV = "ISZONES_DATA_DIR"
-
 # GeoJSON (RFC 7946) is WGS84 longitude/latitude; legacy files may name it in a "crs" member.
 _WGS84_NAMES = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326"}
-
-
-def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """The data folder: `override`, else $ISZONES_DATA_DIR, else the bundled `data/`."""
-    bundled = BUNDLED if (BUNDLED / "sites.geojson").is_file() else CHECKOUT_DATA
-    chosen = override or os.environ.get(DATA_DIR_ENV) or bundled
-    return Path(chosen)
-
-
-def zones_path(folder: Path) -> Path:
-    return folder / "boundaries" / "zones.geojson"
-
-
-def sites_path(folder: Path) -> Path:
-    return folder / "sites.geojson"
-
 
 def load_json(path: str | os.PathLike[str]) -> Any:
     """Parse a JSON file, raising DataFileError that names the file, line and column."""
@@ -338,10 +323,6 @@ def records(frame: gpd.GeoDataFrame, columns: Iterable[str]) -> list[dict[str, A
     ]
 
 
-def admin_units_path(folder: Path) -> Path:
-    return folder / "boundaries" / "uk_admin_units.geojson"
-
-
 def read_admin_units(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     """Read the bundled admin units (unit_id, name, nation, ...)."""
     frame = _frame(
@@ -355,10 +336,6 @@ def read_admin_units(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
         if column not in frame.columns:
             raise SchemaError(f"{path}: admin units need a {column!r} property.")
     return frame
-
-
-def districts_path(folder: Path) -> Path:
-    return folder / "boundaries" / "districts.geojson"
 
 
 def read_districts(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
