@@ -4,13 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest system-deps boundaries clean
+.PHONY: run test lint typecheck pytest system-deps boundaries clean lock
 
-$(STAMP): pyproject.toml
+LOCK := requirements.lock
+
+# Installs the versions in requirements.lock (tested together); `make lock` refreshes them.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[dev]'
 	touch $(STAMP)
+
+# Refresh requirements.lock: the newest versions pyproject.toml allows, resolved in a clean venv.
+lock:
+	rm -rf .lock-venv && $(PY) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet '.[dev]'
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^iszones' > $(LOCK)
+	rm -rf .lock-venv
 
 # Debian packages the browser tests and PDF checks need (chromium, poppler-utils).
 system-deps:
@@ -39,4 +50,4 @@ boundaries: $(STAMP)
 	$(BIN)/iszones build-boundaries
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .lock-venv .pytest_cache .mypy_cache .ruff_cache
