@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from iszones.data.catalogue import load_catalogue  # noqa: E402
-from iszones.data.selection import Selection, apply_selection, summary  # noqa: E402
+from iszones.data.selection import Selection, apply_selection  # noqa: E402
 from iszones.render import assets  # noqa: E402
 from iszones.render import webmap as maps  # noqa: E402
+from iszones.render.format import count_line  # noqa: E402
 
 VISIBLE_JS = (
     "document.querySelectorAll('path.leaflet-interactive').length > 0 &&"
@@ -44,7 +45,7 @@ def html_sizes() -> dict[str, float]:
     out: dict[str, float] = {}
     for label, selection in (("all", Selection()), ("zone22", Selection(zone_id=22))):
         kept_zones, kept_sites = apply_selection(zones, cat.sites, selection)
-        count = summary(len(kept_zones), len(zones), len(kept_sites), len(cat.sites))
+        count = count_line(len(kept_zones), len(zones), len(kept_sites), len(cat.sites))
 
         def fresh(kz=kept_zones, ks=kept_sites, c=count):  # type: ignore[no-untyped-def]
             return maps.build_map(kz, ks, selection_summary=c, background=units)

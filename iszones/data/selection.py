@@ -180,8 +180,3 @@ def apply_selection(
         )
         kept_zones = kept_zones[by_name | with_sites]
     return kept_zones, kept_sites
-
-
-def summary(zones_kept: int, zones_all: int, sites_kept: int, sites_all: int) -> str:
-    """The count line shown above maps and tables."""
-    return f"{sites_kept} of {sites_all} sites in {zones_kept} of {zones_all} zones"

@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 
 from iszones.data.catalogue import Catalogue
 from iszones.errors import IszonesError
+from iszones.render.format import data_date, format_gbp, long_date, plural
 from iszones.render.static import (
     A4_PORTRAIT_IN,
     CONTEXT_LINE,
@@ -27,11 +28,8 @@ from iszones.render.static import (
     MM,
     MUTED,
     MapLayers,
-    data_date,
     draw_map,
     figure_bytes,
-    format_gbp,
-    long_date,
     rendering,
     text_width,
     to_layers,
@@ -343,10 +341,7 @@ def _tax_sites(
             mapped["designation"].fillna("Tax site (designation not recorded)"), sort=True
         ):
             names = "; ".join(f"{row.name} [{row.key}]" for row in group.itertuples())
-            count = len(group)
-            flow.paragraph(
-                f"{designation}: {count} site{'s' if count != 1 else ''}", bold=True, size=BODY
-            )
+            flow.paragraph(f"{designation}: {plural(len(group), 'site')}", bold=True, size=BODY)
             flow.paragraph(names + ".", indent=10, gap=0.5)
         flow.paragraph("[n] = number on the map.", size=SMALL, colour=MUTED)
     outside_tax = outside[outside["kind"] == "tax_site"]
@@ -358,9 +353,7 @@ def _tax_sites(
         )
     if listed and len(listed) != len(mapped) + len(outside_tax):
         flow.paragraph(
-            f"The zone record names {len(listed)} tax site{'s' if len(listed) != 1 else ''}: "
-            + "; ".join(listed)
-            + ".",
+            f"The zone record names {plural(len(listed), 'tax site')}: " + "; ".join(listed) + ".",
             size=SMALL if len(mapped) else BODY,
             colour=MUTED if len(mapped) else INK,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,7 +18,6 @@ from typing import Any
 
 import geopandas as gpd
 import matplotlib
-import pandas as pd
 import shapely
 import shapely.ops
 from matplotlib import patheffects
@@ -29,9 +28,14 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Polygon as PolygonPatch
 from matplotlib.patches import Rectangle
 
-from iszones.data.selection import Selection, summary
 from iszones.errors import IszonesError
 from iszones.geo.spatial import to_measure_crs
+from iszones.render.format import (  # data_date and selection_subtitle: the CLI imports them here
+    data_date,
+    plural,
+    selection_subtitle,
+    vintage_line,
+)
 from iszones.render.style import ATTRIBUTION, PROGRAMME_COLOURS, SITE_KIND_STYLE
 from iszones.schema import (
     PROGRAMME_LABELS,
@@ -114,85 +118,6 @@ def wrap_text(text: str, width: float, size: float, *, bold: bool = False) -> li
             line = word
         lines.append(line)
     return lines
-
-
-def long_date(value: str | None) -> str:
-    """'2025-06-23' as '23 June 2025' (other text returned as it is, None as 'date unknown')."""
-    if not value:
-        return "date unknown"
-    try:
-        parsed = pd.Timestamp(value)
-    except ValueError:
-        return str(value)
-    return f"{parsed.day} {parsed.strftime('%B %Y')}"
-
-
-def data_date(*frames: gpd.GeoDataFrame) -> str | None:
-    """The latest `last_checked` date among the frames' rows (None when there is none)."""
-    dates = [
-        str(v)
-        for frame in frames
-        if "last_checked" in frame.columns
-        for v in frame["last_checked"].dropna()
-    ]
-    return max(dates) if dates else None
-
-
-# ---------------------------------------------------------------------------- subtitle
-
-
-def describe_selection(selection: Selection, zone_names: Mapping[int, str] | None = None) -> str:
-    """The filters of a selection in words, e.g. 'sector Defence; nation Wales' ('' if none);
-    a zone by its name when `zone_names` (zone_id -> name) has it, else by number."""
-    parts = []
-    if selection.sectors:
-        parts.append(
-            ("sector " if len(selection.sectors) == 1 else "sectors ")
-            + " or ".join(selection.sectors)
-        )
-    if selection.programme:
-        parts.append(f"programme {PROGRAMME_LABELS.get(selection.programme, selection.programme)}")
-    if selection.nation:
-        parts.append(f"nation {selection.nation}")
-    if selection.zone_id is not None:
-        name = (zone_names or {}).get(selection.zone_id)
-        parts.append(name if name else f"zone {selection.zone_id}")
-    if selection.kinds:
-        parts.append(
-            "site kind " + " or ".join(SITE_KIND_LABELS.get(k, k) for k in selection.kinds)
-        )
-    if selection.query:
-        parts.append(f"text “{selection.query}”")
-    if selection.min_funding_gbp:
-        parts.append(f"funding at least {format_gbp(selection.min_funding_gbp)}")
-    return "; ".join(parts)
-
-
-def selection_subtitle(
-    selection: Selection,
-    *,
-    zones_kept: int,
-    zones_all: int,
-    sites_kept: int,
-    sites_all: int,
-    zone_names: Mapping[int, str] | None = None,
-) -> str:
-    """The subtitle of a map: the filters in words (zones by name, from `zone_names`), then the
-    count line of filters.summary."""
-    filters = describe_selection(selection, zone_names)
-    counts = summary(zones_kept, zones_all, sites_kept, sites_all)
-    return f"Filters: {filters} · {counts}" if filters else f"All zones and sites · {counts}"
-
-
-def format_gbp(amount: float | None) -> str:
-    """Pounds as briefings write them: £25m, £1.5bn, £750,000; None as 'not published'."""
-    if amount is None or (isinstance(amount, float) and math.isnan(amount)):
-        return "not published"
-    if amount >= 1e9:
-        return f"£{amount / 1e9:.3g}bn"
-    if amount >= 1e6:
-        return f"£{amount / 1e6:.4g}m"
-    return f"£{amount:,.0f}"
 
 
 # ---------------------------------------------------------------------------- geometry helpers
@@ -922,7 +847,7 @@ def _draw_panel(fig: Figure, rect_mm: Box, layers: MapLayers, *, size: float = 6
 
 def sources_line(date: str | None, *, extra: str = "") -> str:
     """The sources and date text printed at the foot of every export."""
-    checked = f"Data last checked {long_date(date)}." if date else "Data date unknown."
+    checked = vintage_line(date) + "."
     parts = [f"Sources: {ATTRIBUTION}.", extra, BACKGROUND_NOTE, PRECISION_NOTE, CRS_NOTE, checked]
     return " ".join(p for p in parts if p)
 
@@ -971,8 +896,7 @@ def _map_figure(
 
     unlocated = int((sites.geometry.isna() | sites.geometry.is_empty).sum()) if len(sites) else 0
     extra = (
-        f"{unlocated} region-wide record{'s' if unlocated != 1 else ''} without a location"
-        " not drawn."
+        f"{plural(unlocated, 'region-wide record')} without a location not drawn."
         if unlocated
         else ""
     )
@@ -1123,7 +1047,7 @@ def interactive_map_html(
         selection_summary=subtitle,
         background=web_background,
         title=title,
-        vintage=f"Data last checked {long_date(when)}" if when else None,
+        vintage=vintage_line(when) if when else None,
         selected_zone_id=selected_zone_id,
     )
     return standalone_html(fmap, offline=offline)
@@ -1133,8 +1057,6 @@ __all__ = [
     "A4_LANDSCAPE_IN",
     "DEFAULT_DPI",
     "data_date",
-    "describe_selection",
-    "format_gbp",
     "interactive_map_html",
     "selection_subtitle",
     "static_map_pdf",

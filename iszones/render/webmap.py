@@ -24,6 +24,7 @@ from folium.plugins import MarkerCluster
 from folium.template import Template
 
 from iszones.inputs.places import Place
+from iszones.render.format import format_gbp, long_date
 from iszones.render.safe import PlainText, esc, js_literal
 from iszones.render.style import (
     ATTRIBUTION,
@@ -128,18 +129,6 @@ CSS = """
 # ---------------------------------------------------------------- text helpers
 
 
-def format_gbp(amount: float | None) -> str:
-    """£ amounts as people write them: £950, £500k, £25m, £1.2bn; None as 'amount not published'."""
-    if amount is None or (isinstance(amount, float) and math.isnan(amount)):
-        return "amount not published"
-    for size, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-        if amount >= size:
-            value = amount / size
-            text = f"{value:.1f}".rstrip("0").rstrip(".") if value < 100 else f"{value:.0f}"
-            return f"£{text}{suffix}"
-    return f"£{amount:,.0f}"
-
-
 def _link(url: Any, text: str) -> str:
     if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
         return f'<a href="{esc(url)}" target="_blank" rel="noreferrer">{text}</a>'
@@ -236,7 +225,7 @@ def site_card_html(site: Mapping[str, Any]) -> str:
         f"<p>{precision}</p>",
         "<h4>Sources</h4>",
         _sources_html(_as_list(site.get("sources"))),
-        f'<p class="isz-small">Last checked {esc(site.get("last_checked"))}</p>',
+        f'<p class="isz-small">Last checked {esc(long_date(site.get("last_checked")))}</p>',
     ]
     return f'<div class="isz-card">{"".join(parts)}</div>'
 
@@ -251,7 +240,7 @@ def zone_card_html(zone: Mapping[str, Any]) -> str:
     ]
     sectors = [esc(s) for s in _as_list(zone.get("sectors"))] + qualifiers
     relief = (
-        f"<p><b>Tax reliefs until:</b> {esc(zone['tax_relief_until'])}</p>"
+        f"<p><b>Tax reliefs until:</b> {esc(long_date(zone['tax_relief_until']))}</p>"
         if zone.get("tax_relief_until")
         else ""
     )
@@ -276,7 +265,7 @@ def zone_card_html(zone: Mapping[str, Any]) -> str:
         "<h4>Sources</h4>",
         _sources_html(_as_list(zone.get("sources"))),
         f'<p class="isz-small">Zone {esc(zone.get("zone_id"))} · last checked'
-        f" {esc(zone.get('last_checked'))}</p>",
+        f" {esc(long_date(zone.get('last_checked')))}</p>",
     ]
     return f'<div class="isz-card">{"".join(parts)}</div>'
 

@@ -28,13 +28,14 @@ from iszones.data.catalogue import (
     to_feature_collection,
     zones_path,
 )
-from iszones.data.selection import Selection, apply_selection, largest_amount, summary
+from iszones.data.selection import Selection, apply_selection, largest_amount
 from iszones.errors import IszonesError
 from iszones.geo.spatial import sites_near_zone
 from iszones.inputs.places import uk_places
 from iszones.inputs.text import safe_cell as _safe_cell  # the one CSV/XLSX choke point
 from iszones.render import assets
 from iszones.render import webmap as maps
+from iszones.render.format import count_line, data_date, format_gbp, vintage_line
 from iszones.render.safe import md
 from iszones.render.style import ATTRIBUTION, DISTRICTS_CREDIT, PLACES_CREDIT
 from iszones.schema import (
@@ -141,8 +142,7 @@ def boundary_vintage(folder: Path) -> str:
 
 
 def data_vintage(cat: Catalogue) -> str:
-    dates = [d for d in (*cat.zones["last_checked"], *cat.sites["last_checked"]) if d]
-    return f"Data checked up to {max(dates)}" if dates else "Data date unknown"
+    return vintage_line(data_date(cat.zones, cat.sites))
 
 
 # ---------------------------------------------------------------- tables and downloads
@@ -204,7 +204,7 @@ def sites_csv(sites: gpd.GeoDataFrame) -> bytes:
     table["Designation"] = sites["designation"].to_numpy()
     table["Funding lines"] = [
         " | ".join(
-            f"{maps.format_gbp(line.get('amount_gbp'))}: {line.get('what')} ({line.get('source')})"
+            f"{format_gbp(line.get('amount_gbp'))}: {line.get('what')} ({line.get('source')})"
             for line in funding
         )
         for funding in sites["funding"]
@@ -450,7 +450,7 @@ def map_page() -> None:
         st.html(EMBED_CSS)
         state, _problems = url_state(cat)
         kept_zones, kept_sites = apply_selection(web_zones, cat.sites, state.selection)
-        count = summary(len(kept_zones), len(cat.zones), len(kept_sites), len(cat.sites))
+        count = count_line(len(kept_zones), len(cat.zones), len(kept_sites), len(cat.sites))
         fmap = make_map(cat, key, state, kept_zones, kept_sites, count, notes, fill_window=True)
         show_map(
             fmap,
@@ -541,7 +541,7 @@ def map_page() -> None:
         basemap=st.session_state.get("basemap") or "none",
     )
     kept_zones, kept_sites = apply_selection(web_zones, cat.sites, selection)
-    count = summary(len(kept_zones), len(cat.zones), len(kept_sites), len(cat.sites))
+    count = count_line(len(kept_zones), len(cat.zones), len(kept_sites), len(cat.sites))
     at = " ".join(str(st.session_state.get("at") or "").split())
     found = find_place(key, at) if at else None
     candidates: list[tuple[Any, str]] = []  # the places of an ambiguous name, with council

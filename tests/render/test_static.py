@@ -14,6 +14,7 @@ from shapely.geometry import Point
 
 from iszones import CRSError, IszonesError
 from iszones.data.selection import Selection, apply_selection
+from iszones.render.format import data_date, describe_selection
 from iszones.render.static import (
     DEFAULT_DPI,
     Label,
@@ -21,11 +22,7 @@ from iszones.render.static import (
     _leader,
     _overlaps,
     check_dpi,
-    data_date,
-    describe_selection,
-    format_gbp,
     interactive_map_html,
-    long_date,
     number_sites,
     place_labels,
     selection_subtitle,
@@ -88,31 +85,6 @@ def zone22_png(catalogue):
 
 
 # ---------------------------------------------------------------- words and numbers
-
-
-@pytest.mark.parametrize(
-    ("amount", "text"),
-    [
-        (25_000_000, "£25m"),
-        (160e6, "£160m"),
-        (383_000_000, "£383m"),
-        (1_500_000, "£1.5m"),
-        (2_300_000_000, "£2.3bn"),
-        (750_000, "£750,000"),
-        (None, "not published"),
-        (float("nan"), "not published"),
-    ],
-)
-def test_format_gbp(amount, text):
-    assert format_gbp(amount) == text
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [("2025-06-23", "23 June 2025"), ("2026-11-21", "21 November 2026"), (None, "date unknown")],
-)
-def test_long_date(value, text):
-    assert long_date(value) == text
 
 
 def test_data_date_is_the_latest_last_checked(catalogue):

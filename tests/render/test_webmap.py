@@ -11,10 +11,11 @@ import shapely
 from shapely.geometry import Polygon
 
 from iszones.data.catalogue import data_dir, load_catalogue
-from iszones.data.selection import Selection, apply_selection, summary
+from iszones.data.selection import Selection, apply_selection
 from iszones.inputs.places import Place, uk_places
 from iszones.render import assets, safe
 from iszones.render import webmap as maps
+from iszones.render.format import count_line
 from tests.conftest import X0, Y0
 from tests.xss import (
     XSS_DESCRIPTION,
@@ -102,7 +103,7 @@ def test_filtered_map_shows_only_the_selection(catalogue, web):
     fmap = maps.build_map(
         kept_zones,
         kept_sites,
-        selection_summary=summary(len(kept_zones), 22, len(kept_sites), 128),
+        selection_summary=count_line(len(kept_zones), 22, len(kept_sites), 128),
         background=units,
         selected_zone_id=22,
     )
@@ -115,22 +116,6 @@ def test_filtered_map_shows_only_the_selection(catalogue, web):
 def test_unknown_basemap_is_refused(catalogue):
     with pytest.raises(ValueError, match="Unknown basemap 'satellite'; choose one of none"):
         maps.build_map(catalogue.zones, catalogue.sites, selection_summary="", basemap="satellite")
-
-
-@pytest.mark.parametrize(
-    ("amount", "text"),
-    [
-        (None, "amount not published"),
-        (950, "£950"),
-        (500_000, "£500k"),
-        (25_000_000, "£25m"),
-        (5_800_000, "£5.8m"),
-        (160_000_000, "£160m"),
-        (1_200_000_000, "£1.2bn"),
-    ],
-)
-def test_format_gbp(amount, text):
-    assert maps.format_gbp(amount) == text
 
 
 def test_site_card_shows_zone_from_join_funding_jobs_sources_and_precision(catalogue):

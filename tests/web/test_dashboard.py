@@ -151,7 +151,7 @@ def test_embed_view_shows_only_the_map():
     assert len(at.title) == 0
     caption = at.caption[0].value
     assert "1 of 22 zones" in caption
-    assert "Data checked" in caption and "legend" in caption  # sources and licences: the legend
+    assert "Data last checked" in caption and "legend" in caption  # sources and licences: the legend
 
 
 def test_share_tab_offers_downloads_and_an_iframe():
@@ -178,7 +178,7 @@ def test_footer_names_sources_vintage_and_boundaries():
         "ONS Postcode Directory",
         "OpenStreetMap",
         "GeoNames",
-        "Data checked up to",
+        "Data last checked",
         "Zone boundaries",
         "Leaflet",
     ):
