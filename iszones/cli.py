@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -547,10 +546,6 @@ def sites_command(out: Path | None, folder: Path | None, **filters: Any) -> None
     _, _, _, sites = _selected(folder, **filters)
     columns = ["site_id", "name", "kind", "zone_ids", "local_authority", "nation"]
     _list_frame(sites, columns, out, "sites")
-
-
-def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=1, ensure_ascii=False))
 
 
 @main.command("refresh")

@@ -221,8 +221,6 @@ class CsvCheck:
         )
         cols = find_coordinate_columns(self.layout.names, self.name, self.user_crs)
         self.cols = cols
-        self.x_pos = self.layout.names.index(cols[0])
-        self.y_pos = self.layout.names.index(cols[1])
         self._buffer = head[self.layout.body_start :]
         self._line = self.layout.body_line
         self._row = 1

@@ -39,6 +39,7 @@ from iszones.schema import (
 # GeoJSON (RFC 7946) is WGS84 longitude/latitude; legacy files may name it in a "crs" member.
 _WGS84_NAMES = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326"}
 
+
 def load_json(path: str | os.PathLike[str]) -> Any:
     """Parse a JSON file, raising DataFileError that names the file, line and column."""
     try:

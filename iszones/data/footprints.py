@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
-import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -268,8 +267,3 @@ def build_zones(
     frame[frame.geometry.name] = [make_valid_keeping_type(g) for g in frame.geometry.array]
     validate_zone_properties(frame.drop(columns="geometry").to_dict("records"), path="built zones")
     return frame
-
-
-def membership_table(members: Sequence[Member]) -> pd.DataFrame:
-    """The membership rows as a frame (for listing and review)."""
-    return pd.DataFrame([m.__dict__ for m in members])

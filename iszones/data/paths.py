@@ -13,7 +13,6 @@ CHECKOUT_DATA = Path(__file__).resolve().parents[2] / "data"
 DATA_DIR_ENV = "ISZONES_DATA_DIR"
 
 
-
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The data folder: `override`, else $ISZONES_DATA_DIR, else the bundled `data/`."""
     bundled = BUNDLED if (BUNDLED / "sites.geojson").is_file() else CHECKOUT_DATA

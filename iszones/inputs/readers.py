@@ -21,7 +21,7 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -71,10 +71,6 @@ SITE_FORMATS = {
     ".kmz": "kmz",
 }
 BOUNDARY_FORMATS = {k: v for k, v in SITE_FORMATS.items() if v not in ("csv", "xlsx")}
-FORMAT_NAMES = (
-    "CSV (.csv), Excel (.xlsx), GeoJSON (.geojson/.json), GeoPackage (.gpkg),"
-    " zipped Shapefile (.zip), KML (.kml/.kmz)"
-)
 BOUNDARY_ZONE_ID_NAMES = ("zoneid",)
 BOUNDARY_NAME_NAMES = ("name", "zonename", "sitename", "taxsitename", "title", "label")
 BOUNDARY_ID_NAMES = ("id", "siteid", "code", "ref", "reference", "taxsiteid")
@@ -116,14 +112,6 @@ class BoundaryFile:
     name: str
     notes: tuple[str, ...] = ()
     linked_by_zone_id: bool = False  # a `zone_id` column ties features to bundled zones
-
-
-@dataclass
-class _Coordinates:
-    x: str
-    y: str
-    kind: str  # "lonlat", "en" (easting/northing) or "xy" (decided by value ranges)
-    others: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- entry points

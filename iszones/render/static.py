@@ -30,6 +30,7 @@ from matplotlib.patches import Rectangle
 
 from iszones.errors import IszonesError
 from iszones.geo.spatial import to_measure_crs
+from iszones.inputs.places import uk_places
 from iszones.render.format import (  # data_date and selection_subtitle: the CLI imports them here
     data_date,
     plural,
@@ -48,6 +49,7 @@ MM = 72 / 25.4  # points per millimetre
 A4_LANDSCAPE_IN = (297 / 25.4, 210 / 25.4)
 A4_PORTRAIT_IN = (210 / 25.4, 297 / 25.4)
 DEFAULT_DPI = 200  # A4 landscape at 200 dpi is 2338 x 1653 px
+MIN_TOWN_POPULATION = 5_000
 MIN_DPI, MAX_DPI = 72, 600  # 600 dpi A4 is already 7016 px wide (about 200 MB while drawing)
 
 BACKGROUND_NOTE = "Background: UK admin units, Natural Earth admin-1 (public domain)."
@@ -90,32 +92,49 @@ def _measurer() -> RendererAgg:
     return RendererAgg(10, 10, 72)  # at 72 dpi one pixel is one point
 
 
+@lru_cache(maxsize=8)
+def _font(size: float, bold: bool) -> FontProperties:
+    return FontProperties(family=_FONT, size=size, weight="bold" if bold else "normal")
+
+
+@lru_cache(maxsize=8192)
 def text_width(text: str, size: float, *, bold: bool = False) -> float:
-    """Width of `text` in points at `size` points in the house font."""
-    font = FontProperties(family=_FONT, size=size, weight="bold" if bold else "normal")
-    width, _, _ = _measurer().get_text_width_height_descent(text, font, ismath=False)
+    """Width of `text` in points at `size` points in the house font (each string measured once:
+    FreeType's layout is the slow part of drawing text)."""
+    width, _, _ = _measurer().get_text_width_height_descent(text, _font(size, bold), ismath=False)
     return float(width)
 
 
 def wrap_text(text: str, width: float, size: float, *, bold: bool = False) -> list[str]:
-    """Greedy word wrap of `text` to `width` points; words longer than a line are broken."""
+    """Greedy word wrap of `text` to `width` points; words longer than a line are broken.
+
+    A line's width is estimated from its words' widths (each word measured once); only a
+    candidate line whose estimate comes close to `width` is measured whole, once, since kerning
+    across a space can make the whole a little wider than its parts."""
+    space = text_width(" ", size, bold=bold)
+    slack = size * 0.5  # how far off the estimate can be, generously
     lines: list[str] = []
     for paragraph in str(text).split("\n"):
-        line = ""
+        line, estimate = "", 0.0
         for word in paragraph.split():
+            word_w = text_width(word, size, bold=bold)
             trial = f"{line} {word}" if line else word
-            if text_width(trial, size, bold=bold) <= width:
-                line = trial
+            trial_w = estimate + space + word_w if line else word_w
+            if trial_w <= width - slack or (
+                trial_w <= width + slack and text_width(trial, size, bold=bold) <= width
+            ):
+                line, estimate = trial, trial_w
                 continue
             if line:
                 lines.append(line)
-            while text_width(word, size, bold=bold) > width and len(word) > 1:
-                cut = len(word)
+            while word_w > width and len(word) > 1:
+                cut = len(word) - 1
                 while cut > 1 and text_width(word[:cut], size, bold=bold) > width:
                     cut -= 1
                 lines.append(word[:cut])
                 word = word[cut:]
-            line = word
+                word_w = text_width(word, size, bold=bold)
+            line, estimate = word, word_w
         lines.append(line)
     return lines
 
@@ -192,26 +211,31 @@ def _nice_length(target_m: float) -> float:
 
 
 def _draw_polygons(ax: Axes, geoms: Sequence[Any], *, zorder: float, **style: Any) -> None:
-    """Draw polygons with holes as compound paths, so a hole really is empty."""
+    """Draw polygons (holes really empty) as one compound path: one artist, not one per shape,
+    and added without growing the axes' limits, which are set already."""
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MplPath
 
+    vertices: list[Any] = []
+    codes: list[Any] = []
     for geom in geoms:
         if geom is None or geom.is_empty:
             continue
         for part in getattr(geom, "geoms", [geom]):
             if part.geom_type != "Polygon":
                 continue
-            rings = [part.exterior, *part.interiors]
-            vertices: list[tuple[float, float]] = []
-            codes: list[Any] = []
-            for ring in rings:
-                coords = list(ring.coords)
-                vertices.extend((float(x), float(y)) for x, y, *_ in coords)
-                codes.extend(
-                    [MplPath.MOVETO] + [MplPath.LINETO] * (len(coords) - 2) + [MplPath.CLOSEPOLY]
-                )
-            ax.add_patch(PathPatch(MplPath(vertices, codes), zorder=zorder, **style))
+            for ring in (part.exterior, *part.interiors):
+                coords = shapely.get_coordinates(ring)
+                vertices.append(coords)
+                ring_codes = [MplPath.LINETO] * len(coords)
+                ring_codes[0], ring_codes[-1] = MplPath.MOVETO, MplPath.CLOSEPOLY
+                codes.extend(ring_codes)
+    if not vertices:
+        return
+    import numpy as np
+
+    patch = PathPatch(MplPath(np.concatenate(vertices), codes), zorder=zorder, **style)
+    ax.add_artist(patch)
 
 
 # ---------------------------------------------------------------------------- label placement
@@ -301,8 +325,30 @@ class MapLayers:
 
     zones: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame  # located sites, with a `key` column when they are numbered
-    background: gpd.GeoDataFrame | None
+    background: gpd.GeoDataFrame | None  # council districts (with `code`) or admin units
     context_zones: gpd.GeoDataFrame | None = None  # drawn as grey outlines, not labelled
+    towns: gpd.GeoDataFrame | None = None  # places to name, biggest first (see town_points)
+
+    @property
+    def districts(self) -> bool:
+        """Whether the background is the council districts (read_districts), not admin units."""
+        return self.background is not None and "code" in self.background.columns
+
+
+@lru_cache(maxsize=1)
+def town_points() -> gpd.GeoDataFrame:
+    """The gazetteer's places of MIN_TOWN_POPULATION or more (iszones.inputs.places), in British
+    National Grid, biggest first: the towns a static map may name."""
+    big = sorted(
+        (p for p in uk_places() if p.population >= MIN_TOWN_POPULATION),
+        key=lambda p: (-p.population, p.geonameid),
+    )
+    frame = gpd.GeoDataFrame(
+        {"name": [p.name for p in big], "population": [p.population for p in big]},
+        geometry=gpd.points_from_xy([p.lon for p in big], [p.lat for p in big]),
+        crs="EPSG:4326",
+    )
+    return frame.to_crs("EPSG:27700")
 
 
 def to_layers(
@@ -312,8 +358,10 @@ def to_layers(
     *,
     number: bool,
     context_zones: gpd.GeoDataFrame | None = None,
+    towns: bool = False,
 ) -> MapLayers:
-    """Project the frames to EPSG:27700 and, when `number`, give sites their key numbers."""
+    """Project the frames to EPSG:27700 and, when `number`, give sites their key numbers;
+    `towns` adds the gazetteer's towns to name where they fit."""
     zones_bng = to_measure_crs(zones, "The zones")
     sites_bng = to_measure_crs(_located(sites), "The sites")
     if number:
@@ -322,12 +370,21 @@ def to_layers(
     context = (
         to_measure_crs(context_zones, "The context zones") if context_zones is not None else None
     )
-    return MapLayers(zones_bng, sites_bng, back, context)
+    return MapLayers(zones_bng, sites_bng, back, context, town_points() if towns else None)
 
 
 MARKER_SIZE = 5.5  # points
 ZONE_LABEL_SIZE = 6.5
 SITE_LABEL_SIZE = 6.0
+TOWN_LABEL_SIZE = 6.0
+CITY_LABEL_SIZE = 7.0
+CITY_POPULATION = 100_000  # named in the larger type
+MAX_TOWNS = 14  # names per map: enough to find one's way, few enough to leave the data readable
+TOWN_INK = "#3a3a3a"
+# District outlines are drawn over the zones only on maps narrower than this: at the scale of
+# Britain they would be a mesh hiding the zones.
+DISTRICT_OUTLINE_MAX_SPAN_M = 300_000
+DISTRICT_LINE: dict[str, Any] = {"edgecolor": "#6f6f6f", "linewidth": 0.3}
 
 
 def draw_map(
@@ -393,6 +450,9 @@ def draw_map(
             edgecolor=ZONE_EDGE,
             **ZONE_OUTLINE.get(row.programme, ZONE_OUTLINE["freeport"]),
         )
+    if district_outlines(layers, extent):
+        # Over the zone fill (under its outline), so the councils inside a zone stay readable.
+        _draw_polygons(ax, list(back.geometry), zorder=3.5, facecolor="none", **DISTRICT_LINE)
 
     sites = layers.sites
     for kind in SITE_KINDS:
@@ -438,6 +498,12 @@ def draw_map(
     return ax
 
 
+def district_outlines(layers: MapLayers, extent: Box) -> bool:
+    """Whether a map of `extent` draws the council districts' outlines over the zones."""
+    span = max(extent[2] - extent[0], extent[3] - extent[1])
+    return layers.districts and span <= DISTRICT_OUTLINE_MAX_SPAN_M
+
+
 def _to_points(ax: Axes, xy: tuple[float, float]) -> tuple[float, float]:
     x, y = ax.transData.transform(xy)
     return float(x), float(y)
@@ -475,6 +541,9 @@ def _draw_labels(
         for key, point in zip(layers.sites["key"], site_points, strict=True):
             labels.append(Label(text=str(key), anchor=point, size=SITE_LABEL_SIZE, boxed=False))
     centres = place_labels(labels, obstacles, bounds, marker_radius=radius)
+    taken = obstacles + [_label_box(la, c) for la, c in zip(labels, centres, strict=True)]
+    if layers.towns is not None:
+        _draw_towns(ax, layers.towns, taken, bounds)
     to_data = ax.transData.inverted()
     halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
     for label, centre in zip(labels, centres, strict=True):
@@ -505,6 +574,57 @@ def _draw_labels(
             bbox=bbox,
             path_effects=None if label.boxed else halo,
             zorder=9 if label.boxed else 8,
+            parse_math=False,
+        )
+
+
+def _draw_towns(ax: Axes, towns: gpd.GeoDataFrame, taken: list[Box], bounds: Box) -> None:
+    """Name the biggest towns in view, each where its dot and name clear everything already
+    placed (markers, site and zone numbers, scale bar, other towns); the rest are left out."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    in_view = towns.cx[x0:x1, y0:y1]
+    halo = [patheffects.withStroke(linewidth=2.0, foreground="white")]
+    boxes = list(taken)
+    named = 0
+    for name, population, geom in zip(
+        in_view["name"], in_view["population"], in_view.geometry, strict=True
+    ):
+        if named >= MAX_TOWNS:
+            break
+        x, y = _to_points(ax, (geom.x, geom.y))
+        dot = (x - 1.6, y - 1.6, x + 1.6, y + 1.6)
+        if not _inside(dot, bounds) or any(_overlaps(dot, b) for b in boxes):
+            continue
+        size = CITY_LABEL_SIZE if population >= CITY_POPULATION else TOWN_LABEL_SIZE
+        width, height = text_width(name, size) + 1.5, size * 1.2
+        spots = (  # right, left, above, below the dot
+            (x + 2.5, y - height / 2, "left", "center"),
+            (x - 2.5 - width, y - height / 2, "right", "center"),
+            (x - width / 2, y + 2.5, "center", "bottom"),
+            (x - width / 2, y - 2.5 - height, "center", "top"),
+        )
+        for left, bottom, ha, va in spots:
+            box = (left, bottom, left + width, bottom + height)
+            if _inside(box, bounds) and not any(_overlaps(box, b) for b in boxes):
+                break
+        else:
+            continue
+        boxes += [dot, box]
+        named += 1
+        tx = x + 2.5 if ha == "left" else x - 2.5 if ha == "right" else x
+        ty = y + 2.5 if va == "bottom" else y - 2.5 if va == "top" else y
+        to_data = ax.transData.inverted()
+        ax.scatter([geom.x], [geom.y], s=4, c=TOWN_INK, linewidths=0, zorder=7)
+        ax.text(
+            *to_data.transform((tx, ty)),
+            name,
+            ha=ha,
+            va=va,
+            fontsize=size,
+            color=TOWN_INK,
+            path_effects=halo,
+            zorder=7,
             parse_math=False,
         )
 
