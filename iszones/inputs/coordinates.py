@@ -447,6 +447,8 @@ def locate_columns(
             swapped = (x > BNG_EASTING[1]) & (x <= BNG_NORTHING[1]) & (y >= 0)
             swapped &= y <= BNG_EASTING[1]
             problem(swapped, _swapped_text(xcol, ycol, x, y))
+            degrees = (x >= UK_LON[0]) & (x <= UK_LON[1]) & (y >= UK_LAT[0]) & (y <= UK_LAT[1])
+            problem(degrees, _degrees_text(xcol, ycol, x, y))
             e_bad = (x < BNG_EASTING[0]) | (x > BNG_EASTING[1])
             problem(e_bad, _ranged(xcol, x, "easting", "0 to 700000 m"))
             n_bad = (y < BNG_NORTHING[0]) | (y > BNG_NORTHING[1])
@@ -502,6 +504,16 @@ def _swapped_text(
     return lambda rows: [
         f"easting and northing look swapped: {xcol!r} {_num(x[r])} and {ycol!r} {_num(y[r])}"
         " are not in the UK, but swapped they would be. Swap the two values"
+        for r in rows
+    ]
+
+
+def _degrees_text(
+    xcol: str, ycol: str, x: np.ndarray, y: np.ndarray
+) -> Callable[[np.ndarray], list[str]]:
+    return lambda rows: [
+        f"{xcol!r} {_num(x[r])} and {ycol!r} {_num(y[r])} look like longitude/latitude values,"
+        " not British National Grid metres: put them in longitude/latitude columns"
         for r in rows
     ]
 

@@ -46,3 +46,16 @@ def test_bng_shortcut_box_lies_inside_the_uk_box():
     lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(xs, ys)
     assert coordinates.UK_LON[0] < lon.min() and lon.max() < coordinates.UK_LON[1]
     assert coordinates.UK_LAT[0] < lat.min() and lat.max() < coordinates.UK_LAT[1]
+
+
+def test_degrees_in_easting_northing_columns_get_the_hint(tmp_path):
+    from iszones.inputs.readers import read_site_file
+
+    source = tmp_path / "sites.csv"
+    source.write_text("name,easting,northing\nA,-1.47,52.9\nB,435000,335000\n")
+    problems = read_site_file(source).problems.tolist()
+    assert problems[0] == (
+        "'easting' -1.47 and 'northing' 52.9 look like longitude/latitude values, not British"
+        " National Grid metres: put them in longitude/latitude columns"
+    )
+    assert problems[1] == ""
