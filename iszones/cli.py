@@ -311,7 +311,16 @@ def check_command(
             sources=sites.sources,
         )
         bar.update(len(sites.frame) - bar.pos)
-    write_result(result, output, include_wkt=not sites.tabular)
+    if output_format(output) == ".xlsx":  # openpyxl writes a cell at a time: show how far
+        with click.progressbar(length=len(result), label="Writing Excel", file=sys.stderr) as bar:
+            write_result(
+                result,
+                output,
+                include_wkt=not sites.tabular,
+                progress=lambda done, total: bar.update(done - bar.pos),
+            )
+    else:
+        write_result(result, output, include_wkt=not sites.tabular)
     summary = summarise(result, within_km)
     word = "row" if sites.tabular else "feature"
     _echo_summary(summary, f"{sites.name}: {word}", output)

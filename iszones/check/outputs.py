@@ -10,7 +10,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,13 @@ def _plain_table(
     return table
 
 
-def result_bytes(result: gpd.GeoDataFrame, suffix: str, *, include_wkt: bool = False) -> bytes:
+def result_bytes(
+    result: gpd.GeoDataFrame,
+    suffix: str,
+    *,
+    include_wkt: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> bytes:
     """The check results as a file's bytes; format by suffix (see OUTPUT_FORMATS).
 
     CSV is UTF-8 with a byte-order mark (so Excel reads it right) and true/false; XLSX keeps
@@ -126,7 +132,7 @@ def result_bytes(result: gpd.GeoDataFrame, suffix: str, *, include_wkt: bool = F
             table["wkt"] = shapely.to_wkt(result.geometry.array, rounding_precision=-1)
         return _csv_text(table).encode("utf-8-sig")
     if suffix == ".xlsx":
-        return _xlsx(_plain_table(result, bool_text=False, spreadsheet=True))
+        return _xlsx(_plain_table(result, bool_text=False, spreadsheet=True), progress)
     if suffix == ".geojson":
         frame = gpd.GeoDataFrame(
             _plain_table(result, bool_text=False), geometry=result.geometry.array, crs=result.crs
@@ -175,7 +181,7 @@ def excel_number(text: str) -> float | int | None:
     return float(text) if "." in text else int(text)
 
 
-def _xlsx(table: pd.DataFrame) -> bytes:
+def _xlsx(table: pd.DataFrame, progress: Callable[[int, int], None] | None = None) -> bytes:
     """The table as one sheet: header frozen, auto-filter on, columns as wide as their content
     (within limits); numbers as numbers (plain-number text too), text as text, never formulas."""
     from openpyxl import Workbook
@@ -215,8 +221,10 @@ def _xlsx(table: pd.DataFrame) -> bytes:
         title.data_type = "s"
         header.append(title)
     sheet.append(header)
-    for row in table.itertuples(index=False, name=None):
+    for done, row in enumerate(table.itertuples(index=False, name=None), start=1):
         sheet.append([cell(value) for value in row])
+        if progress is not None and (done % 10_000 == 0 or done == len(table)):
+            progress(done, len(table))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -269,7 +277,13 @@ def listing_bytes(
 
 
 def write_result(
-    result: gpd.GeoDataFrame, path: str | os.PathLike[str], *, include_wkt: bool = False
+    result: gpd.GeoDataFrame,
+    path: str | os.PathLike[str],
+    *,
+    include_wkt: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Write the check results to `path` (format by extension), atomically."""
-    write_bytes_atomic(path, result_bytes(result, output_format(path), include_wkt=include_wkt))
+    """Write the check results to `path` (format by extension), atomically; `progress` is
+    called with (rows written, rows) while an Excel file is written (the slow one)."""
+    payload = result_bytes(result, output_format(path), include_wkt=include_wkt, progress=progress)
+    write_bytes_atomic(path, payload)
