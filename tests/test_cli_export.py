@@ -63,6 +63,9 @@ def test_export_map_pdf_is_titled_with_the_zone_and_its_filters(exports):
     assert "Filters: East Midlands Freeport and Investment Zone · 29 of 130 sites" in text
     assert "zone 22 ·" not in text  # the subtitle names the zone, not its number
     assert "Data last checked 30 November 2026" in text
+    assert "Nottingham" in text and "Loughborough" in text  # towns, for the reader's bearings
+    assert "Town names: GeoNames (CC BY 4.0)" in text
+    assert "Office for National Statistics" in text  # the council districts' credit
 
 
 def test_export_map_html_has_every_site_and_inlines_the_map_library(exports, catalogue):

@@ -23,11 +23,14 @@ from iszones.render.format import data_date, format_gbp, long_date, plural
 from iszones.render.static import (
     A4_PORTRAIT_IN,
     CONTEXT_LINE,
+    DISTRICT_LINE,
     INK,
     MARKER_SIZE,
     MM,
     MUTED,
     MapLayers,
+    context_credits,
+    district_outlines,
     draw_map,
     figure_bytes,
     rendering,
@@ -189,11 +192,16 @@ def _sites_inside(sites: gpd.GeoDataFrame, zone_id: int) -> gpd.GeoDataFrame:
     return sites[sites["zone_ids"].apply(lambda ids: zone_id in list(ids))]
 
 
-def _legend_strip(flow: Flow, layers: MapLayers, programme: str, *, context_shown: bool) -> None:
-    """One or two rows of legend items under the map: programme, other zones, site kinds."""
+def _legend_strip(
+    flow: Flow, layers: MapLayers, programme: str, *, context_shown: bool, districts: bool
+) -> None:
+    """One or two rows of legend items under the map: programme, other zones, council
+    districts, site kinds."""
     items: list[tuple[str, str, dict[str, Any]]] = [("zone", PROGRAMME_LABELS[programme], {})]
     if context_shown:
         items.append(("context", "Other zones (outline)", {}))
+    if districts:
+        items.append(("district", "Council district (2025)", {}))
     counts = layers.sites["kind"].value_counts().to_dict() if len(layers.sites) else {}
     for kind, spec in SITE_KIND_STYLE.items():
         if counts.get(kind):
@@ -216,6 +224,9 @@ def _legend_strip(flow: Flow, layers: MapLayers, programme: str, *, context_show
                 fig.add_artist(patch)
         elif what == "context":
             fig.add_artist(Line2D([fx, fx + 11 / PAGE_W], [fy, fy], **CONTEXT_LINE))
+        elif what == "district":
+            line = {"color": DISTRICT_LINE["edgecolor"], "linewidth": 0.6}
+            fig.add_artist(Line2D([fx, fx + 11 / PAGE_W], [fy, fy], **line))
         else:
             fig.add_artist(
                 Line2D(
@@ -262,7 +273,9 @@ def _header(flow: Flow, zone: pd.Series) -> None:
 def _map(flow: Flow, catalogue: Catalogue, zone: pd.Series, inside: gpd.GeoDataFrame) -> MapLayers:
     zone_frame = catalogue.zones[catalogue.zones["zone_id"] == zone["zone_id"]]
     others = catalogue.zones[catalogue.zones["zone_id"] != zone["zone_id"]]
-    layers = to_layers(zone_frame, inside, catalogue.admin_units, number=True, context_zones=others)
+    layers = to_layers(
+        zone_frame, inside, catalogue.admin_units, number=True, context_zones=others, towns=True
+    )
     top = flow.y - 5
     height = 102 * MM
     rect = (MARGIN / MM, (top - height) / MM, (PAGE_W - MARGIN) / MM, top / MM)
@@ -278,7 +291,14 @@ def _map(flow: Flow, catalogue: Catalogue, zone: pd.Series, inside: gpd.GeoDataF
     view = shapely.box(ax.get_xlim()[0], ax.get_ylim()[0], ax.get_xlim()[1], ax.get_ylim()[1])
     context = layers.context_zones
     shown = context is not None and bool(context.intersects(view).any())
-    _legend_strip(flow, layers, str(zone["programme"]), context_shown=shown)
+    extent = (ax.get_xlim()[0], ax.get_ylim()[0], ax.get_xlim()[1], ax.get_ylim()[1])
+    _legend_strip(
+        flow,
+        layers,
+        str(zone["programme"]),
+        context_shown=shown,
+        districts=district_outlines(layers, extent),
+    )
     return layers
 
 
@@ -471,12 +491,12 @@ def _sources(flow: Flow, zone: pd.Series, inside: gpd.GeoDataFrame) -> None:
         flow.paragraph(listing if fits else pointer, size=6.0, colour=MUTED, gap=4)
 
 
-def _footers(flow: Flow, zone: pd.Series, date: str | None) -> None:
+def _footers(flow: Flow, zone: pd.Series, date: str | None, layers: MapLayers) -> None:
     """Zone, date and page number on every page, over the map data's sources and caveats."""
     total = len(flow.pages)
     notes = wrap_text(
         f"Map data: {ATTRIBUTION}. Zone footprints are indicative, not statutory boundaries."
-        " Background: Natural Earth admin-1 (public domain). British National Grid (EPSG:27700).",
+        f" {context_credits(layers)} British National Grid (EPSG:27700).",
         CONTENT_W,
         5.8,
     )
@@ -527,7 +547,7 @@ def zone_brief_pages(catalogue: Catalogue, zone_id: int) -> list[Figure]:
     _geometry(flow, zone, outside)
     _sources(flow, zone, inside)
     zone_frame = catalogue.zones[catalogue.zones["zone_id"] == zone_id]
-    _footers(flow, zone, data_date(zone_frame, inside))
+    _footers(flow, zone, data_date(zone_frame, inside), layers)
     return flow.pages
 
 

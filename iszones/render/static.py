@@ -37,7 +37,13 @@ from iszones.render.format import (  # data_date and selection_subtitle: the CLI
     selection_subtitle,
     vintage_line,
 )
-from iszones.render.style import ATTRIBUTION, PROGRAMME_COLOURS, SITE_KIND_STYLE
+from iszones.render.style import (
+    ATTRIBUTION,
+    DISTRICTS_CREDIT,
+    PLACES_CREDIT,
+    PROGRAMME_COLOURS,
+    SITE_KIND_STYLE,
+)
 from iszones.schema import (
     PROGRAMME_LABELS,
     PROGRAMMES,
@@ -380,6 +386,8 @@ TOWN_LABEL_SIZE = 6.0
 CITY_LABEL_SIZE = 7.0
 CITY_POPULATION = 100_000  # named in the larger type
 MAX_TOWNS = 14  # names per map: enough to find one's way, few enough to leave the data readable
+TOWN_CANDIDATES = 80  # the towns tried, in order, before giving up on the rest
+TOWN_ROOM_PT2 = 18_000  # and at most one name per this much map (square points)
 TOWN_INK = "#3a3a3a"
 # District outlines are drawn over the zones only on maps narrower than this: at the scale of
 # Britain they would be a mesh hiding the zones.
@@ -411,7 +419,7 @@ def draw_map(
     for spine in ax.spines.values():
         spine.set_linewidth(0.5)
         spine.set_edgecolor("#888888")
-    extent = _fit_extent(_extent([layers.zones, layers.sites], layers.background), box_w, box_h)
+    extent = map_extent(layers, rect_mm)
     ax.set_xlim(extent[0], extent[2])
     ax.set_ylim(extent[1], extent[3])
     ax.set_autoscale_on(False)
@@ -498,6 +506,12 @@ def draw_map(
     return ax
 
 
+def map_extent(layers: MapLayers, rect_mm: Box) -> Box:
+    """The British National Grid box a map drawn in `rect_mm` shows (true shape)."""
+    box_w, box_h = (rect_mm[2] - rect_mm[0]) * MM, (rect_mm[3] - rect_mm[1]) * MM
+    return _fit_extent(_extent([layers.zones, layers.sites], layers.background), box_w, box_h)
+
+
 def district_outlines(layers: MapLayers, extent: Box) -> bool:
     """Whether a map of `extent` draws the council districts' outlines over the zones."""
     span = max(extent[2] - extent[0], extent[3] - extent[1])
@@ -540,10 +554,14 @@ def _draw_labels(
     if label_sites and "key" in layers.sites.columns:
         for key, point in zip(layers.sites["key"], site_points, strict=True):
             labels.append(Label(text=str(key), anchor=point, size=SITE_LABEL_SIZE, boxed=False))
-    centres = place_labels(labels, obstacles, bounds, marker_radius=radius)
-    taken = obstacles + [_label_box(la, c) for la, c in zip(labels, centres, strict=True)]
-    if layers.towns is not None:
-        _draw_towns(ax, layers.towns, taken, bounds)
+    towns = _towns_in_view(ax, layers)
+    room = min(MAX_TOWNS, int((bounds[2] - bounds[0]) * (bounds[3] - bounds[1]) / TOWN_ROOM_PT2))
+    # Cities first, so the numbers make way for them; smaller towns only where room is left.
+    big = towns["population"] >= CITY_POPULATION
+    cities = _draw_towns(ax, towns[big], obstacles, bounds, limit=room)
+    centres = place_labels(labels, obstacles + cities, bounds, marker_radius=radius)
+    taken = obstacles + cities + [_label_box(la, c) for la, c in zip(labels, centres, strict=True)]
+    _draw_towns(ax, towns[~big], taken, bounds, limit=room - len(cities) // 2)
     to_data = ax.transData.inverted()
     halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
     for label, centre in zip(labels, centres, strict=True):
@@ -578,55 +596,94 @@ def _draw_labels(
         )
 
 
-def _draw_towns(ax: Axes, towns: gpd.GeoDataFrame, taken: list[Box], bounds: Box) -> None:
-    """Name the biggest towns in view, each where its dot and name clear everything already
-    placed (markers, site and zone numbers, scale bar, other towns); the rest are left out."""
+def _towns_in_view(ax: Axes, layers: MapLayers) -> gpd.GeoDataFrame:
+    """The towns a map may name, in order: in view, those in or near its zones first (they
+    place the sites), biggest first."""
+    if layers.towns is None:
+        return gpd.GeoDataFrame({"name": [], "population": []}, geometry=[], crs="EPSG:27700")
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    in_view = towns.cx[x0:x1, y0:y1]
-    halo = [patheffects.withStroke(linewidth=2.0, foreground="white")]
-    boxes = list(taken)
-    named = 0
+    in_view = layers.towns.cx[x0:x1, y0:y1]
+    if len(layers.zones):
+        near = shapely.buffer(shapely.union_all(layers.zones.geometry.to_numpy()), 3_000)
+        inside = shapely.contains_xy(near, in_view.geometry.x, in_view.geometry.y)
+        in_view = in_view.assign(_outside=~inside).sort_values(
+            ["_outside", "population"], ascending=[True, False], kind="stable"
+        )
+    return in_view.head(TOWN_CANDIDATES)
+
+
+def _town_spots(
+    x: float, y: float, width: float, height: float
+) -> Iterator[tuple[float, float, str, str]]:
+    """Where a town's name may go, nearest first: right, left, above, below its dot, then the
+    corners, then the same a little further out. Yields (left, bottom, ha, va) in points."""
+    for gap in (2.5, 6.0, 10.0):
+        yield x + gap, y - height / 2, "left", "center"
+        yield x - gap - width, y - height / 2, "right", "center"
+        yield x - width / 2, y + gap, "center", "bottom"
+        yield x - width / 2, y - gap - height, "center", "top"
+        yield x + gap * 0.7, y + gap * 0.7, "left", "bottom"
+        yield x - gap * 0.7 - width, y + gap * 0.7, "right", "bottom"
+        yield x + gap * 0.7, y - gap * 0.7 - height, "left", "top"
+        yield x - gap * 0.7 - width, y - gap * 0.7 - height, "right", "top"
+
+
+def _draw_towns(
+    ax: Axes, towns: gpd.GeoDataFrame, taken: list[Box], bounds: Box, *, limit: int
+) -> list[Box]:
+    """Name up to `limit` towns in order, each where its name clears everything in `taken`
+    (markers, numbers, scale bar, towns already named); a town with no such spot is left out.
+    Returns the boxes of the dots and names drawn (two per town)."""
+    halo = [patheffects.Stroke(linewidth=2.0, foreground="white")]
+    to_data = ax.transData.inverted()
+    drawn: list[Box] = []
     for name, population, geom in zip(
-        in_view["name"], in_view["population"], in_view.geometry, strict=True
+        towns["name"], towns["population"], towns.geometry, strict=True
     ):
-        if named >= MAX_TOWNS:
+        if len(drawn) >= 2 * limit:
             break
         x, y = _to_points(ax, (geom.x, geom.y))
-        dot = (x - 1.6, y - 1.6, x + 1.6, y + 1.6)
-        if not _inside(dot, bounds) or any(_overlaps(dot, b) for b in boxes):
+        dot = (x - 1.2, y - 1.2, x + 1.2, y + 1.2)
+        if not _inside(dot, bounds) or any(_overlaps(dot, b) for b in drawn):
             continue
         size = CITY_LABEL_SIZE if population >= CITY_POPULATION else TOWN_LABEL_SIZE
         width, height = text_width(name, size) + 1.5, size * 1.2
-        spots = (  # right, left, above, below the dot
-            (x + 2.5, y - height / 2, "left", "center"),
-            (x - 2.5 - width, y - height / 2, "right", "center"),
-            (x - width / 2, y + 2.5, "center", "bottom"),
-            (x - width / 2, y - 2.5 - height, "center", "top"),
+        blocked = [*taken, *drawn]
+        spot = next(
+            (
+                (left, bottom, ha, va)
+                for left, bottom, ha, va in _town_spots(x, y, width, height)
+                if _inside(box := (left, bottom, left + width, bottom + height), bounds)
+                and not any(_overlaps(box, b) for b in blocked)
+            ),
+            None,
         )
-        for left, bottom, ha, va in spots:
-            box = (left, bottom, left + width, bottom + height)
-            if _inside(box, bounds) and not any(_overlaps(box, b) for b in boxes):
-                break
-        else:
+        if spot is None:
             continue
-        boxes += [dot, box]
-        named += 1
-        tx = x + 2.5 if ha == "left" else x - 2.5 if ha == "right" else x
-        ty = y + 2.5 if va == "bottom" else y - 2.5 if va == "top" else y
-        to_data = ax.transData.inverted()
+        left, bottom, ha, va = spot
+        box = (left, bottom, left + width, bottom + height)
+        drawn += [dot, box]
+        tx = left if ha == "left" else box[2] if ha == "right" else (left + box[2]) / 2
+        ty = bottom if va == "bottom" else box[3] if va == "top" else (bottom + box[3]) / 2
         ax.scatter([geom.x], [geom.y], s=4, c=TOWN_INK, linewidths=0, zorder=7)
-        ax.text(
-            *to_data.transform((tx, ty)),
-            name,
-            ha=ha,
-            va=va,
-            fontsize=size,
-            color=TOWN_INK,
-            path_effects=halo,
-            zorder=7,
-            parse_math=False,
-        )
+        data_x, data_y = to_data.transform((tx, ty))
+        # The halo is a white outline drawn as a path; the name over it stays text, so it can
+        # be selected and searched in the PDF.
+        for colour, effects, zorder in (("white", halo, 7.0), (TOWN_INK, None, 7.1)):
+            ax.text(
+                data_x,
+                data_y,
+                name,
+                ha=ha,
+                va=va,
+                fontsize=size,
+                color=colour,
+                path_effects=effects,
+                zorder=zorder,
+                parse_math=False,
+            )
+    return drawn
 
 
 def _leader(
@@ -867,8 +924,11 @@ def zone_swatch(
     ]
 
 
-def legend_rows(ax: Axes, column: Column, layers: MapLayers, *, size: float = 6.5) -> None:
-    """Swatches for the programmes and markers for the site kinds present (with counts)."""
+def legend_rows(
+    ax: Axes, column: Column, layers: MapLayers, *, size: float = 6.5, districts: bool = False
+) -> None:
+    """Swatches for the programmes and markers for the site kinds present (with counts), and
+    the district outline when `districts` (the map draws them, see district_outlines)."""
     programmes = _programmes(layers.zones)
     if programmes:
         column.text("Zones", size=size + 1, bold=True)
@@ -882,6 +942,11 @@ def legend_rows(ax: Axes, column: Column, layers: MapLayers, *, size: float = 6.
         y = column.y - size * 0.55
         ax.plot([0, 11], [y, y], **CONTEXT_LINE)
         column.text("Other zones (outline)", size=size, indent=16)
+        column.y -= 3
+    if districts:
+        y = column.y - size * 0.55
+        ax.plot([0, 11], [y, y], color=DISTRICT_LINE["edgecolor"], linewidth=0.6)
+        column.text("Council district (2025)", size=size, indent=16)
         column.y -= 3
     kinds = _kind_counts(layers.sites)
     if kinds:
@@ -937,7 +1002,9 @@ def _draw_key(
         column.text(name, size=size, indent=number_w, draw=draw)
 
 
-def _draw_panel(fig: Figure, rect_mm: Box, layers: MapLayers, *, size: float = 6.5) -> bool:
+def _draw_panel(
+    fig: Figure, rect_mm: Box, layers: MapLayers, *, districts: bool, size: float = 6.5
+) -> bool:
     """The legend and numbered key at the right of the map; returns whether sites are numbered."""
     page_w, page_h = fig.get_figwidth() * 72, fig.get_figheight() * 72
     x0, y0, x1, y1 = (v * MM for v in rect_mm)
@@ -946,7 +1013,7 @@ def _draw_panel(fig: Figure, rect_mm: Box, layers: MapLayers, *, size: float = 6
     ax.set_ylim(0, y1 - y0)
     ax.set_axis_off()
     column = Column(ax, x1 - x0, y1 - y0)
-    legend_rows(ax, column, layers, size=size)
+    legend_rows(ax, column, layers, size=size, districts=districts)
     trial = Column(ax, x1 - x0, column.y)
     _draw_key(ax, trial, layers, sites=True, size=size, draw=False)
     number_sites_on_map = len(layers.sites) > 0 and trial.y >= 0
@@ -965,10 +1032,24 @@ def _draw_panel(fig: Figure, rect_mm: Box, layers: MapLayers, *, size: float = 6
 # ---------------------------------------------------------------------------- the page
 
 
-def sources_line(date: str | None, *, extra: str = "") -> str:
-    """The sources and date text printed at the foot of every export."""
+def context_credits(layers: MapLayers) -> str:
+    """The credits of what a map draws besides the zones and sites: its background (council
+    districts or admin units) and the town names."""
+    parts = []
+    if layers.districts:
+        parts.append(f"Background: {DISTRICTS_CREDIT}.")
+    elif layers.background is not None:
+        parts.append(BACKGROUND_NOTE)
+    if layers.towns is not None:
+        parts.append(f"Town names: {PLACES_CREDIT.removeprefix('Place names: ')}.")
+    return " ".join(parts)
+
+
+def sources_line(date: str | None, *, extra: str = "", context: str = BACKGROUND_NOTE) -> str:
+    """The sources and date text printed at the foot of every export; `context` credits the
+    background and town names (context_credits)."""
     checked = vintage_line(date) + "."
-    parts = [f"Sources: {ATTRIBUTION}.", extra, BACKGROUND_NOTE, PRECISION_NOTE, CRS_NOTE, checked]
+    parts = [f"Sources: {ATTRIBUTION}.", extra, context, PRECISION_NOTE, CRS_NOTE, checked]
     return " ".join(p for p in parts if p)
 
 
@@ -980,7 +1061,9 @@ def _map_figure(
     subtitle: str,
     background: gpd.GeoDataFrame | None,
     date: str | None,
+    towns: bool,
 ) -> Figure:
+    layers = to_layers(zones, sites, background, number=True, towns=towns)
     fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=72)
     fig.patch.set_facecolor("white")
     page_w_mm = 297.0
@@ -1020,7 +1103,9 @@ def _map_figure(
         if unlocated
         else ""
     )
-    footer = wrap_text(sources_line(date, extra=extra), text_w, 6.2)
+    footer = wrap_text(
+        sources_line(date, extra=extra, context=context_credits(layers)), text_w, 6.2
+    )
     footer_top_mm = margin + len(footer) * 6.2 * 1.3 / MM
     fy = footer_top_mm * MM
     for line in footer:
@@ -1035,10 +1120,10 @@ def _map_figure(
         )
         fy -= 6.2 * 1.3
 
-    layers = to_layers(zones, sites, background, number=True)
     map_rect = (margin, footer_top_mm + 3, 205.0, map_top_mm)
     panel_rect = (211.0, footer_top_mm + 3, page_w_mm - margin, map_top_mm)
-    numbered = _draw_panel(fig, panel_rect, layers)
+    outlined = district_outlines(layers, map_extent(layers, map_rect))
+    numbered = _draw_panel(fig, panel_rect, layers, districts=outlined)
     draw_map(fig, map_rect, layers, label_zones=True, label_sites=numbered)
     return fig
 
@@ -1088,6 +1173,7 @@ def static_map_png(
     dpi: int = DEFAULT_DPI,
     background: gpd.GeoDataFrame | None = None,
     date: str | None = None,
+    towns: bool = True,
 ) -> bytes:
     """An A4-landscape PNG of the zones and sites (2338 px wide at the default 200 dpi).
 
@@ -1097,8 +1183,10 @@ def static_map_png(
         counted in the footer, not drawn.
     title, subtitle : printed at the top; see selection_subtitle() for the filter summary.
     dpi : pixels per inch (72-600); the page is 11.69 in wide.
-    background : admin units drawn as light grey land (e.g. Catalogue.admin_units).
+    background : council districts or admin units drawn as light grey land (e.g.
+        Catalogue.admin_units); districts are also outlined over the zones on maps of a region.
     date : the data date for the footer (default: the latest `last_checked` of the inputs).
+    towns : name the biggest towns in view (GeoNames, via iszones.inputs.places) where they fit.
     """
     check_dpi(dpi)
     with rendering():
@@ -1109,6 +1197,7 @@ def static_map_png(
             subtitle=subtitle,
             background=background,
             date=date or data_date(zones, sites),
+            towns=towns,
         )
     return figure_bytes([fig], "png", dpi=dpi, title=title)
 
@@ -1121,6 +1210,7 @@ def static_map_pdf(
     subtitle: str,
     background: gpd.GeoDataFrame | None = None,
     date: str | None = None,
+    towns: bool = True,
 ) -> bytes:
     """The same map as one A4-landscape vector PDF page (text selectable, no raster images)."""
     with rendering():
@@ -1131,6 +1221,7 @@ def static_map_pdf(
             subtitle=subtitle,
             background=background,
             date=date or data_date(zones, sites),
+            towns=towns,
         )
     return figure_bytes([fig], "pdf", dpi=72, title=title)
 

@@ -71,6 +71,10 @@ def test_east_midlands_brief_has_sources_precision_and_date(east_midlands_text):
     assert "Geometry precision: indicative" in text
     assert "How it was drawn: union of 17 council district(s)" in text
     assert "data last checked 30 November 2026" in text
+    assert "Town names: GeoNames (CC BY 4.0)" in text
+    assert "Office for National Statistics" in text  # the council districts' credit
+    assert "Council district (2025)" in text  # the outlines' legend item
+    assert "Burton upon Trent" in text  # a town on the map
     assert "page 1 of 2" in text and "page 2 of 2" in text
 
 

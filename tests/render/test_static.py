@@ -223,7 +223,8 @@ def test_pdf_text_has_every_zone_name_the_sources_and_the_date(uk_pdf, catalogue
     for name in catalogue.zones["name"]:
         assert name in text
     assert "Industrial Strategy Zones Action Plan (23 June 2025)" in text
-    assert "Natural Earth" in text
+    assert "Office for National Statistics" in text  # the background is the council districts
+    assert "Town names: GeoNames (CC BY 4.0)" in text
     assert "Data last checked 30 November 2026" in text
     assert "All zones and sites · 130 of 130 sites in 22 of 22 zones" in text
     assert "1 region-wide record without a location not drawn" in text
@@ -237,6 +238,53 @@ def test_pdf_numbers_the_sites_of_one_zone_in_its_key(catalogue):
     for name in sites["name"]:
         assert name in text
     assert "Filters: zone 22 · 29 of 130 sites in 1 of 22 zones" in text
+
+
+def test_a_zone_map_names_towns_and_outlines_the_council_districts(catalogue):
+    zones, sites, subtitle = selected(catalogue, Selection(zone_id=22))
+    kwargs = {"title": "East Midlands", "subtitle": subtitle, "background": catalogue.admin_units}
+    text = pdf_text(static_map_pdf(zones, sites, **kwargs))
+    for town in ("Nottingham", "Derby", "Leicester", "Loughborough", "Burton upon Trent"):
+        assert town in text
+    assert "Council district (2025)" in text  # the legend row of the outlines
+    plain = pdf_text(static_map_pdf(zones, sites, towns=False, **kwargs))
+    assert "Loughborough" not in plain and "GeoNames" not in plain
+
+
+def test_the_map_of_britain_does_not_mesh_the_zones_with_districts(uk_pdf):
+    assert "Council district (2025)" not in pdf_text(uk_pdf)
+
+
+def test_without_districts_the_background_is_credited_to_natural_earth(catalogue):
+    from iszones.data.catalogue import read_admin_units
+    from iszones.data.paths import admin_units_path
+
+    units = read_admin_units(admin_units_path(catalogue.folder))
+    zones, sites, subtitle = selected(catalogue, Selection(zone_id=22))
+    text = pdf_text(static_map_pdf(zones, sites, title="t", subtitle=subtitle, background=units))
+    assert "Natural Earth" in text and "Council district (2025)" not in text
+
+
+def test_text_is_measured_once_per_string(monkeypatch):
+    from iszones.render import static
+
+    calls: list[str] = []
+    renderer = static._measurer()
+    measure = renderer.get_text_width_height_descent
+
+    def counting(text, *args, **kwargs):
+        calls.append(text)
+        return measure(text, *args, **kwargs)
+
+    monkeypatch.setattr(renderer, "get_text_width_height_descent", counting)
+    static.text_width.cache_clear()
+    words = ["Liverpool", "City", "Region", "Innovation", "Zone", "Freeport", "and", "Investment"]
+    text = " ".join(words * 12)  # 96 words, 9 different
+    lines = wrap_text(text, 150, 7)
+    assert len(calls) == len(set(calls))  # never the same string twice
+    assert len(calls) <= len(set(words)) + 1 + 2 * len(lines)  # words, a space, a few lines
+    wrap_text(text, 150, 7)
+    assert len(calls) == len(set(calls))  # a second wrap measures nothing new
 
 
 def test_too_many_sites_are_shown_by_kind_not_numbered(uk_pdf):
