@@ -289,6 +289,42 @@ def test_check_page_in_a_real_browser_with_the_network_blocked(server):
     assert outside == [], f"requests left 127.0.0.1: {outside}"
 
 
+def test_check_page_shows_template_text_as_typed_and_runs_none(server, tmp_path):
+    """Issue 12: names holding Jinja, uploaded in a real browser, show with their braces (map
+    tooltips and table) and nothing runs on the server (its folder gains no directory)."""
+    from tests.templates import EXPR, LOOP, MKDIR, PWNED
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    outside: list[str] = []
+    source = tmp_path / "templates.csv"
+    source.write_text(
+        f'name,lat,lon\n"{EXPR} {MKDIR}",52.9,-1.47\n"Plot {{{{A {LOOP}",52.95,-1.2\n'
+    )
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.route("**/*", _only_local(outside))
+        try:
+            page.goto(f"{server}Check_my_sites")
+            page.locator("input[type=file]").first.set_input_files(source)
+            frame = _map_frame(page, want_markers=False)
+            tips = frame.evaluate(
+                """() => { const out = []; map.eachLayer(l => { if (l.getTooltip && l.getTooltip())
+                  out.push(l.getTooltip().getContent()); }); return out.join(' '); }"""
+            )
+            shown = frame.evaluate(
+                "(html) => { const d = document.createElement('div'); d.innerHTML = html;"
+                " return d.textContent; }",
+                tips,
+            )
+            assert EXPR in shown and LOOP in shown and "Plot {{A" in shown
+            assert "1234000" not in shown and "zqzqzq" not in shown
+        finally:
+            browser.close()
+    assert not (ROOT / PWNED).exists(), "a template payload ran on the server"
+    assert outside == [], f"requests left 127.0.0.1: {outside}"
+
+
 # Issue 16: what a reader sees zoomed in, on a phone, a desktop and in a small iframe.
 LABELS_JS = """() => ({
   towns: [...document.querySelectorAll('.isz-place')].map(e => e.textContent),
