@@ -1,14 +1,18 @@
-"""Measure the dashboard map's weight and how long it takes to appear in headless Chromium.
+"""Measure the dashboard map's weight and how fast it appears, against a minimal app.
 
 Reports (as JSON on stdout):
 - the map HTML as the app sends it (assets linked, not inlined) and as the offline standalone
   file (assets inlined), in KB, for the full selection and for zone 22;
-- seconds from `streamlit run app.py` starting to the server answering, and to Leaflet's zone
-  polygons and markers being visible in headless Chromium (network limited to 127.0.0.1), over
-  a few runs, plus the time to a warm reload in the same browser.
+- for iszones (`app.py`) and for a minimal streamlit-folium app drawing the same zones and
+  sites with Leaflet served by the app (MINIMAL_APP, 20 lines), run alternately in the same
+  run, each round on a fresh server: seconds from the server answering to the map visible in
+  headless Chromium (cold: the first page of a new server), a warm reload, and a sector
+  change (picking "Clean Energy Industries" to the map redrawn); medians, every round, and
+  the ratios iszones / minimal (target: at most 1.3x; filter change under 0.6 s).
 
-Usage: python benchmarks/map_load.py [--runs 3] [--chromium /usr/bin/chromium]
-Needs Debian's chromium and the dev extra (playwright); never downloads a browser.
+Usage: python benchmarks/map_load.py [--rounds 3] [--chromium /usr/bin/chromium]
+Needs Debian's chromium and the dev extra (playwright); never downloads a browser. The network
+is limited to 127.0.0.1, so any CDN link would fail.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.request import urlopen
@@ -36,6 +41,38 @@ VISIBLE_JS = (
     "document.querySelectorAll('path.leaflet-interactive').length > 0 &&"
     " document.querySelectorAll('.leaflet-marker-icon').length > 0"
 )
+# A map drawn since the last mark (see mark_map): a filter change has been redrawn.
+FRESH_JS = "!!document.querySelector('.leaflet-container:not([data-bench-old])') && " + VISIBLE_JS
+MARK_JS = (
+    "document.querySelectorAll('.leaflet-container')"
+    ".forEach(e => e.setAttribute('data-bench-old', '1')), true"
+)
+SECTOR = "Clean Energy Industries"
+
+# The baseline: the same zones and sites, a sector filter, Leaflet served by the app (the same
+# local serving as iszones, so neither touches a CDN). Nothing else.
+MINIMAL_APP = """
+import json, folium, streamlit as st
+from streamlit_folium import st_folium
+from iszones.data.paths import data_dir, sites_path, zones_path
+from iszones.render import assets
+from iszones.schema import SECTORS
+st.set_page_config(layout="wide")
+url = assets.serve_in_streamlit()
+@st.cache_resource
+def features(path):
+    return json.loads(path.read_text(encoding="utf-8"))["features"]
+sectors = st.sidebar.multiselect("Sector", SECTORS)
+def keep(f):
+    return f["geometry"] and (not sectors or set(sectors) & set(f["properties"]["sectors"]))
+zones = [f for f in features(zones_path(data_dir())) if keep(f)]
+sites = [f for f in features(sites_path(data_dir())) if keep(f)]
+m = folium.Map(location=[54.5, -3], zoom_start=6, tiles=None)
+m.default_js, m.default_css = m.default_js[:1], m.default_css[:1]  # Leaflet only
+folium.GeoJson({"type": "FeatureCollection", "features": zones}).add_to(m)
+folium.GeoJson({"type": "FeatureCollection", "features": sites}).add_to(m)
+st_folium(assets.localise(m, url), height=680, use_container_width=True, returned_objects=[])
+"""
 
 
 def html_sizes() -> dict[str, float]:
@@ -74,18 +111,36 @@ def wait_http(url: str, deadline: float) -> None:
     raise TimeoutError(f"{url} did not answer in time")
 
 
-def map_frame_visible(page) -> bool:  # type: ignore[no-untyped-def]
+def frames_say(page, script: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether `script` is true in any frame of the page (the map lives in an iframe)."""
     for frame in page.frames:
         try:
-            if frame.evaluate(VISIBLE_JS):
+            if frame.evaluate(script):
                 return True
         except Exception:  # noqa: S112 - frames come and go while Streamlit renders
             continue
     return False
 
 
-def time_run(chromium: str, timeout: float = 60.0) -> dict[str, float]:
-    """One cold start: server start -> HTTP answer -> map visible; then a warm reload."""
+def wait_for(page, script: str, deadline: float, what: str) -> float:  # type: ignore[no-untyped-def]
+    while not frames_say(page, script):
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        page.wait_for_timeout(20)
+    return time.monotonic()
+
+
+def pick_sector(page) -> None:  # type: ignore[no-untyped-def]
+    """Choose SECTOR in the sidebar's Sector box, as a user would."""
+    box = page.locator('section[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first
+    box.click()
+    page.keyboard.type(SECTOR)
+    page.get_by_role("option", name=SECTOR).first.click()
+
+
+def time_app(script: Path, chromium: str, timeout: float = 90.0) -> dict[str, float]:
+    """One round on a fresh server: cold page open -> map visible, a warm reload, a sector
+    change."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -95,7 +150,7 @@ def time_run(chromium: str, timeout: float = 60.0) -> dict[str, float]:
         "-m",
         "streamlit",
         "run",
-        str(ROOT / "app.py"),
+        str(script),
         "--server.headless=true",
         f"--server.port={port}",
         "--server.address=127.0.0.1",
@@ -121,42 +176,56 @@ def time_run(chromium: str, timeout: float = 60.0) -> dict[str, float]:
             wait_http(url, deadline)
             answered = time.monotonic()
             page.goto(url)
-            while not map_frame_visible(page):
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the map did not appear")
-                page.wait_for_timeout(50)
-            visible = time.monotonic()
+            visible = wait_for(page, VISIBLE_JS, deadline, "the map did not appear")
             reload_start = time.monotonic()
             page.reload()
-            page.wait_for_timeout(100)
-            while not map_frame_visible(page):
-                if time.monotonic() > deadline + 30:
-                    raise TimeoutError("the map did not reappear")
-                page.wait_for_timeout(50)
-            warm = time.monotonic() - reload_start
+            page.wait_for_timeout(50)
+            warm = wait_for(page, VISIBLE_JS, deadline + 30, "the map did not reappear")
+            page.wait_for_timeout(500)  # let the page settle before the change
+            frames_say(page, MARK_JS)
+            change_start = time.monotonic()
+            pick_sector(page)
+            changed = wait_for(page, FRESH_JS, deadline + 60, "the map was not redrawn")
         finally:
             server.terminate()
             server.wait(timeout=10)
             browser.close()
     return {
         "server_answering_s": round(answered - start, 2),
-        "server_start_to_map_visible_s": round(visible - start, 2),
-        "page_open_to_map_visible_s": round(visible - answered, 2),
-        "warm_reload_to_map_visible_s": round(warm, 2),
+        "cold_page_open_to_map_visible_s": round(visible - answered, 2),
+        "warm_reload_to_map_visible_s": round(warm - reload_start, 2),
+        "sector_change_to_map_redrawn_s": round(changed - change_start, 2),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
     report: dict[str, object] = html_sizes()
-    runs = [time_run(args.chromium) for _ in range(args.runs)]
-    for name in runs[0]:
-        values = [run[name] for run in runs]
-        report[name + "_median"] = round(statistics.median(values), 2)
-        report[name + "_all"] = values
+    with tempfile.TemporaryDirectory() as folder:
+        minimal = Path(folder) / "minimal_app.py"
+        minimal.write_text(MINIMAL_APP, encoding="utf-8")
+        apps = {"iszones": ROOT / "app.py", "minimal": minimal}
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in apps}
+        for number in range(args.rounds):
+            order = list(apps) if number % 2 == 0 else list(apps)[::-1]  # alternate who starts
+            for name in order:
+                runs[name].append(time_app(apps[name], args.chromium))
+    for name, rounds in runs.items():
+        for measure in rounds[0]:
+            values = [r[measure] for r in rounds]
+            report[f"{name}_{measure}_median"] = round(statistics.median(values), 2)
+            report[f"{name}_{measure}_all"] = values
+    for measure in (
+        "cold_page_open_to_map_visible_s",
+        "warm_reload_to_map_visible_s",
+        "sector_change_to_map_redrawn_s",
+    ):
+        ours = report[f"iszones_{measure}_median"]
+        theirs = report[f"minimal_{measure}_median"]
+        report[f"ratio_{measure.removesuffix('_s')}"] = round(float(ours) / float(theirs), 2)  # type: ignore[arg-type]
     print(json.dumps(report, indent=2))
 
 

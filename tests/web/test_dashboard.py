@@ -151,7 +151,8 @@ def test_embed_view_shows_only_the_map():
     assert len(at.title) == 0
     caption = at.caption[0].value
     assert "1 of 22 zones" in caption
-    assert "Data last checked" in caption and "legend" in caption  # sources and licences: the legend
+    # sources and licences: the legend
+    assert "Data last checked" in caption and "legend" in caption
 
 
 def test_share_tab_offers_downloads_and_an_iframe():
