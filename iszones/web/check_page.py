@@ -175,14 +175,16 @@ def download_file(result: gpd.GeoDataFrame, suffix: str, include_wkt: bool) -> C
 st.set_page_config(page_title="Check my sites · iszones", layout="wide")
 st.title("Check my sites")
 st.markdown(
-    "Upload your sites to see which Industrial Strategy Zone each is in, how far the nearest"
-    " zone is, and which local authority it lies in. Every row comes back with all its"
-    " columns; rows that cannot be checked say why in the **problem** column.\n\n"
+    "Upload your sites to see, for each: whether it is in or near a designated **tax site**"
+    " (the level that decides the tax reliefs), which zone's area it is in or how far the"
+    " nearest zone is, and which council (2025 district) it lies in, with a sentence you can"
+    " paste into a report. Every row comes back with all its columns; rows that cannot be"
+    " checked say why in the **problem** column.\n\n"
     "Accepted: CSV or Excel with longitude/latitude or easting/northing (British National"
-    " Grid) columns, GeoJSON, GeoPackage, zipped Shapefile, KML or KMZ, up to"
-    f" {MAX_UPLOAD_MB} MB and {MAX_PAGE_ROWS:,} rows (the command line takes any size). The"
-    " bundled zone footprints are **indicative**, not the statutory tax-site boundaries:"
-    " upload official boundaries below to check against those."
+    " Grid) columns, or a postcode column, GeoJSON, GeoPackage, zipped Shapefile, KML or KMZ,"
+    f" up to {MAX_UPLOAD_MB} MB and {MAX_PAGE_ROWS:,} rows (the command line takes any size)."
+    " The bundled zone footprints are **indicative** and the bundled tax sites are points with"
+    " a stated precision: upload official boundaries below to check against those."
 )
 
 sites_file = st.file_uploader(
