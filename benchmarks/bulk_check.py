@@ -320,7 +320,8 @@ def fast_path(source: Path, output: Path, against: Reference):
     """iszones from scratch: index the boundaries, stream the CSV through, write the CSV."""
     core.clear_grids()  # no cells kept from an earlier run
     job = CsvCheck(source)
-    return job.run(output, prepare_check(against.zones, against.councils, against.tax_sites))
+    index = prepare_check(against.zones, against.councils, against.tax_sites, against.customs_sites)
+    return job.run(output, index)
 
 
 def frames_path(source: Path, output: Path, against: Reference):
@@ -334,6 +335,7 @@ def frames_path(source: Path, output: Path, against: Reference):
         problems=sites.problems,
         tax_sites=against.tax_sites,
         sources=sites.sources,
+        customs_sites=against.customs_sites,
     )
     write_result(result, output)
 
@@ -364,7 +366,9 @@ def run_dask(source: Path, folder: Path, against: Reference, n: int) -> None:
     ):
         up = time.perf_counter() - start
         workers = len(client.scheduler_info()["workers"])
-        index = prepare_check(against.zones, against.councils, against.tax_sites)
+        index = prepare_check(
+            against.zones, against.councils, against.tax_sites, against.customs_sites
+        )
         part = max(1 << 20, source.stat().st_size // (4 * workers))  # a few parts per worker
         for suffix in (".csv", ".parquet"):
             begin = time.perf_counter()

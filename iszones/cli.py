@@ -309,6 +309,7 @@ def check_command(
             progress=advance,
             tax_sites=against.tax_sites,
             sources=sites.sources,
+            customs_sites=against.customs_sites,
         )
         bar.update(len(sites.frame) - bar.pos)
     if output_format(output) == ".xlsx":  # openpyxl writes a cell at a time: show how far
@@ -403,7 +404,9 @@ def _check_in_bulk(
     try:
         against = reference()
         notes = [*(job.notes if job is not None else []), *against.notes]
-        index = prepare_check(against.zones, against.councils, against.tax_sites)
+        index = prepare_check(
+            against.zones, against.councils, against.tax_sites, against.customs_sites
+        )
     except BaseException:
         if job is not None:
             job.close()

@@ -50,6 +50,12 @@ RESULT_COLUMNS = (
     "nearest_tax_site_precision_m",
     "answer",
     "location_source",
+    "customs_site_id",
+    "customs_site_name",
+    "nearest_customs_site_id",
+    "nearest_customs_site_name",
+    "nearest_customs_site_distance_m",
+    "nearest_customs_site_precision_m",
 )
 OPTIONAL_COLUMNS = ("area_share_in_zone", "within_km")
 BORDER_NOTE_M = 200.0
@@ -68,6 +74,8 @@ ARROW_TYPES = {
     "nearest_zone_distance_m": pa.float64(),
     "nearest_tax_site_distance_m": pa.float64(),
     "nearest_tax_site_precision_m": pa.float64(),
+    "nearest_customs_site_distance_m": pa.float64(),
+    "nearest_customs_site_precision_m": pa.float64(),
 }
 # How a programme's footprint is called in an answer.
 _LEVEL = {
@@ -109,6 +117,7 @@ class Answers:
     share: np.ndarray | None = None
     tax: TaxAnswers | None = None
     unit_note: np.ndarray | None = None  # COUNCIL_NOTES codes; None: no notes
+    customs: TaxAnswers | None = None  # the customs-site answers, when the index has them
 
 
 # ---------------------------------------------------------------- columns
@@ -262,6 +271,7 @@ def _answer(
     tax: TaxAnswers | None,
     index: Any,
     ok: np.ndarray,
+    customs: TaxAnswers | None = None,
 ) -> Column:
     """The sentence a person can paste into a report, per row ('' when not checked).
 
@@ -290,16 +300,50 @@ def _answer(
     tails = [""]
     if tax is not None and index.tax is not None:
         tails, state, tax_km = _tax_phrases(tax, index, ok)
-    # one int64 per distinct sentence: key (13 bits), zone km (16), state (12), tax km (16)
+    customs_tails, customs_state = _customs_phrases(customs, index, ok)
+    # one int64 per distinct sentence: key (13 bits), zone km (16), state (12), tax km (16),
+    # customs state (6)
     packed = key << 44 | np.minimum(zone_km, 65535) << 28 | state << 16 | np.minimum(tax_km, 65535)
+    packed |= customs_state << 57
     unique, codes = np.unique(packed, return_inverse=True)
     sentences = np.empty(len(unique), dtype=object)
     for pos, value in enumerate(unique.tolist()):
-        k, zkm, st, tkm = value >> 44, (value >> 28) & 65535, (value >> 16) & 4095, value & 65535
-        sentences[pos] = heads[k].replace("{km}", _km(zkm), 1) + tails[st].replace(
-            "{km}", _km(tkm), 1
+        k, zkm, st = (value >> 44) & 8191, (value >> 28) & 65535, (value >> 16) & 4095
+        tkm, cst = value & 65535, value >> 57
+        sentences[pos] = (
+            heads[k].replace("{km}", _km(zkm), 1)
+            + tails[st].replace("{km}", _km(tkm), 1)
+            + customs_tails[cst]
         )
     return Column("answer", sentences, codes.ravel())
+
+
+def _customs_phrases(
+    customs: TaxAnswers | None, index: Any, ok: np.ndarray
+) -> tuple[list[str], np.ndarray]:
+    """The customs-site part of the answers, said only when a site is in one by boundary or
+    within a customs site point's precision (one phrase per site and state), and each row's
+    state (0: nothing to say)."""
+    state = np.zeros(len(ok), dtype=np.int64)
+    sites = getattr(index, "customs", None)
+    if customs is None or sites is None or 2 * len(sites.sites) + 1 > 63:
+        return [""], state
+    names = sites.sites["name"].to_numpy(dtype=object)
+    precision = sites.sites["precision_m"].to_numpy(dtype=float)
+    decided = sites.sites["decided_by"].to_numpy(dtype=object)
+    inside = ok & (customs.inside >= 0)
+    near = ok & ~inside & tax_level(customs, index, sites) & (customs.nearest >= 0)
+    state[inside] = 1 + customs.inside[inside]
+    state[near] = 1 + len(names) + customs.nearest[near]
+    tails = [
+        "",
+        *(f"; inside the {n} customs site ({d})" for n, d in zip(names, decided, strict=True)),
+        *(
+            f"; possibly in the {n} customs site (located to ±{p:,.0f} m)"
+            for n, p in zip(names, precision, strict=True)
+        ),
+    ]
+    return tails, state
 
 
 def _tax_phrases(
@@ -334,9 +378,10 @@ def _tax_phrases(
     return ["", *inside_text, *maybe, *near], state, km
 
 
-def tax_level(tax: TaxAnswers, index: Any) -> np.ndarray:
-    """Per site: inside or possibly inside a tax site (summary.possibly_in_tax_site)."""
-    precision = index.tax.sites["precision_m"].to_numpy(dtype=float)
+def tax_level(tax: TaxAnswers, index: Any, sites: Any = None) -> np.ndarray:
+    """Per site: inside or possibly inside a tax site (summary.possibly_in_tax_site); `sites`:
+    another level's index (the customs sites) instead of the tax sites."""
+    precision = (sites or index.tax).sites["precision_m"].to_numpy(dtype=float)
     known = tax.nearest >= 0
     near_precision = np.where(known, precision[np.maximum(tax.nearest, 0)], 0.0)
     return possibly_in_tax_site(tax.inside >= 0, tax.distance, near_precision)
@@ -432,8 +477,11 @@ def result_columns(
     if index.unit_names is None:
         note[:] = 0  # no councils given: nothing to say about them
     columns.append(Column("lad_note", np.array(COUNCIL_NOTES, dtype=object), note))
-    columns += _tax_columns(tax, index, n)
-    columns.append(_answer(key, combos, distance, tax, index, ok))
+    columns += _site_columns("tax", tax, index.tax.sites if index.tax else None, n)
+    customs = _spread(answers.customs, ok) if answers and answers.customs is not None else None
+    customs_sites = index.customs.sites if getattr(index, "customs", None) else None
+    columns += _site_columns("customs", customs, customs_sites, n)
+    columns.append(_answer(key, combos, distance, tax, index, ok, customs))
     source = np.where(ok, GEOMETRY, 0) if sources is None else np.where(ok, sources, 0)
     columns.append(Column("location_source", np.array(LOCATION_SOURCES, dtype=object), source))
     wanted = result_names(within_km=within_km, polygons=polygons)
@@ -451,32 +499,35 @@ def _spread(tax: TaxAnswers, ok: np.ndarray) -> TaxAnswers:
     return TaxAnswers(inside, nearest, distance)
 
 
-def _tax_columns(tax: TaxAnswers | None, index: Any, n: int) -> list[Column]:
-    names = ("tax_site_id", "tax_site_name", "nearest_tax_site_id", "nearest_tax_site_name")
-    if tax is None or index.tax is None:
+def _site_columns(level: str, found: TaxAnswers | None, sites: Any, n: int) -> list[Column]:
+    """The columns of one level of designated sites (`tax` or `customs`): the site a row is in
+    by boundary, and the nearest one with its distance and location precision."""
+    names = (f"{level}_site_id", f"{level}_site_name")
+    nearest = (f"nearest_{level}_site_id", f"nearest_{level}_site_name")
+    if found is None or sites is None:
         none = np.zeros(n, dtype=np.int64)
         return [
-            *(Column(name, np.array([None], dtype=object), none) for name in names),
-            Column("nearest_tax_site_distance_m", np.array([np.nan]), none),
-            Column("nearest_tax_site_precision_m", np.array([np.nan]), none),
+            *(Column(name, np.array([None], dtype=object), none) for name in (*names, *nearest)),
+            Column(f"nearest_{level}_site_distance_m", np.array([np.nan]), none),
+            Column(f"nearest_{level}_site_precision_m", np.array([np.nan]), none),
         ]
-    sites = index.tax.sites
     ids = np.array([None, *sites["tax_site_id"]], dtype=object)
     labels = np.array([None, *sites["name"]], dtype=object)
     precision = np.array([np.nan, *sites["precision_m"]], dtype=float)
     return [
-        Column("tax_site_id", ids, tax.inside + 1),
-        Column("tax_site_name", labels, tax.inside + 1),
-        Column("nearest_tax_site_id", ids, tax.nearest + 1),
-        Column("nearest_tax_site_name", labels, tax.nearest + 1),
-        Column("nearest_tax_site_distance_m", tax.distance),
-        Column("nearest_tax_site_precision_m", precision, tax.nearest + 1),
+        Column(names[0], ids, found.inside + 1),
+        Column(names[1], labels, found.inside + 1),
+        Column(nearest[0], ids, found.nearest + 1),
+        Column(nearest[1], labels, found.nearest + 1),
+        Column(f"nearest_{level}_site_distance_m", found.distance),
+        Column(f"nearest_{level}_site_precision_m", precision, found.nearest + 1),
     ]
 
 
 def csv_rows(columns: Sequence[pa.Array]) -> pa.Buffer:
     """Rows of CSV from columns of quoted fields; each row ends with a newline."""
-    ended = [*columns[:-1], pc.binary_join_element_wise(columns[-1], "\n", "")]
+    last = columns[-1].fill_null("")  # an empty last field must still end its row
+    ended = [*columns[:-1], pc.binary_join_element_wise(last, "\n", "")]
     rows = pc.binary_join_element_wise(*ended, ",", null_handling="replace", null_replacement="")
     wide = pa.types.is_large_string(rows.type)
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64 if wide else np.int32)[rows.offset :]

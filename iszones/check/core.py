@@ -53,6 +53,7 @@ class CheckIndex:
     unit_codes: np.ndarray | None = None  # per unit, its GSS code (lad_code) when known
     border_grid: PolygonGrid | None = None  # the units again, to find points near a border
     tax: TaxSiteIndex | None = None  # designated tax sites, when the check answers for them
+    customs: TaxSiteIndex | None = None  # Freeport customs sites, indexed the same way
 
     @functools.cached_property
     def zone_text(self) -> dict[str, np.ndarray]:
@@ -101,6 +102,7 @@ def check_index(
     zones_bng: gpd.GeoDataFrame,
     units_bng: gpd.GeoDataFrame | None,
     tax_sites: gpd.GeoDataFrame | None = None,
+    customs_sites: gpd.GeoDataFrame | None = None,
 ) -> CheckIndex:
     """Index boundaries (zone_id, name, programme, boundary_source), councils (name, and code
     when known) and tax sites (taxsites.TAX_SITE_COLUMNS), in EPSG:27700, for check_points."""
@@ -116,8 +118,9 @@ def check_index(
         )
         border_grid = polygon_grid(units_bng.geometry.to_numpy(), tolerance=BORDER_NOTE_M)
     tax = index_tax_sites(tax_sites) if tax_sites is not None else None
+    customs = index_tax_sites(customs_sites) if customs_sites is not None else None
     return CheckIndex(
-        zones, zone_grid, unit_names, unit_grid, units_bng, unit_codes, border_grid, tax
+        zones, zone_grid, unit_names, unit_grid, units_bng, unit_codes, border_grid, tax, customs
     )
 
 
@@ -166,8 +169,11 @@ def check_points(
     assert found.members is not None
     combo, combos = _combos(found.members, len(index.zones))
     tax = locate_tax_sites(x, y, index.tax) if index.tax is not None else None
+    customs = locate_tax_sites(x, y, index.customs) if index.customs is not None else None
     distance = np.round(found.distance, 2)
-    return Answers(combo, combos, found.nearest, distance, unit, tax=tax, unit_note=note)
+    return Answers(
+        combo, combos, found.nearest, distance, unit, tax=tax, unit_note=note, customs=customs
+    )
 
 
 def locate_councils(

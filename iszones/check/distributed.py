@@ -376,7 +376,15 @@ def _check_geo_part(
     from iszones.check.frames import check_sites
 
     tax = index.tax.sites if index.tax is not None else None
-    result = check_sites(frame, index.zones, index.units, within_km=within_km, tax_sites=tax)
+    customs = index.customs.sites if index.customs is not None else None
+    result = check_sites(
+        frame,
+        index.zones,
+        index.units,
+        within_km=within_km,
+        tax_sites=tax,
+        customs_sites=customs,
+    )
     result.to_parquet(url)
     summary = summarise(result, within_km)
     summary.leading = [

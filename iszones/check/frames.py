@@ -139,6 +139,10 @@ def concat_answers(parts: Sequence[Answers], n_zones: int) -> Answers:
     has_share = any(p.share is not None for p in parts)
     has_tax = any(p.tax is not None for p in parts)
     taxes = [p.tax if p.tax is not None else empty_tax_answers(len(p.combo)) for p in parts]
+    has_customs = any(p.customs is not None for p in parts)
+    customs = [
+        p.customs if p.customs is not None else empty_tax_answers(len(p.combo)) for p in parts
+    ]
     return Answers(
         np.concatenate(codes) if codes else np.empty(0, dtype=np.int64),
         combos,
@@ -154,6 +158,7 @@ def concat_answers(parts: Sequence[Answers], n_zones: int) -> Answers:
         np.concatenate(
             [p.unit_note if p.unit_note is not None else np.zeros(len(p.combo), int) for p in parts]
         ),
+        concat_tax(customs) if has_customs else None,
     )
 
 
@@ -176,6 +181,7 @@ def take_answers(answers: Answers, rows: np.ndarray) -> Answers:
         None if answers.share is None else answers.share[rows],
         None if answers.tax is None else answers.tax.take(rows),
         None if answers.unit_note is None else answers.unit_note[rows],
+        None if answers.customs is None else answers.customs.take(rows),
     )
 
 
@@ -238,7 +244,8 @@ def _check_shapes(geoms: np.ndarray, index: CheckIndex) -> Answers:
     reps = shapely.point_on_surface(geoms)  # a line's or polygon's council: its own point's
     unit, note = locate_councils(shapely.get_x(reps), shapely.get_y(reps), index)
     tax = locate_tax_shapes(geoms, index.tax) if index.tax is not None else None
-    return Answers(combo, combos, near_pos, np.round(distance, 2), unit, share, tax, note)
+    customs = locate_tax_shapes(geoms, index.customs) if index.customs is not None else None
+    return Answers(combo, combos, near_pos, np.round(distance, 2), unit, share, tax, note, customs)
 
 
 def _measured(
@@ -262,13 +269,14 @@ def prepare_check(
     zones: gpd.GeoDataFrame,
     admin_units: gpd.GeoDataFrame | None = None,
     tax_sites: gpd.GeoDataFrame | None = None,
+    customs_sites: gpd.GeoDataFrame | None = None,
 ) -> CheckIndex:
     """Validate zones (as for check_sites) and admin units, and index them for bulk checks
     (bulk.CsvCheck, distributed.check_distributed)."""
     _require_columns(zones, ("zone_id", "name"), "The zones")
     if zones.empty:
         raise IszonesError("There are no zones to check against. Supply at least one boundary.")
-    return check_index(*_measured(zones, admin_units), tax_sites)
+    return check_index(*_measured(zones, admin_units), tax_sites, customs_sites)
 
 
 def check_sites(
@@ -282,6 +290,7 @@ def check_sites(
     chunk_rows: int = CHUNK_ROWS,
     tax_sites: gpd.GeoDataFrame | None = None,
     sources: Sequence[int] | np.ndarray | None = None,
+    customs_sites: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Check every site against the zones; a copy of `sites` with the RESULT_COLUMNS added.
 
@@ -293,6 +302,7 @@ def check_sites(
     admin_units: `name` (and `code`) per council, for `local_authority` and `lad_code`.
     tax_sites: taxsites.TAX_SITE_COLUMNS (e.g. taxsites.bundled_tax_sites), for the tax-site
         columns and the answer's tax-site part (left empty without them).
+    customs_sites: the same for the Freeport customs sites (the customs-site columns).
     problems: per row, "" or why the row cannot be checked (from readers.read_site_bytes).
     sources: per row, where its location came from (readers' SiteTable.sources); None: the
         geometry given.
@@ -323,7 +333,7 @@ def check_sites(
         require_crs(sites, "The sites")
 
     zones_bng, units_bng = _measured(zones, admin_units)
-    index = check_index(zones_bng, units_bng, tax_sites)
+    index = check_index(zones_bng, units_bng, tax_sites, customs_sites)
 
     parts: list[Answers] = []
     for start in range(0, len(todo), max(1, chunk_rows)):

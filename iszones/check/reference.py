@@ -23,6 +23,7 @@ class Reference:
     councils: gpd.GeoDataFrame
     tax_sites: gpd.GeoDataFrame | None
     notes: tuple[str, ...] = field(default=())
+    customs_sites: gpd.GeoDataFrame | None = None  # the Freeport customs sites (points)
 
 
 def bundled_reference(folder: Path) -> Reference:
@@ -31,7 +32,9 @@ def bundled_reference(folder: Path) -> Reference:
     zones = bundled_boundaries(read_zones(zones_path(folder)))
     councils = read_councils(folder)
     if sites_path(folder).is_file():
-        return Reference(zones, councils, bundled_tax_sites(read_sites(sites_path(folder))))
+        sites = read_sites(sites_path(folder))
+        customs = bundled_tax_sites(sites, kind="customs_site")
+        return Reference(zones, councils, bundled_tax_sites(sites), customs_sites=customs)
     note = f"{folder}: no sites.geojson, so no tax sites to check against"
     return Reference(zones, councils, None, (note,))
 
@@ -56,4 +59,4 @@ def with_uploads(
         notes.extend(
             [*tax_sites.notes, f"{tax_sites.name}: its polygons answer the tax-site columns"]
         )
-    return Reference(zones, bundled.councils, tax, tuple(notes))
+    return Reference(zones, bundled.councils, tax, tuple(notes), bundled.customs_sites)

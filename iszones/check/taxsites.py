@@ -22,9 +22,10 @@ _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 _CHUNK = 50_000  # points per brute-force distance pass (points x point tax sites floats)
 
 
-def bundled_tax_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The bundled sites of kind `tax_site` that have a location, as TAX_SITE_COLUMNS."""
-    chosen = sites[(sites["kind"] == "tax_site") & sites.geometry.notna()]
+def bundled_tax_sites(sites: gpd.GeoDataFrame, kind: str = "tax_site") -> gpd.GeoDataFrame:
+    """The bundled sites of `kind` (tax_site, or customs_site for the customs level) that have
+    a location, as TAX_SITE_COLUMNS."""
+    chosen = sites[(sites["kind"] == kind) & sites.geometry.notna()]
     chosen = chosen[~chosen.geometry.is_empty]
     precision = pd.to_numeric(chosen.get("location_precision_m"), errors="coerce")
     return gpd.GeoDataFrame(

@@ -122,6 +122,7 @@ def run_check(
         against.councils,
         problems=sites.problems,
         tax_sites=against.tax_sites,
+        customs_sites=against.customs_sites,
         sources=sites.sources,
         within_km=within_km,
         progress=advance,

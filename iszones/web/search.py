@@ -65,7 +65,13 @@ def answer_locations(locations: Sequence[Location], reference: Reference) -> lis
         geometry=points([p.easting for p in every], [p.northing for p in every]),
         crs="EPSG:27700",
     )
-    result = check_sites(sites, reference.zones, reference.councils, tax_sites=reference.tax_sites)
+    result = check_sites(
+        sites,
+        reference.zones,
+        reference.councils,
+        tax_sites=reference.tax_sites,
+        customs_sites=reference.customs_sites,
+    )
     rows = iter(result.drop(columns="geometry").to_dict("records"))
     found = []
     for place in locations:

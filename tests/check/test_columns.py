@@ -162,4 +162,30 @@ def test_a_postcode_only_file_is_checked(tmp_path):
     assert result.exit_code == 0, result.output
     assert "placed by postcode from column 'postcode'" in result.stderr
     text = out.read_text(encoding="utf-8-sig")
-    assert "Bassetlaw" in text and ",postcode\n" in text.replace("\r", "")
+    assert "Bassetlaw" in text and ",postcode," in text
+
+
+def test_customs_sites_are_a_level_of_their_own():
+    """Issue 14: the programme area, customs sites and tax sites are answered separately."""
+    from iszones.check.reference import bundled_reference
+
+    against = bundled_reference(DATA)
+    airport = against.customs_sites.set_index("tax_site_id").loc["edinburgh-airport-customs-site"]
+    sites = gpd.GeoDataFrame(
+        {"name": ["airport", "Buxton"]},
+        geometry=[airport.geometry, Point(-1.9105, 53.2587)],
+        crs=against.customs_sites.crs,
+    )
+    found = check_sites(
+        sites,
+        against.zones,
+        against.councils,
+        tax_sites=against.tax_sites,
+        customs_sites=against.customs_sites,
+    ).set_index("name")
+    here = found.loc["airport"]
+    assert here["nearest_customs_site_id"] == "edinburgh-airport-customs-site"
+    assert here["nearest_customs_site_distance_m"] == 0.0
+    assert here["customs_site_id"] is None  # a point: never "inside"
+    assert "possibly in the Edinburgh Airport customs site (located to ±" in here["answer"]
+    assert "customs site" not in found.loc["Buxton", "answer"]  # far from any: not mentioned

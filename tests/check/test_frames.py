@@ -45,6 +45,12 @@ RESULT = [
     "nearest_tax_site_precision_m",
     "answer",
     "location_source",
+    "customs_site_id",
+    "customs_site_name",
+    "nearest_customs_site_id",
+    "nearest_customs_site_name",
+    "nearest_customs_site_distance_m",
+    "nearest_customs_site_precision_m",
 ]
 
 

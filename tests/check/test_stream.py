@@ -224,9 +224,13 @@ def test_cli_streams_a_csv_into_a_csv(zones, units, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Checking sites" in result.stderr
     assert result.stdout.splitlines()[-1] == f"Wrote {out}"
-    tax = bundled_tax_sites(read_sites(DATA.parent / "sites.geojson"))
+    sites = read_sites(DATA.parent / "sites.geojson")
+    tax, customs = bundled_tax_sites(sites), bundled_tax_sites(sites, kind="customs_site")
     councils = read_councils(DATA.parent)
-    assert out.read_bytes() == whole_file(source, zones, councils, within_km=2, tax_sites=tax)
+    expected = whole_file(
+        source, zones, councils, within_km=2, tax_sites=tax, customs_sites=customs
+    )
+    assert out.read_bytes() == expected
     summary = result.stdout.splitlines()[0]
     assert summary.startswith("5000 sites: ") and "inside or possibly inside a tax site" in summary
 
