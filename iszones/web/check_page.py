@@ -51,12 +51,12 @@ ASSET_URL = assets.serve_in_streamlit()  # Leaflet from this app: the map needs 
 # The answer first, then the user's own columns, then the rest of the results.
 ANSWER_COLUMNS = (
     "answer",
+    "problem",
     "tax_site_name",
     "nearest_tax_site_name",
     "nearest_tax_site_distance_m",
     "zone_name",
     "local_authority",
-    "problem",
 )
 SHOW = {
     "All rows": None,
@@ -163,8 +163,10 @@ def results_table(result: gpd.GeoDataFrame) -> pd.DataFrame:
     rest = [c for c in table if c not in first]
     table = table[first + rest]
     for column in table:
-        if pd.api.types.infer_dtype(table[column], skipna=True) == "string":
-            table[column] = table[column].fillna("").map(clean_text)
+        if pd.api.types.infer_dtype(table[column], skipna=True) in ("string", "empty"):
+            table[column] = (
+                table[column].astype(object).where(table[column].notna(), "").map(clean_text)
+            )
     return table
 
 
@@ -292,7 +294,7 @@ table = table[keep]
 st.caption(f"{len(table):,} of {len(result):,} rows")
 columns = {
     "answer": st.column_config.TextColumn("Answer", width="large", pinned=True),
-    "problem": st.column_config.TextColumn("Problem", width="large"),
+    "problem": st.column_config.TextColumn("Problem", width="medium"),
     "tax_site_name": st.column_config.TextColumn("In tax site (by boundary)"),
     "nearest_tax_site_name": st.column_config.TextColumn("Nearest tax site"),
     "nearest_tax_site_distance_m": st.column_config.NumberColumn(

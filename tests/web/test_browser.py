@@ -284,6 +284,10 @@ def test_check_page_in_a_real_browser_with_the_network_blocked(server):
             assert "inside a zone" in page.get_by_test_id("stHeading").last.inner_text()
             page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
             page.screenshot(path=str(ARTIFACTS / "browser-check-page.png"), full_page=True)
+            # the table's filter: only the rows with a problem
+            page.get_by_text("Only problems", exact=True).click()
+            page.get_by_text("3 of 11 rows").wait_for(timeout=20_000)
+            page.screenshot(path=str(ARTIFACTS / "browser-check-page-problems.png"), full_page=True)
         finally:
             browser.close()
     assert outside == [], f"requests left 127.0.0.1: {outside}"

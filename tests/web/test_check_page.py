@@ -67,12 +67,13 @@ def test_page_checks_an_upload(page):
     ]
     assert [m.value for m in app.metric] == ["5", "3", "3"]
     table = app.dataframe[0].value
-    assert table.columns[:3].tolist() == ["answer", "tax_site_name", "nearest_tax_site_name"]
+    assert table.columns[:3].tolist() == ["answer", "problem", "tax_site_name"]
     user = table.columns.tolist().index("ref")
     assert table.columns[user : user + 4].tolist() == ["ref", "name", "Easting", "Northing"]
     assert len(table) == 11
     assert table["problem"].tolist()[-3:][0] == "'Easting' '4351OO' is not a number"
     assert "None" not in table["zone_name"].tolist()  # empty cells are blank
+    assert table["tax_site_name"].tolist() == [""] * 11  # a column with nothing in it too
     labels = [b.proto.label for b in app.get("download_button")]
     assert labels == ["Download CSV", "Download Excel", "Download GeoJSON", "Download GeoPackage"]
     assert "#1b7837" in component_text(app) and "#762a83" in component_text(app)
