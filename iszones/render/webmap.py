@@ -1045,7 +1045,9 @@ def build_map(
             # Room for an open legend on the left, so it hides none of the selection.
             "(function(){var l={map}.getContainer().querySelector('.isz-legend details');"
             "var w={map}.getSize().x,left=l&&l.open?l.parentNode.offsetWidth+20:10;"
-            "if(w-left<0.6*w)left=10;"  # a narrow map keeps its scale; the legend can fold
+            # a map too narrow to keep the legend beside the data keeps its scale and folds the
+            # legend to its one-line key, so it covers none of the selection
+            "if(w-left<0.6*w){left=10;if(l)l.open=false;}"
             f"{{map}}.fitBounds({js_literal(bounds)},"
             "{paddingTopLeft:[left,10],paddingBottomRight:[10,24],animate:false});})();"
         )
