@@ -37,6 +37,15 @@ LAND_LICENCE = "ODbL 1.0 (OpenStreetMap-derived), as stated by the package"
 GB_CRS, NI_CRS = "EPSG:27700", "EPSG:29903"
 BROWSER_TOLERANCE_M = 100.0
 NEAR_BORDER_M = 500.0
+# Carried by every district feature: where its boundary comes from and how precise it is.
+BOUNDARY_SOURCE = (
+    "iszones build-geography: Voronoi cells of ONS Postcode Directory (November 2025) postcode"
+    f" points, dissolved by LAD 2025 code, clipped to {LAND_PACKAGE} {LAND_VERSION} land"
+)
+BOUNDARY_PRECISION = (
+    "approximate, not an official ONS boundary: derived from postcode locations and simplified"
+    f" to {BROWSER_TOLERANCE_M:.0f} m; see geography_manifest.json for the hold-out accuracy"
+)
 PSEUDO_PREFIXES = ("L", "M")  # Channel Islands, Isle of Man: not districts, no coordinates
 
 
@@ -313,6 +322,9 @@ def build_districts(
             "code": codes,
             "name": [names[c].name for c in codes],
             "nation": [names[c].nation for c in codes],
+            "name_source": [names[c].source for c in codes],
+            "boundary_source": [BOUNDARY_SOURCE] * len(codes),
+            "boundary_precision": [BOUNDARY_PRECISION] * len(codes),
         },
         geometry=[parts[c] for c in codes],
         crs=GB_CRS,

@@ -90,3 +90,12 @@ def test_committed_layer() -> None:
     digest = hashlib.sha256((BOUNDARIES / "districts.geojson").read_bytes()).hexdigest()
     assert digest == manifest["districts_geojson"]["sha256"]
     assert np.isclose(layer.to_crs("EPSG:27700").area.sum() / 1e6, 244_000, rtol=0.02)
+
+
+def test_every_district_says_where_its_boundary_and_name_come_from():
+    doc = json.loads((BOUNDARIES / "districts.geojson").read_text(encoding="utf-8"))
+    for feature in doc["features"]:
+        props = feature["properties"]
+        assert props["name_source"], props["code"]
+        assert "ONS Postcode Directory" in props["boundary_source"]
+        assert props["boundary_precision"].startswith("approximate, not an official ONS boundary")
