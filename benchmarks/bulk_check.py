@@ -40,7 +40,6 @@ import pyarrow as pa
 
 from iszones.check import core
 from iszones.check.columns import csv_rows, quote_column
-from iszones.check.frames import check_sites, prepare_check
 from iszones.check.outputs import write_result
 from iszones.check.reference import Reference, bundled_reference
 from iszones.check.stream import CsvCheck
@@ -320,23 +319,14 @@ def fast_path(source: Path, output: Path, against: Reference):
     """iszones from scratch: index the boundaries, stream the CSV through, write the CSV."""
     core.clear_grids()  # no cells kept from an earlier run
     job = CsvCheck(source)
-    index = prepare_check(against.zones, against.councils, against.tax_sites, against.customs_sites)
-    return job.run(output, index)
+    return job.run(output, against.index())
 
 
 def frames_path(source: Path, output: Path, against: Reference):
     """iszones' in-memory path: read_site_file, check_sites, write_result (what the app uses)."""
     core.clear_grids()
     sites = read_site_file(source, max_mb=1e6)
-    result = check_sites(
-        sites.frame,
-        against.zones,
-        against.councils,
-        problems=sites.problems,
-        tax_sites=against.tax_sites,
-        sources=sites.sources,
-        customs_sites=against.customs_sites,
-    )
+    result = against.check(sites.frame, problems=sites.problems, sources=sites.sources)
     write_result(result, output)
 
 
@@ -366,9 +356,7 @@ def run_dask(source: Path, folder: Path, against: Reference, n: int) -> None:
     ):
         up = time.perf_counter() - start
         workers = len(client.scheduler_info()["workers"])
-        index = prepare_check(
-            against.zones, against.councils, against.tax_sites, against.customs_sites
-        )
+        index = against.index()
         part = max(1 << 20, source.stat().st_size // (4 * workers))  # a few parts per worker
         for suffix in (".csv", ".parquet"):
             begin = time.perf_counter()

@@ -274,7 +274,6 @@ def check_command(
     """
     import sys
 
-    from iszones.check.frames import check_sites
     from iszones.check.outputs import output_format, write_result
     from iszones.check.summary import summarise
     from iszones.inputs.limits import check_max_mb
@@ -300,16 +299,12 @@ def check_command(
         def advance(done: int, total: int) -> None:
             bar.update(done - bar.pos)
 
-        result = check_sites(
+        result = against.check(
             sites.frame,
-            against.zones,
-            against.councils,
             problems=sites.problems,
+            sources=sites.sources,
             within_km=within_km,
             progress=advance,
-            tax_sites=against.tax_sites,
-            sources=sites.sources,
-            customs_sites=against.customs_sites,
         )
         bar.update(len(sites.frame) - bar.pos)
     if output_format(output) == ".xlsx":  # openpyxl writes a cell at a time: show how far
@@ -392,7 +387,6 @@ def _check_in_bulk(
     """`iszones check` for a CSV into a CSV, or on a Dask cluster (--engine dask)."""
     import sys
 
-    from iszones.check.frames import prepare_check
     from iszones.check.stream import CsvCheck
 
     # --max-mb guards files read whole; a streamed file keeps to it only when it is given.
@@ -404,9 +398,7 @@ def _check_in_bulk(
     try:
         against = reference()
         notes = [*(job.notes if job is not None else []), *against.notes]
-        index = prepare_check(
-            against.zones, against.councils, against.tax_sites, against.customs_sites
-        )
+        index = against.index()
     except BaseException:
         if job is not None:
             job.close()

@@ -6,10 +6,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 
-from iszones.check.frames import bundled_boundaries, combine_boundaries
+from iszones.check.core import CheckIndex
+from iszones.check.frames import (
+    bundled_boundaries,
+    check_sites,
+    combine_boundaries,
+    prepare_check,
+)
 from iszones.check.taxsites import bundled_tax_sites, uploaded_tax_sites
 from iszones.data.catalogue import read_councils, read_sites, read_zones, sites_path, zones_path
 from iszones.inputs.readers import BoundaryFile
@@ -24,6 +31,22 @@ class Reference:
     tax_sites: gpd.GeoDataFrame | None
     notes: tuple[str, ...] = field(default=())
     customs_sites: gpd.GeoDataFrame | None = None  # the Freeport customs sites (points)
+
+    def check(self, sites: gpd.GeoDataFrame, **options: Any) -> gpd.GeoDataFrame:
+        """frames.check_sites of `sites` against this reference; `options` as check_sites'
+        (problems, sources, within_km, progress)."""
+        return check_sites(
+            sites,
+            self.zones,
+            self.councils,
+            tax_sites=self.tax_sites,
+            customs_sites=self.customs_sites,
+            **options,
+        )
+
+    def index(self) -> CheckIndex:
+        """This reference indexed for the stream and Dask paths (frames.prepare_check)."""
+        return prepare_check(self.zones, self.councils, self.tax_sites, self.customs_sites)
 
 
 def bundled_reference(folder: Path) -> Reference:

@@ -18,7 +18,6 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from iszones.check.frames import check_sites
 from iszones.check.outputs import result_bytes
 from iszones.check.reference import Reference, bundled_reference, with_uploads
 from iszones.check.summary import summarise
@@ -116,13 +115,9 @@ def run_check(
     def advance(done: int, total: int) -> None:
         bar.progress(done / total if total else 1.0, text=f"Checked {done} of {total} sites")
 
-    result = check_sites(
+    result = against.check(
         sites.frame,
-        against.zones,
-        against.councils,
         problems=sites.problems,
-        tax_sites=against.tax_sites,
-        customs_sites=against.customs_sites,
         sources=sites.sources,
         within_km=within_km,
         progress=advance,

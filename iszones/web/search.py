@@ -11,7 +11,6 @@ from typing import Any
 import geopandas as gpd
 from shapely import points
 
-from iszones.check.frames import check_sites
 from iszones.check.reference import Reference
 from iszones.inputs.locate import Location
 
@@ -65,13 +64,7 @@ def answer_locations(locations: Sequence[Location], reference: Reference) -> lis
         geometry=points([p.easting for p in every], [p.northing for p in every]),
         crs="EPSG:27700",
     )
-    result = check_sites(
-        sites,
-        reference.zones,
-        reference.councils,
-        tax_sites=reference.tax_sites,
-        customs_sites=reference.customs_sites,
-    )
+    result = reference.check(sites)
     rows = iter(result.drop(columns="geometry").to_dict("records"))
     found = []
     for place in locations:
