@@ -845,9 +845,12 @@ def build_geography_command(
     line = f"Wrote {out / 'districts.geojson'}: {report['districts']} districts"
     if "holdout" in report:
         h = report["holdout"]
+        by_postcode, by_location = h["postcodes"], h["locations"]
         line += (
-            f"; hold-out {h['overall_right']:.2%} right overall, "
-            f"{h['near_border_right']:.2%} within {h['near_border_m']:g} m of a border"
+            f"; hold-out {by_postcode['overall_right']:.2%} of postcodes right overall, "
+            f"{by_postcode['near_border_right']:.2%} within {h['near_border_m']:g} m of a border"
+            f" (per unique location: {by_location['overall_right']:.2%}, "
+            f"{by_location['near_border_right']:.2%})"
         )
     click.echo(line)
 

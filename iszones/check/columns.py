@@ -60,12 +60,18 @@ RESULT_COLUMNS = (
 OPTIONAL_COLUMNS = ("area_share_in_zone", "within_km")
 BORDER_NOTE_M = 200.0
 # Answers.unit_note codes, and what lad_note says for each
-NEAR_BORDER, OFF_COAST, NO_COUNCIL = 1, 2, 3
+FAR_FROM_POSTCODES_M = 1000.0
+NEAR_BORDER, OFF_COAST, NO_COUNCIL, FAR_FROM_POSTCODES, NEAR_BORDER_FAR = 1, 2, 3, 4, 5
+_FAR = (
+    f"over {FAR_FROM_POSTCODES_M / 1000:g} km from any postcode, where district borders are guesses"
+)
 COUNCIL_NOTES = (
     None,
     f"within {BORDER_NOTE_M:.0f} m of a council border: check the council",
     "off the mapped coastline: the nearest council within 5 km",
     "no council within 5 km",
+    f"{_FAR}: check the council",
+    f"within {BORDER_NOTE_M:.0f} m of a council border and {_FAR}: check the council",
 )
 ARROW_TYPES = {
     "in_zone": pa.bool_(),

@@ -16,7 +16,9 @@ import shapely
 
 from iszones.check.columns import (
     BORDER_NOTE_M,
+    FAR_FROM_POSTCODES,
     NEAR_BORDER,
+    NEAR_BORDER_FAR,
     NO_COUNCIL,
     OFF_COAST,
     Answers,
@@ -54,6 +56,7 @@ class CheckIndex:
     border_grid: PolygonGrid | None = None  # the units again, to find points near a border
     tax: TaxSiteIndex | None = None  # designated tax sites, when the check answers for them
     customs: TaxSiteIndex | None = None  # Freeport customs sites, indexed the same way
+    far_grid: PolygonGrid | None = None  # land over 1 km from any postcode (councils guessed)
 
     @functools.cached_property
     def zone_text(self) -> dict[str, np.ndarray]:
@@ -103,9 +106,11 @@ def check_index(
     units_bng: gpd.GeoDataFrame | None,
     tax_sites: gpd.GeoDataFrame | None = None,
     customs_sites: gpd.GeoDataFrame | None = None,
+    far_land: np.ndarray | None = None,
 ) -> CheckIndex:
     """Index boundaries (zone_id, name, programme, boundary_source), councils (name, and code
-    when known) and tax sites (taxsites.TAX_SITE_COLUMNS), in EPSG:27700, for check_points."""
+    when known), tax sites (taxsites.TAX_SITE_COLUMNS) and the land far from any postcode
+    (polygons), in EPSG:27700, for check_points."""
     zones = zones_bng.reset_index(drop=True)
     zone_grid = polygon_grid(zones.geometry.to_numpy(), tolerance=BOUNDARY_TOLERANCE_M)
     unit_names = unit_grid = unit_codes = border_grid = None
@@ -119,8 +124,20 @@ def check_index(
         border_grid = polygon_grid(units_bng.geometry.to_numpy(), tolerance=BORDER_NOTE_M)
     tax = index_tax_sites(tax_sites) if tax_sites is not None else None
     customs = index_tax_sites(customs_sites) if customs_sites is not None else None
+    far_grid = None
+    if far_land is not None and len(far_land):
+        far_grid = polygon_grid(far_land, max_distance=0.0, members=False)
     return CheckIndex(
-        zones, zone_grid, unit_names, unit_grid, units_bng, unit_codes, border_grid, tax, customs
+        zones,
+        zone_grid,
+        unit_names,
+        unit_grid,
+        units_bng,
+        unit_codes,
+        border_grid,
+        tax,
+        customs,
+        far_grid,
     )
 
 
@@ -180,7 +197,8 @@ def locate_councils(
     x: np.ndarray, y: np.ndarray, index: CheckIndex, *, threads: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per point (EPSG:27700): the position of its council (containing, else nearest within
-    5 km; -1 for none) and a columns.COUNCIL_NOTES code (near a border, off the coastline)."""
+    5 km; -1 for none) and a columns.COUNCIL_NOTES code (near a border, far from any postcode,
+    off the coastline)."""
     n = len(x)
     note = np.zeros(n, dtype=np.int64)
     if index.unit_grid is None:
@@ -193,6 +211,9 @@ def locate_councils(
         for word in range(members.shape[1]):
             count += np.bitwise_count(members[:, word]).astype(np.int64)
         note[count >= 2] = NEAR_BORDER
+    if index.far_grid is not None:
+        far = index.far_grid.locate(x, y, threads=threads).first >= 0
+        note[far] = np.where(note[far] == NEAR_BORDER, NEAR_BORDER_FAR, FAR_FROM_POSTCODES)
     note[(found.nearest >= 0) & (found.distance > 0)] = OFF_COAST
     note[found.nearest < 0] = NO_COUNCIL
     return found.nearest, note

@@ -270,13 +270,20 @@ def prepare_check(
     admin_units: gpd.GeoDataFrame | None = None,
     tax_sites: gpd.GeoDataFrame | None = None,
     customs_sites: gpd.GeoDataFrame | None = None,
+    far_land: gpd.GeoDataFrame | None = None,
 ) -> CheckIndex:
-    """Validate zones (as for check_sites) and admin units, and index them for bulk checks
-    (bulk.CsvCheck, distributed.check_distributed)."""
+    """Validate zones (as for check_sites) and admin units, and index them with the tax and
+    customs sites and the land far from any postcode, for every check path."""
     _require_columns(zones, ("zone_id", "name"), "The zones")
     if zones.empty:
         raise IszonesError("There are no zones to check against. Supply at least one boundary.")
-    return check_index(*_measured(zones, admin_units), tax_sites, customs_sites)
+    far = None if far_land is None else to_measure_crs(far_land, "The far land").geometry
+    return check_index(
+        *_measured(zones, admin_units),
+        tax_sites,
+        customs_sites,
+        None if far is None else far.to_numpy(),
+    )
 
 
 def check_sites(
@@ -291,6 +298,7 @@ def check_sites(
     tax_sites: gpd.GeoDataFrame | None = None,
     sources: Sequence[int] | np.ndarray | None = None,
     customs_sites: gpd.GeoDataFrame | None = None,
+    far_land: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Check every site against the zones; a copy of `sites` with the RESULT_COLUMNS added.
 
@@ -303,6 +311,7 @@ def check_sites(
     tax_sites: taxsites.TAX_SITE_COLUMNS (e.g. taxsites.bundled_tax_sites), for the tax-site
         columns and the answer's tax-site part (left empty without them).
     customs_sites: the same for the Freeport customs sites (the customs-site columns).
+    far_land: polygons of the land over 1 km from any postcode (lad_note says so there).
     problems: per row, "" or why the row cannot be checked (from readers.read_site_bytes).
     sources: per row, where its location came from (readers' SiteTable.sources); None: the
         geometry given.
@@ -311,9 +320,6 @@ def check_sites(
 
     Input columns whose names clash with a result column are kept, renamed `<name>_input`.
     """
-    _require_columns(zones, ("zone_id", "name"), "The zones")
-    if zones.empty:
-        raise IszonesError("There are no zones to check against. Supply at least one boundary.")
     if within_km is not None and not (math.isfinite(within_km) and within_km >= 0):
         raise IszonesError(f"within_km must be a distance of 0 km or more, not {within_km!r}.")
     n = len(sites)
@@ -332,8 +338,7 @@ def check_sites(
     if len(todo):
         require_crs(sites, "The sites")
 
-    zones_bng, units_bng = _measured(zones, admin_units)
-    index = check_index(zones_bng, units_bng, tax_sites, customs_sites)
+    index = prepare_check(zones, admin_units, tax_sites, customs_sites, far_land)
 
     parts: list[Answers] = []
     for start in range(0, len(todo), max(1, chunk_rows)):
@@ -345,7 +350,7 @@ def check_sites(
             progress(min(start + chunk_rows, len(todo)), len(todo))
     if not len(todo) and progress is not None:
         progress(0, 0)
-    answers = concat_answers(parts, len(zones_bng)) if parts else None
+    answers = concat_answers(parts, len(index.zones)) if parts else None
     polygons = (
         answers is not None
         and answers.share is not None

@@ -18,7 +18,14 @@ from iszones.check.frames import (
     prepare_check,
 )
 from iszones.check.taxsites import bundled_tax_sites, uploaded_tax_sites
-from iszones.data.catalogue import read_councils, read_sites, read_zones, sites_path, zones_path
+from iszones.data.catalogue import (
+    read_councils,
+    read_far_land,
+    read_sites,
+    read_zones,
+    sites_path,
+    zones_path,
+)
 from iszones.inputs.readers import BoundaryFile
 
 
@@ -31,6 +38,7 @@ class Reference:
     tax_sites: gpd.GeoDataFrame | None
     notes: tuple[str, ...] = field(default=())
     customs_sites: gpd.GeoDataFrame | None = None  # the Freeport customs sites (points)
+    far_land: gpd.GeoDataFrame | None = None  # land over 1 km from any postcode
 
     def check(self, sites: gpd.GeoDataFrame, **options: Any) -> gpd.GeoDataFrame:
         """frames.check_sites of `sites` against this reference; `options` as check_sites'
@@ -41,12 +49,15 @@ class Reference:
             self.councils,
             tax_sites=self.tax_sites,
             customs_sites=self.customs_sites,
+            far_land=self.far_land,
             **options,
         )
 
     def index(self) -> CheckIndex:
         """This reference indexed for the stream and Dask paths (frames.prepare_check)."""
-        return prepare_check(self.zones, self.councils, self.tax_sites, self.customs_sites)
+        return prepare_check(
+            self.zones, self.councils, self.tax_sites, self.customs_sites, self.far_land
+        )
 
 
 def bundled_reference(folder: Path) -> Reference:
@@ -54,12 +65,14 @@ def bundled_reference(folder: Path) -> Reference:
     sites (none when the folder has no sites.geojson, which the notes say)."""
     zones = bundled_boundaries(read_zones(zones_path(folder)))
     councils = read_councils(folder)
+    far = read_far_land(folder)
     if sites_path(folder).is_file():
         sites = read_sites(sites_path(folder))
         customs = bundled_tax_sites(sites, kind="customs_site")
-        return Reference(zones, councils, bundled_tax_sites(sites), customs_sites=customs)
+        tax = bundled_tax_sites(sites)
+        return Reference(zones, councils, tax, customs_sites=customs, far_land=far)
     note = f"{folder}: no sites.geojson, so no tax sites to check against"
-    return Reference(zones, councils, None, (note,))
+    return Reference(zones, councils, None, (note,), far_land=far)
 
 
 def with_uploads(
@@ -82,4 +95,6 @@ def with_uploads(
         notes.extend(
             [*tax_sites.notes, f"{tax_sites.name}: its polygons answer the tax-site columns"]
         )
-    return Reference(zones, bundled.councils, tax, tuple(notes), bundled.customs_sites)
+    return Reference(
+        zones, bundled.councils, tax, tuple(notes), bundled.customs_sites, bundled.far_land
+    )

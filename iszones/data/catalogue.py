@@ -23,6 +23,7 @@ from iszones.data.paths import (
     admin_units_path,
     data_dir,
     districts_path,
+    far_land_path,
     sites_path,
     zones_path,
 )
@@ -361,6 +362,21 @@ def read_councils(folder: Path) -> gpd.GeoDataFrame:
     if districts_path(folder).is_file():
         return read_districts(districts_path(folder))
     return read_admin_units(admin_units_path(folder))
+
+
+def read_far_land(folder: Path) -> gpd.GeoDataFrame | None:
+    """The land over 1 km from any postcode (where districts are guesses), when the folder
+    has it."""
+    path = far_land_path(folder)
+    if not path.is_file():
+        return None
+    return _frame(
+        path,
+        id_field="code",
+        allowed=("Polygon", "MultiPolygon"),
+        allow_null=False,
+        columns=("code",),
+    )
 
 
 @dataclass(frozen=True)

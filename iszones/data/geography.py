@@ -37,6 +37,7 @@ LAND_LICENCE = "ODbL 1.0 (OpenStreetMap-derived), as stated by the package"
 GB_CRS, NI_CRS = "EPSG:27700", "EPSG:29903"
 BROWSER_TOLERANCE_M = 100.0
 NEAR_BORDER_M = 500.0
+FAR_FROM_POSTCODES_M = 1000.0
 # Carried by every district feature: where its boundary comes from and how precise it is.
 BOUNDARY_SOURCE = (
     "iszones build-geography: Voronoi cells of ONS Postcode Directory (November 2025) postcode"
@@ -45,6 +46,13 @@ BOUNDARY_SOURCE = (
 BOUNDARY_PRECISION = (
     "approximate, not an official ONS boundary: derived from postcode locations and simplified"
     f" to {BROWSER_TOLERANCE_M:.0f} m; see geography_manifest.json for the hold-out accuracy"
+)
+FAR_FILE = "far_from_postcodes.geojson"
+FAR_TOLERANCE_M = 200.0
+FAR_MIN_AREA_M2 = 100_000.0  # pockets smaller than 0.1 km² are left out
+FAR_SOURCE = (
+    "iszones build-geography: land of the districts' land mask further than"
+    f" {FAR_FROM_POSTCODES_M:g} m from every ONS Postcode Directory (November 2025) postcode point"
 )
 PSEUDO_PREFIXES = ("L", "M")  # Channel Islands, Isle of Man: not districts, no coordinates
 
@@ -127,15 +135,19 @@ def _transform(geom: BaseGeometry, src: str, dst: str) -> BaseGeometry:
     return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
+def _usable(directory: pd.DataFrame) -> pd.Series:
+    """Rows with coordinates and a district (not a Crown dependency's pseudo-code)."""
+    keep = directory["easting"].notna() & directory["laua"].notna()
+    return keep & ~directory["laua"].fillna("").str[:1].isin(PSEUDO_PREFIXES)
+
+
 def unique_points(directory: pd.DataFrame) -> pd.DataFrame:
     """One row per distinct (jurisdiction, easting, northing) with its majority district code.
 
     Input columns: laua, easting, northing, is_ni (grid as in the directory). Rows without
     coordinates or district, and the Crown dependencies' pseudo-codes, are dropped.
     """
-    keep = directory["easting"].notna() & directory["laua"].notna()
-    keep &= ~directory["laua"].fillna("").str[:1].isin(PSEUDO_PREFIXES)
-    frame = directory.loc[keep, ["is_ni", "easting", "northing", "laua"]]
+    frame = directory.loc[_usable(directory), ["is_ni", "easting", "northing", "laua"]]
     keys = ["is_ni", "easting", "northing", "laua"]
     counts = frame.groupby(keys, sort=True).size().rename("n").reset_index()
     assert isinstance(counts, pd.DataFrame)
@@ -167,8 +179,9 @@ def split_land(
 
 def dissolve_voronoi(
     xy: np.ndarray, codes: np.ndarray, land: BaseGeometry
-) -> dict[str, BaseGeometry]:
-    """Voronoi cells of the points, dissolved by code and clipped to land (one CRS, metres)."""
+) -> tuple[dict[str, BaseGeometry], BaseGeometry]:
+    """Voronoi cells of the points, dissolved by code and clipped to land (one CRS, metres),
+    and the land further than FAR_FROM_POSTCODES_M from every point."""
     pts = shapely.multipoints(xy)
     frame = shapely.buffer(shapely.envelope(land), 50_000)
     cells = shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=frame, ordered=True))
@@ -177,9 +190,32 @@ def dissolve_voronoi(
     for code in sorted(set(codes)):
         merged = shapely.coverage_union_all(cells[codes == code])
         clipped = shapely.make_valid(shapely.intersection(merged, land))
-        polys = [g for g in shapely.get_parts(clipped) if g.geom_type == "Polygon"]
-        out[code] = shapely.MultiPolygon(polys) if polys else shapely.MultiPolygon()
-    return out
+        out[code] = _polygons(clipped)
+    return out, far_land(xy, cells, land)
+
+
+def _polygons(geom: BaseGeometry) -> shapely.MultiPolygon:
+    polys = [g for g in shapely.get_parts(geom) if g.geom_type == "Polygon"]
+    return shapely.MultiPolygon(polys) if polys else shapely.MultiPolygon()
+
+
+def far_land(
+    xy: np.ndarray, cells: np.ndarray, land: BaseGeometry, far: float = FAR_FROM_POSTCODES_M
+) -> BaseGeometry:
+    """Land further than `far` from every point, from the points' ordered Voronoi cells.
+
+    A place is far from every point exactly when it is far from its own cell's point, so only
+    cells reaching beyond `far` from their point contribute: the cell minus a disc of `far`.
+    """
+    coords, owner = shapely.get_coordinates(cells, return_index=True)
+    reach = np.zeros(len(cells))
+    np.maximum.at(reach, owner, np.hypot(*(coords - xy[owner]).T))
+    wide = np.flatnonzero(reach > far)
+    if not len(wide):
+        return shapely.MultiPolygon()
+    discs = shapely.buffer(shapely.points(xy[wide]), far, quad_segs=16)
+    pieces = shapely.difference(cells[wide], discs)
+    return _polygons(shapely.make_valid(shapely.intersection(shapely.union_all(pieces), land)))
 
 
 def nearest_codes(
@@ -209,38 +245,65 @@ def border_distance(xy: np.ndarray, borders: BaseGeometry, limit: float) -> np.n
     return out
 
 
-def holdout_score(
-    points: pd.DataFrame, borders_by_nation: Mapping[bool, BaseGeometry], seed: int = 13
-) -> dict[str, Any]:
-    """Build from a seeded 90% of postcode points, score the other 10% (overall, near borders).
-
-    A held-out point is right when its nearest kept point (the Voronoi cell it falls in) has its
-    district. Near a border: within NEAR_BORDER_M of a district border of the full build.
-    """
-    rng = np.random.default_rng(seed)
-    held = rng.random(len(points)) < 0.1
-    right_all = near_all = right_near = total = 0
-    for is_ni, group in points.groupby("is_ni", sort=True):
+def _score(
+    train: pd.DataFrame, held: pd.DataFrame, borders_by_nation: Mapping[bool, BaseGeometry]
+) -> dict[str, int]:
+    """Count held-out rows whose nearest training point (their Voronoi cell) has their district."""
+    counts = {"held": 0, "right": 0, "near": 0, "right_near": 0}
+    for is_ni, group in held.groupby("is_ni", sort=True):
+        kept = train[train["is_ni"] == is_ni]
         xy = group[["easting", "northing"]].to_numpy()
-        codes = group["laua"].to_numpy(dtype=object)
-        h = held[group.index.to_numpy()]
-        got = nearest_codes(xy[~h], codes[~h], xy[h])
-        right = got == codes[h]
-        near = (
-            border_distance(xy[h], borders_by_nation[bool(is_ni)], NEAR_BORDER_M) <= NEAR_BORDER_M
+        got = nearest_codes(
+            kept[["easting", "northing"]].to_numpy(), kept["laua"].to_numpy(dtype=object), xy
         )
-        total += int(h.sum())
-        right_all += int(right.sum())
-        near_all += int(near.sum())
-        right_near += int((right & near).sum())
+        right = got == group["laua"].to_numpy(dtype=object)
+        near = border_distance(xy, borders_by_nation[bool(is_ni)], NEAR_BORDER_M) <= NEAR_BORDER_M
+        counts["held"] += len(group)
+        counts["right"] += int(right.sum())
+        counts["near"] += int(near.sum())
+        counts["right_near"] += int((right & near).sum())
+    return counts
+
+
+def _rates(counts: Mapping[str, int]) -> dict[str, Any]:
+    near = counts["near"]
+    return {
+        "held_out": counts["held"],
+        "overall_right": round(counts["right"] / counts["held"], 5),
+        "near_border": near,
+        "near_border_right": round(counts["right_near"] / near, 5) if near else None,
+    }
+
+
+def holdout_score(
+    directory: pd.DataFrame, borders_by_nation: Mapping[bool, BaseGeometry], seed: int = 13
+) -> dict[str, Any]:
+    """Build from a seeded 90% of postcodes, score the other 10% (overall, near borders).
+
+    A held-out postcode is right when the Voronoi cell it falls in (its nearest kept postcode
+    location, with that location's majority district) has its district. Near a border: within
+    NEAR_BORDER_M of a district border of the full build. Scored twice: per postcode (the
+    directory's rows, as the issue defines it; a postcode sharing its point with a kept one is
+    usually right) and, stricter, per unique location (a held-out point never shares a kept one).
+    """
+    rows = directory.loc[_usable(directory), ["is_ni", "easting", "northing", "laua"]]
+    rows = rows.reset_index(drop=True)
+    held = np.random.default_rng(seed).random(len(rows)) < 0.1
+    by_postcode = _score(unique_points(rows[~held]), rows[held], borders_by_nation)
+    points = unique_points(rows)
+    held_points = np.random.default_rng(seed).random(len(points)) < 0.1
+    by_location = _score(points[~held_points], points[held_points], borders_by_nation)
     return {
         "seed": seed,
-        "held_out_points": total,
-        "overall_right": round(right_all / total, 5),
-        "near_border_points": near_all,
-        "near_border_right": round(right_near / near_all, 5) if near_all else None,
         "near_border_m": NEAR_BORDER_M,
-        "unit": "unique postcode locations (each with its majority district)",
+        "postcodes": _rates(by_postcode),
+        "locations": _rates(by_location),
+        "overall_right": _rates(by_postcode)["overall_right"],
+        "near_border_right": _rates(by_postcode)["near_border_right"],
+        "unit": (
+            "postcodes (directory rows with coordinates and a district); 'locations' scores"
+            " unique postcode points instead, each with its majority district"
+        ),
     }
 
 
@@ -274,6 +337,29 @@ def to_geojson(frame: gpd.GeoDataFrame) -> bytes:
     return (json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def far_layer(far_bng: BaseGeometry, tolerance: float = FAR_TOLERANCE_M) -> bytes:
+    """The far-from-postcodes land as one WGS84 GeoJSON feature: pockets under FAR_MIN_AREA_M2
+    left out, simplified, 5 decimals."""
+    parts = shapely.get_parts(far_bng)
+    kept = shapely.multipolygons(parts[shapely.area(parts) >= FAR_MIN_AREA_M2])
+    simple = shapely.make_valid(shapely.simplify(kept, tolerance))
+    frame = gpd.GeoDataFrame(
+        {
+            "code": ["far"],
+            "distance_m": [FAR_FROM_POSTCODES_M],
+            "source": [FAR_SOURCE],
+            "precision": [
+                f"simplified to {tolerance:g} m; pockets under {FAR_MIN_AREA_M2 / 1e6:g} km²"
+                " left out"
+            ],
+        },
+        geometry=[_polygons(simple)],
+        crs=GB_CRS,
+    ).to_crs("EPSG:4326")
+    frame["geometry"] = shapely.set_precision(frame.geometry.to_numpy(), 1e-5)
+    return to_geojson(frame)
+
+
 def sha256(data: bytes) -> str:
     """Hex sha256 of bytes."""
     return hashlib.sha256(data).hexdigest()
@@ -285,8 +371,9 @@ def build_districts(
     names: Mapping[str, DistrictName],
     *,
     score: bool = True,
-) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """Districts (EPSG:27700, full detail) with code, name, nation, and a build report."""
+) -> tuple[gpd.GeoDataFrame, BaseGeometry, dict[str, Any]]:
+    """Districts (EPSG:27700, full detail) with code, name, nation; the land further than
+    FAR_FROM_POSTCODES_M from any postcode (EPSG:27700); and a build report."""
     points = unique_points(directory)
     missing = sorted(set(points["laua"]) - set(names))
     if missing:
@@ -301,19 +388,22 @@ def build_districts(
     gb_land, ni_land_bng = split_land(land_bng, gb_pts[["easting", "northing"]].to_numpy(), ni_xy)
     parts: dict[str, BaseGeometry] = {}
     borders: dict[bool, BaseGeometry] = {}
+    far: list[BaseGeometry] = []
     if len(gb_pts):
-        gb = dissolve_voronoi(
+        gb, far_gb = dissolve_voronoi(
             gb_pts[["easting", "northing"]].to_numpy(), gb_pts["laua"].to_numpy(), gb_land
         )
+        far.append(far_gb)
         parts.update(gb)
         borders[False] = shared_borders(gb, gb_land)
     if len(ni_pts):
         # NI's own land polygons; land minus the reprojected GB land would leave slivers along
         # every GB coast (the two reprojections differ by millimetres) as NI districts.
         ni_land = shapely.make_valid(_transform(ni_land_bng, GB_CRS, NI_CRS))
-        ni = dissolve_voronoi(
+        ni, far_ni = dissolve_voronoi(
             ni_pts[["easting", "northing"]].to_numpy(), ni_pts["laua"].to_numpy(), ni_land
         )
+        far.append(_transform(far_ni, NI_CRS, GB_CRS))
         borders[True] = shared_borders(ni, ni_land)
         parts.update({c: _transform(g, NI_CRS, GB_CRS) for c, g in ni.items()})
     codes = sorted(parts)
@@ -335,8 +425,8 @@ def build_districts(
         "unique_points": {"gb": len(gb_pts), "ni": len(ni_pts)},
     }
     if score:
-        report["holdout"] = holdout_score(points, borders)
-    return frame, report
+        report["holdout"] = holdout_score(directory, borders)
+    return frame, shapely.union_all(far), report
 
 
 def build_geography(
@@ -364,10 +454,14 @@ def build_geography(
     directory = read_directory(letters)
     if not include_ni:
         directory = directory[~directory["is_ni"]]
-    districts, report = build_districts(directory, read_land_tarball(tarball), names, score=score)
+    districts, far, report = build_districts(
+        directory, read_land_tarball(tarball), names, score=score
+    )
     data = to_geojson(browser_layer(districts))
+    far_data = far_layer(far)
     manifest = {
         "districts_geojson": {"sha256": sha256(data), "bytes": len(data)},
+        "far_from_postcodes_geojson": {"sha256": sha256(far_data), "bytes": len(far_data)},
         "method": (
             "Voronoi of unique ONSPD postcode points per jurisdiction (GB EPSG:27700, NI "
             "EPSG:29903), dissolved by LAD code, clipped to filled OSM land, coverage-simplified "
@@ -392,5 +486,6 @@ def build_geography(
     }
     text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     write_bytes_atomic(out_dir / "districts.geojson", data)
+    write_bytes_atomic(out_dir / FAR_FILE, far_data)
     write_text_atomic(out_dir / "geography_manifest.json", text)
     return manifest

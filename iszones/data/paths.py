@@ -34,3 +34,8 @@ def admin_units_path(folder: Path) -> Path:
 
 def districts_path(folder: Path) -> Path:
     return folder / "boundaries" / "districts.geojson"
+
+
+def far_land_path(folder: Path) -> Path:
+    """The land over 1 km from any postcode, written by `iszones build-geography`."""
+    return folder / "boundaries" / "far_from_postcodes.geojson"

@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 import shapely
 
-from iszones.check.columns import COUNCIL_NOTES, NEAR_BORDER, NO_COUNCIL
+from iszones.check.columns import (
+    COUNCIL_NOTES,
+    FAR_FROM_POSTCODES,
+    NEAR_BORDER,
+    NEAR_BORDER_FAR,
+    NO_COUNCIL,
+)
 from iszones.check.frames import bundled_boundaries, check_sites
+from iszones.check.reference import bundled_reference
 from iszones.data.catalogue import districts_path, read_councils, read_districts, read_zones
 from iszones.inputs.postcodes import lookup_postcodes, read_directory
 from tests.conftest import DATA
@@ -61,3 +68,16 @@ def test_sample_of_postcodes_lands_in_their_district(reference) -> None:
     sample = directory.sample(20_000, random_state=1)
     got = councils(reference, sample["easting"], sample["northing"])
     assert (got["lad_code"].to_numpy() == sample["laua"].to_numpy()).mean() > 0.995
+
+
+def test_notes_far_from_any_postcode() -> None:
+    """Ben Macdui's summit (NN 989 989) is over 1 km from any postcode; Derby's Market Place
+    (SK 353 363) is not. The bundled reference carries the far-from-postcodes layer."""
+    reference = bundled_reference(DATA)
+    sites = gpd.GeoDataFrame(
+        geometry=shapely.points([298_900.0, 435_300.0], [798_900.0, 336_300.0]), crs=27700
+    )
+    got = reference.check(sites)
+    far = {COUNCIL_NOTES[FAR_FROM_POSTCODES], COUNCIL_NOTES[NEAR_BORDER_FAR]}
+    assert got.loc[0, "lad_note"] in far and got.loc[0, "lad_code"].startswith("S12")
+    assert got.loc[1, "lad_note"] not in far and got.loc[1, "lad_code"] == "E06000015"

@@ -21,7 +21,13 @@ from iszones.check.outputs import result_bytes
 from iszones.check.stream import CsvCheck
 from iszones.check.taxsites import bundled_tax_sites
 from iszones.cli import main
-from iszones.data.catalogue import read_admin_units, read_councils, read_sites, read_zones
+from iszones.data.catalogue import (
+    read_admin_units,
+    read_councils,
+    read_far_land,
+    read_sites,
+    read_zones,
+)
 from iszones.errors import CRSError, DataFileError
 from iszones.inputs import readers
 from iszones.inputs.readers import read_site_file
@@ -228,7 +234,13 @@ def test_cli_streams_a_csv_into_a_csv(zones, units, tmp_path):
     tax, customs = bundled_tax_sites(sites), bundled_tax_sites(sites, kind="customs_site")
     councils = read_councils(DATA.parent)
     expected = whole_file(
-        source, zones, councils, within_km=2, tax_sites=tax, customs_sites=customs
+        source,
+        zones,
+        councils,
+        within_km=2,
+        tax_sites=tax,
+        customs_sites=customs,
+        far_land=read_far_land(DATA.parent),
     )
     assert out.read_bytes() == expected
     summary = result.stdout.splitlines()[0]

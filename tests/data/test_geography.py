@@ -13,6 +13,7 @@ import shapely
 from iszones.data.geography import (
     browser_layer,
     build_districts,
+    far_land,
     read_district_names,
     to_geojson,
     unique_points,
@@ -30,12 +31,12 @@ def nottingham() -> tuple[gpd.GeoDataFrame, dict, shapely.Geometry]:
     directory = directory[directory["pcd"].str.startswith("NG")].reset_index(drop=True)
     land = shapely.box(-1.35, 52.85, -0.95, 53.05)
     names = read_district_names(BOUNDARIES / "lad2025_names.csv")
-    frame, report = build_districts(directory, land, names)
-    return frame, report, land
+    frame, far, report = build_districts(directory, land, names)
+    return frame, report, land, far
 
 
 def test_subset_is_a_valid_coverage(nottingham) -> None:
-    frame, report, land = nottingham
+    frame, report, land, _ = nottingham
     geoms = frame.geometry.to_numpy()
     assert shapely.is_valid(geoms).all()
     union = shapely.union_all(geoms)
@@ -50,7 +51,7 @@ def test_subset_is_a_valid_coverage(nottingham) -> None:
 
 
 def test_browser_layer_is_deterministic(nottingham) -> None:
-    frame, _, _ = nottingham
+    frame, *_ = nottingham
     assert to_geojson(browser_layer(frame)) == to_geojson(browser_layer(frame.copy()))
 
 
@@ -99,3 +100,28 @@ def test_every_district_says_where_its_boundary_and_name_come_from():
         assert props["name_source"], props["code"]
         assert "ONS Postcode Directory" in props["boundary_source"]
         assert props["boundary_precision"].startswith("approximate, not an official ONS boundary")
+
+
+def test_far_land_is_exactly_beyond_the_distance_from_every_point() -> None:
+    xy = np.array([[0.0, 0.0], [5_000.0, 0.0], [0.0, 6_000.0]])
+    land = shapely.box(-3_000, -3_000, 8_000, 9_000)
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=land, ordered=True)
+    )
+    far = far_land(xy, cells, land, far=1_000.0)
+    expected = land.difference(shapely.union_all(shapely.buffer(shapely.points(xy), 1_000.0)))
+    assert abs(far.area - expected.area) / expected.area < 1e-3
+    assert far.contains(shapely.Point(2_500, 1_000)) and not far.intersects(shapely.Point(900, 0))
+
+
+def test_committed_far_land_holds_no_postcode() -> None:
+    """No postcode of the Highlands and Islands lies in the committed far-from-postcodes land
+    (it keeps 1 km clear of every postcode, less its 200 m simplification)."""
+    far = gpd.read_file(BOUNDARIES / "far_from_postcodes.geojson").to_crs(27700)
+    assert far["source"].str.contains("ONS Postcode Directory").all()
+    area = far.geometry.iloc[0]
+    assert 20_000 < area.area / 1e6 < 100_000  # km²: a large share of the Highlands is far
+    directory = read_directory(["I", "K", "P", "H"])
+    directory = directory[directory["easting"].notna() & ~directory["is_ni"]]
+    inside = shapely.contains_xy(area, directory["easting"], directory["northing"])
+    assert len(directory) > 100_000 and not inside.any()
