@@ -126,7 +126,8 @@ def check_index(
     customs = index_tax_sites(customs_sites) if customs_sites is not None else None
     far_grid = None
     if far_land is not None and len(far_land):
-        far_grid = polygon_grid(far_land, max_distance=0.0, members=False)
+        # its parts, not one multipolygon: a point near an edge is tested against one small part
+        far_grid = polygon_grid(shapely.get_parts(far_land), max_distance=0.0, members=False)
     return CheckIndex(
         zones,
         zone_grid,

@@ -577,7 +577,7 @@ class PolygonGrid:
         nearest = first.copy()
         distance = np.where(first >= 0, 0.0, np.nan)
         out = np.flatnonzero(first < 0)
-        if len(out):
+        if len(out) and self.max_distance != 0.0:  # 0: only containment is asked for
             best, dmin = self._nearest(x[out], y[out], row[out], view.tables["cand"])
             found = best >= 0
             if self.max_distance is not None:
@@ -611,7 +611,7 @@ class PolygonGrid:
         nearest = first.copy()
         distance = np.where(first >= 0, 0.0, np.nan)
         out = np.flatnonzero(first < 0)
-        if len(out):
+        if len(out) and self.max_distance != 0.0:
             limit = {} if self.max_distance is None else {"max_distance": self.max_distance}
             (o_pt, o_seg), d = self._segment_tree.query_nearest(
                 points[out], return_distance=True, all_matches=True, **limit
