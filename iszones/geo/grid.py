@@ -296,7 +296,7 @@ class PolygonGrid:
         start, end = coords[:-1][same], coords[1:][same]
         self.owner = part_owner[ring_part[ring_of[:-1][same]]].astype(np.int32)
         self._seg_xy = np.ascontiguousarray(np.hstack([start, end]))  # ax, ay, bx, by
-        self._segment_tree = shapely.STRtree(shapely.linestrings(np.stack([start, end], 1)))
+        self._segment_tree: shapely.STRtree | None = None  # made when a stray point needs it
         self._polygon_tree = shapely.STRtree(self.geoms)
         bounds = shapely.total_bounds(self.geoms)
         # The lattice covers the polygons and, for polygons in the UK, the whole UK box: points
@@ -398,18 +398,12 @@ class PolygonGrid:
 
     def _build_top(self, level: _Level, cells: np.ndarray) -> None:
         cx, cy = self._centres(level, cells)
-        centres = shapely.points(cx, cy)
         radius = level.radius
-        _, dmin = self._segment_tree.query_nearest(
-            centres, return_distance=True, all_matches=False
-        )  # one segment per centre, in centre order
-        reach = dmin + 2 * radius + 1e-6 * (1 + dmin)
-        if self.max_distance is not None:
-            reach = np.minimum(reach, self.max_distance + radius + 1e-6 * (1 + dmin))
-        cell_pos, seg = self._segment_tree.query(centres, predicate="dwithin", distance=reach)
-        order = np.lexsort((seg, cell_pos))
-        ptr, segs = _csr(cell_pos[order], seg[order].astype(np.int32), len(cells))
-        in_cell, in_poly = self._polygon_tree.query(centres, predicate="intersects")
+        # A top cell's candidates: every segment within the nearest one's distance plus the
+        # cell's diameter of its centre (none nearer to any of its points is further).
+        cap = np.inf if self.max_distance is None else self.max_distance + radius
+        ptr, segs = kernels.segments_in_reach(cx, cy, self._seg_xy, 2 * radius, cap)
+        in_cell, in_poly = self._polygon_tree.query(shapely.points(cx, cy), predicate="intersects")
         inside = _unique_pairs(in_cell, in_poly, self.n)
         rows = np.arange(len(cells), dtype=np.int32)  # as parents' rows are: one compiled kernel
         self._store(level, cells, cx, cy, (ptr, segs, rows), inside)
@@ -613,6 +607,10 @@ class PolygonGrid:
         out = np.flatnonzero(first < 0)
         if len(out) and self.max_distance != 0.0:
             limit = {} if self.max_distance is None else {"max_distance": self.max_distance}
+            with self._lock:
+                if self._segment_tree is None:
+                    ends = self._seg_xy.reshape(-1, 2, 2)
+                    self._segment_tree = shapely.STRtree(shapely.linestrings(ends))
             (o_pt, o_seg), d = self._segment_tree.query_nearest(
                 points[out], return_distance=True, all_matches=True, **limit
             )

@@ -253,3 +253,38 @@ def owners_within(
                 polygons[found] = owner[s]
                 found += 1
     return points[:found], polygons[:found]
+
+
+@compiled
+def segments_in_reach(
+    cx: np.ndarray, cy: np.ndarray, seg_xy: np.ndarray, spread: float, cap: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each centre, the segments within reach (CSR ptr, segs in segment order): the nearest
+    segment's distance plus `spread`, at most `cap` (each with a 1e-6 relative margin).
+
+    Every segment is measured from every centre: the grid's top level has some hundreds of
+    cells, so this costs less than building a tree over all segments."""
+    n = len(cx)
+    m = seg_xy.shape[0]
+    dist = np.empty(m)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    segs = np.empty(max(m, 16), dtype=np.int32)
+    k = 0
+    for i in range(n):
+        low = np.inf
+        for s in range(m):
+            d = distance_to(cx[i], cy[i], seg_xy, s)
+            dist[s] = d
+            low = min(low, d)
+        margin = 1e-6 * (1.0 + low)
+        reach = min(low + spread + margin, cap + margin)
+        for s in range(m):
+            if dist[s] <= reach:
+                if k == len(segs):
+                    grown = np.empty(2 * len(segs), dtype=np.int32)
+                    grown[:k] = segs[:k]
+                    segs = grown
+                segs[k] = s
+                k += 1
+        ptr[i + 1] = k
+    return ptr, segs[:k].copy()
