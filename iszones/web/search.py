@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 from shapely import points
 
-from iszones.check.reference import Reference
-from iszones.inputs.locate import Location
+if TYPE_CHECKING:  # the check engine loads only when a place is looked up
+    from iszones.check.reference import Reference
+    from iszones.inputs.locate import Location
 
 
 @dataclass(frozen=True)

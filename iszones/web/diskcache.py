@@ -1,0 +1,80 @@
+"""Slow results kept on disk between server starts (the catalogue, the browser geometry, the
+gazetteer), so a new server opens its first page without making them again.
+
+Each result is keyed by the sha256 of what it is made from: the files it reads, the source of
+the iszones package (a code change makes it again) and any `extra` text. The folder is
+$ISZONES_CACHE_DIR, else ~/.cache/iszones/web (the user's own: pickles are only read from it).
+Anything that fails here (no home, a full disk, a broken file) just means the result is made.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+from iszones.data.catalogue import write_bytes_atomic
+from iszones.errors import IszonesError
+
+CACHE_ENV = "ISZONES_CACHE_DIR"
+PACKAGE = Path(__file__).resolve().parent.parent
+
+T = TypeVar("T")
+
+
+def cache_dir() -> Path:
+    """Where results are kept: $ISZONES_CACHE_DIR, else ~/.cache/iszones/web."""
+    chosen = os.environ.get(CACHE_ENV)
+    return Path(chosen) if chosen else Path.home() / ".cache" / "iszones" / "web"
+
+
+@functools.cache
+def source_digest() -> str:
+    """The sha256 of the iszones package's Python source (read once per process)."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def folder_files(folder: Path) -> list[Path]:
+    """Every file in a data folder, in a fixed order."""
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def cache_key(name: str, files: Iterable[Path], extra: str = "") -> str:
+    """The sha256 of `name`, `extra`, the package source and each file's path and bytes."""
+    digest = hashlib.sha256(f"{name}\0{extra}\0{source_digest()}".encode())
+    for path in files:
+        digest.update(f"\0{path}\0".encode())
+        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
+    return digest.hexdigest()
+
+
+def cached(name: str, files: Iterable[Path], make: Callable[[], T], extra: str = "") -> T:
+    """`make()`, or the result it gave before for the same `files`, source and `extra`.
+    A new result replaces the older ones of the same `name` and `extra`."""
+    try:
+        key = cache_key(name, files, extra)
+    except OSError:
+        return make()  # an unreadable input: make() says what is wrong with it
+    stem = f"{name}-{hashlib.sha256(extra.encode()).hexdigest()[:12]}"
+    path = cache_dir() / f"{stem}-{key[:32]}.pickle"
+    try:
+        kept: T = pickle.loads(path.read_bytes())  # noqa: S301 - written by `cached` only
+        return kept
+    except Exception:  # noqa: S110 - missing, unreadable or stale: make it again
+        pass
+    value = make()
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for old in path.parent.glob(f"{stem}-*.pickle"):
+            old.unlink(missing_ok=True)
+        write_bytes_atomic(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except (OSError, IszonesError, pickle.PicklingError):
+        pass
+    return value
