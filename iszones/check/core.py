@@ -121,7 +121,9 @@ def check_index(
         unit_grid = polygon_grid(
             units_bng.geometry.to_numpy(), max_distance=ADMIN_NEAREST_M, members=False
         )
-        border_grid = polygon_grid(units_bng.geometry.to_numpy(), tolerance=BORDER_NOTE_M)
+        border_grid = polygon_grid(
+            units_bng.geometry.to_numpy(), tolerance=BORDER_NOTE_M, members=False
+        )
     tax = index_tax_sites(tax_sites) if tax_sites is not None else None
     customs = index_tax_sites(customs_sites) if customs_sites is not None else None
     far_grid = None
@@ -206,12 +208,7 @@ def locate_councils(
         return np.full(n, NO_POLYGON, dtype=np.int64), note
     found = index.unit_grid.locate(x, y, threads=threads)
     if index.border_grid is not None:
-        members = index.border_grid.locate(x, y, members=True, threads=threads).members
-        assert members is not None
-        count = np.zeros(n, dtype=np.int64)
-        for word in range(members.shape[1]):
-            count += np.bitwise_count(members[:, word]).astype(np.int64)
-        note[count >= 2] = NEAR_BORDER
+        note[index.border_grid.near_several(x, y, threads=threads)] = NEAR_BORDER
     if index.far_grid is not None:
         far = index.far_grid.locate(x, y, threads=threads).first >= 0
         note[far] = np.where(note[far] == NEAR_BORDER, NEAR_BORDER_FAR, FAR_FROM_POSTCODES)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -495,21 +495,12 @@ class PolygonGrid:
         threads: how many threads share the work (default THREADS); 1 where the caller keeps
         the other cores busy itself (bulk.CsvCheck's pipeline).
         """
-        threads = THREADS if threads is None else max(1, threads)
         if members and not self.words:
             raise ValueError("This grid keeps no members: build it with members=True.")
         x = np.ascontiguousarray(x, dtype=np.float64)
         y = np.ascontiguousarray(y, dtype=np.float64)
         n = len(x)
-        leaf = self.levels[-1]
-        cells, in_lattice = self._cells(leaf, x, y)
-        with self._lock:
-            self._prepare()
-            todo = cells[in_lattice & (leaf.row[cells] < 0)]
-            if len(todo):
-                self._ensure(len(self.levels) - 1, _distinct(todo, leaf.nx * leaf.ny))
-            row = leaf.row[cells]
-            view = _LeafView(dict(leaf.tables), leaf.first, leaf.mask)
+        in_lattice, row, view = self._leaf_rows(x, y)
         first = np.full(n, NO_POLYGON, dtype=np.int64)
         nearest = np.full(n, NO_POLYGON, dtype=np.int64)
         distance = np.full(n, np.nan)
@@ -524,13 +515,7 @@ class PolygonGrid:
             if mask is not None and found.members is not None:
                 mask[idx] = found.members
 
-        starts = range(0, n, _POINTS)
-        if len(starts) > 1 and threads > 1:  # numpy and GEOS let go of the GIL in their loops
-            with ThreadPoolExecutor(threads, thread_name_prefix="iszones-grid") as pool:
-                list(pool.map(batch, starts))
-        else:
-            for start in starts:
-                batch(start)
+        _in_batches(batch, n, THREADS if threads is None else max(1, threads))
         stray = np.flatnonzero(~in_lattice)
         if len(stray):
             found = self._exact(x[stray], y[stray], members)
@@ -542,6 +527,59 @@ class PolygonGrid:
             if mask is not None and found.members is not None:
                 mask[stray] = found.members
         return Located(first, nearest, distance, mask)
+
+    def near_several(
+        self, x: np.ndarray, y: np.ndarray, *, threads: int | None = None
+    ) -> np.ndarray:
+        """Per point, whether it is in or within `tolerance` of two or more polygons, for
+        polygons that do not overlap (council districts): as `locate(members=True)` with two
+        or more members, without testing containment. A point in one polygon and within
+        tolerance of another is within tolerance of both boundaries, so counting the owners of
+        the boundary segments within tolerance settles it."""
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        n = len(x)
+        in_lattice, row, view = self._leaf_rows(x, y)
+        several = np.zeros(n, dtype=bool)
+        near_ptr = view.tables["near"][0]
+        inside_ptr = view.tables["inside"][0]
+        ptr, segs = view.tables["cand"]
+
+        def batch(start: int) -> None:
+            idx = np.arange(start, min(start + _POINTS, n))[in_lattice[start : start + _POINTS]]
+            r = row[idx]
+            several[idx] = inside_ptr[r + 1] - inside_ptr[r] >= 2
+            edgy = idx[near_ptr[r + 1] > near_ptr[r]]
+            if len(edgy):
+                pt, poly = kernels.owners_within(
+                    x[edgy], y[edgy], row[edgy], ptr, segs, self._seg_xy, self.owner, self.tolerance
+                )
+                pt, _ = _unique_pairs(pt, poly, self.n)
+                several[edgy] = np.bincount(pt, minlength=len(edgy)) >= 2
+
+        _in_batches(batch, n, THREADS if threads is None else max(1, threads))
+        stray = np.flatnonzero(~in_lattice)
+        if len(stray):
+            points = shapely.points(x[stray], y[stray])
+            pt, poly = self._polygon_tree.query(
+                points, predicate="dwithin", distance=max(self.tolerance, 1e-12)
+            )
+            pt, _ = _unique_pairs(pt, poly, self.n)
+            several[stray] = np.bincount(pt, minlength=len(stray)) >= 2
+        return several
+
+    def _leaf_rows(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, _LeafView]:
+        """(whether in the lattice, leaf row, leaf tables) per point, building cells as needed."""
+        leaf = self.levels[-1]
+        cells, in_lattice = self._cells(leaf, x, y)
+        with self._lock:
+            self._prepare()
+            todo = cells[in_lattice & (leaf.row[cells] < 0)]
+            if len(todo):
+                self._ensure(len(self.levels) - 1, _distinct(todo, leaf.nx * leaf.ny))
+            row = leaf.row[cells]
+            view = _LeafView(dict(leaf.tables), leaf.first, leaf.mask)
+        return in_lattice, row, view
 
     def _locate_rows(
         self, x: np.ndarray, y: np.ndarray, row: np.ndarray, view: _LeafView, members: bool
@@ -624,6 +662,17 @@ class PolygonGrid:
         return Located(
             first, nearest, distance, _masks(pt, poly, n, self.words) if members else None
         )
+
+
+def _in_batches(batch: Callable[[int], None], n: int, threads: int) -> None:
+    """batch(start) for each _POINTS-long batch of n points, on `threads` threads."""
+    starts = range(0, n, _POINTS)
+    if len(starts) > 1 and threads > 1:  # numpy and GEOS let go of the GIL in their loops
+        with ThreadPoolExecutor(threads, thread_name_prefix="iszones-grid") as pool:
+            list(pool.map(batch, starts))
+    else:
+        for start in starts:
+            batch(start)
 
 
 @dataclass(frozen=True)

@@ -179,3 +179,27 @@ def test_grids_are_shared_between_checks(tiny_zones):
     b = polygon_grid(tiny_zones.geometry.copy().to_numpy(), tolerance=0.01)
     assert a is b
     assert polygon_grid(tiny_zones.geometry.to_numpy()) is not a
+
+
+def test_near_several_matches_two_or_more_members_on_districts() -> None:
+    """On the council districts (polygons that do not overlap), near_several answers as
+    locate(members=True) with two or more members, points at sea and off the lattice included."""
+    from iszones.data.catalogue import districts_path, read_districts
+
+    geoms = read_districts(districts_path(DATA)).to_crs(27700).geometry.to_numpy()
+    rng = np.random.default_rng(4)
+    x = np.r_[rng.uniform(380_000, 480_000, 20_000), 5_000_000.0, 437_000.0]
+    y = np.r_[rng.uniform(300_000, 400_000, 20_000), 5_000_000.0, 334_000.0]
+    # and points on and beside a shared border
+    shared = shapely.intersection(geoms[0], shapely.buffer(geoms[1:], 1.0))
+    line = shared[~shapely.is_empty(shared)][0]
+    along = shapely.line_interpolate_point(
+        shapely.boundary(line), np.linspace(0, 1, 200), normalized=True
+    )
+    x = np.r_[x, shapely.get_x(along), shapely.get_x(along) + 150.0, shapely.get_x(along) + 250.0]
+    y = np.r_[y, shapely.get_y(along), shapely.get_y(along), shapely.get_y(along)]
+    members = PolygonGrid(geoms, tolerance=200.0).locate(x, y, members=True).members
+    expected = np.array([len(mask_members(m)) >= 2 for m in members])
+    got = PolygonGrid(geoms, tolerance=200.0, members=False).near_several(x, y)
+    assert expected.sum() > 1_000
+    np.testing.assert_array_equal(got, expected)
