@@ -332,10 +332,13 @@ def _reference(
     """The zones, councils and tax sites a check runs against (reference.Reference)."""
     from iszones.check.reference import bundled_reference, with_uploads
     from iszones.inputs.readers import read_boundary_file
+    from iszones.web.diskcache import cached, folder_files
 
     extra = replace_file or add_file
+    root = data_dir(folder)
+    bundled = cached("reference", folder_files(root), lambda: bundled_reference(root))
     return with_uploads(
-        bundled_reference(data_dir(folder)),
+        bundled,
         read_boundary_file(extra, max_mb=max_mb) if extra is not None else None,
         replace=replace_file is not None,
         tax_sites=read_boundary_file(tax_file, max_mb=max_mb) if tax_file is not None else None,
