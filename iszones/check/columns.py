@@ -252,11 +252,6 @@ class Column:
         return fields if self.codes is None else fields.take(pa.array(self.codes))
 
 
-def _km(tenths: int) -> str:
-    """Tenths of a km as '0.4 km', '6.0 km', '12.3 km' (one decimal, always shown)."""
-    return f"{tenths // 10}.{tenths % 10} km"
-
-
 def _tenths(metres: np.ndarray) -> np.ndarray:
     return np.round(np.nan_to_num(metres) / 100.0).astype(np.int64)
 
@@ -312,16 +307,29 @@ def _answer(
     packed = key << 44 | np.minimum(zone_km, 65535) << 28 | state << 16 | np.minimum(tax_km, 65535)
     packed |= customs_state << 57
     unique, codes = np.unique(packed, return_inverse=True)
-    sentences = np.empty(len(unique), dtype=object)
-    for pos, value in enumerate(unique.tolist()):
-        k, zkm, st = (value >> 44) & 8191, (value >> 28) & 65535, (value >> 16) & 4095
-        tkm, cst = value & 65535, value >> 57
-        sentences[pos] = (
-            heads[k].replace("{km}", _km(zkm), 1)
-            + tails[st].replace("{km}", _km(tkm), 1)
-            + customs_tails[cst]
-        )
-    return Column("answer", sentences, codes.ravel())
+    parts = [
+        *_filled(heads, (unique >> 44) & 8191, (unique >> 28) & 65535),
+        *_filled(tails, (unique >> 16) & 4095, unique & 65535),
+        pa.array(np.asarray(customs_tails, dtype=object)[unique >> 57], pa.string()),
+    ]
+    sentences = pc.binary_join_element_wise(*parts, "")
+    return Column("answer", np.asarray(sentences.to_numpy(zero_copy_only=False)), codes.ravel())
+
+
+def _filled(templates: Sequence[str], which: np.ndarray, tenths: np.ndarray) -> list[pa.Array]:
+    """Per value, templates[which] with its '{km}' (if any) filled with `tenths` of a km
+    ('0.4 km', '6.0 km', '12.3 km'): three text arrays to join (before, distance, after)."""
+    split = [t.split("{km}", 1) for t in templates]
+    before = np.array([p[0] for p in split], dtype=object)[which]
+    after = np.array([p[1] if len(p) > 1 else "" for p in split], dtype=object)[which]
+    has_km = np.array([len(p) > 1 for p in split], dtype=bool)[which]
+    km = pc.binary_join_element_wise(
+        pc.cast(pa.array(tenths // 10), pa.string()),
+        pc.cast(pa.array(tenths % 10), pa.string()),
+        ".",
+    )
+    km = pc.if_else(pa.array(has_km), pc.binary_join_element_wise(km, " km", ""), "")
+    return [pa.array(before, pa.string()), km, pa.array(after, pa.string())]
 
 
 def _customs_phrases(
