@@ -366,7 +366,7 @@ def check_sites(
         sources=None if sources is None else np.asarray(sources),
     )
 
-    out = sites.copy()
+    out = sites.copy(deep=False)  # copy-on-write (pandas 3): the input frame is not changed
     names = {c.name for c in found}
     taken = set(map(str, out.columns)) | names
     clashes = {c: free_name(str(c), taken) for c in out.columns if c in names}
