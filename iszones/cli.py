@@ -331,8 +331,8 @@ def _reference(
 ) -> Any:
     """The zones, councils and tax sites a check runs against (reference.Reference)."""
     from iszones.check.reference import bundled_reference, with_uploads
+    from iszones.data.diskcache import cached, folder_files
     from iszones.inputs.readers import read_boundary_file
-    from iszones.web.diskcache import cached, folder_files
 
     extra = replace_file or add_file
     root = data_dir(folder)

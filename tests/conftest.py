@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,12 +17,26 @@ import pytest
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from iszones.data.catalogue import load_catalogue
+from iszones.data.diskcache import CACHE_ENV
 
 X0, Y0 = 435_000, 335_000  # near Derby, in EPSG:27700 metres
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 DATA = ROOT / "data"
 FIXTURES = TESTS / "fixtures"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite keeps its disk cache (iszones.data.diskcache) in a folder of its own, shared by
+    every test, command and server it starts, and removed afterwards; never the user's."""
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("iszones-cache"))
+    yield
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
 
 
 def square(x: float, y: float, size: float) -> Polygon:

@@ -28,6 +28,7 @@ from iszones.data.catalogue import (
     to_feature_collection,
     zones_path,
 )
+from iszones.data.diskcache import cached, folder_files
 from iszones.data.selection import Selection, apply_selection, largest_amount
 from iszones.errors import IszonesError
 from iszones.geo.spatial import sites_near_zone
@@ -47,7 +48,6 @@ from iszones.schema import (
     SITE_KINDS,
 )
 from iszones.web import urlstate
-from iszones.web.diskcache import cached, folder_files
 from iszones.web.geometry import web_layers
 from iszones.web.search import Found, answer_locations
 
@@ -83,7 +83,7 @@ def _data_key(folder: Path) -> tuple[str, tuple[float, ...]]:
 
 @st.cache_resource(show_spinner="Loading zones and sites…", max_entries=4)
 def load(key: tuple[str, tuple[float, ...]]) -> Catalogue:
-    """The folder's catalogue, kept on disk between server starts (iszones.web.diskcache)."""
+    """The folder's catalogue, kept on disk between server starts (iszones.data.diskcache)."""
     folder = Path(key[0])
     return cached("catalogue", folder_files(folder), lambda: load_catalogue(folder), key[0])
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import geopandas as gpd
 
 from iszones.data.catalogue import districts_path, read_councils, read_zones, zones_path
+from iszones.data.diskcache import cached, folder_files
 from iszones.render.webmap import Backdrop, simplify_for_web, web_backdrop
-from iszones.web.diskcache import cached, folder_files
 
 
 def _stamp(folder: Path) -> tuple[float, ...]:

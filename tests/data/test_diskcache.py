@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from iszones.web import diskcache
+from iszones.data import diskcache
 
 
 @pytest.fixture

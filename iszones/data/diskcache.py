@@ -1,9 +1,10 @@
-"""Slow results kept on disk between server starts (the catalogue, the browser geometry, the
-gazetteer), so a new server opens its first page without making them again.
+"""Slow results kept on disk between runs (the parsed reference a check runs against, the
+catalogue, the browser geometry, the gazetteer), so a new command or server does not make them
+again.
 
 Each result is keyed by the sha256 of what it is made from: the files it reads, the source of
 the iszones package (a code change makes it again) and any `extra` text. The folder is
-$ISZONES_CACHE_DIR, else ~/.cache/iszones/web (the user's own: pickles are only read from it).
+$ISZONES_CACHE_DIR, else ~/.cache/iszones/results (the user's own: pickles are only read from it).
 Anything that fails here (no home, a full disk, a broken file) just means the result is made.
 """
 
@@ -27,9 +28,9 @@ T = TypeVar("T")
 
 
 def cache_dir() -> Path:
-    """Where results are kept: $ISZONES_CACHE_DIR, else ~/.cache/iszones/web."""
+    """Where results are kept: $ISZONES_CACHE_DIR, else ~/.cache/iszones/results."""
     chosen = os.environ.get(CACHE_ENV)
-    return Path(chosen) if chosen else Path.home() / ".cache" / "iszones" / "web"
+    return Path(chosen) if chosen else Path.home() / ".cache" / "iszones" / "results"
 
 
 @functools.cache
