@@ -138,13 +138,56 @@ def result_bytes(
             _plain_table(result, bool_text=False), geometry=result.geometry.array, crs=result.crs
         )
         return geojson_text(to_feature_collection(frame, name="checked_sites", digits=7)).encode()
-    frame = gpd.GeoDataFrame(
-        _plain_table(result, bool_text=True), geometry=result.geometry.array, crs=result.crs
+    return _geopackage(_plain_table(result, bool_text=True), result.geometry)
+
+
+def _arrow_column(values: pd.Series) -> pa.Array:
+    """A plain column as Arrow, typed as pyarrow infers it; text when its kinds are mixed or
+    it has no value at all."""
+    try:
+        array = pa.array(values.to_numpy(dtype=object), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = pa.array([None if v is None else str(v) for v in values], pa.string())
+    return array.cast(pa.string()) if pa.types.is_null(array.type) else array
+
+
+def _distinct_fields(names: Sequence[str]) -> list[str]:
+    """Names a GeoPackage accepts: fields differ in more than case ('Name' after 'name' becomes
+    'Name_2'), as SQLite compares them without it."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        candidate, k = name, 1
+        while candidate.casefold() in seen:
+            k += 1
+            candidate = f"{name}_{k}"
+        seen.add(candidate.casefold())
+        out.append(candidate)
+    return out
+
+
+def _geopackage(table: pd.DataFrame, geometry: gpd.GeoSeries) -> bytes:
+    """A GeoPackage layer 'checked_sites' written through GDAL's Arrow interface (columns at a
+    time, not a Python object per value)."""
+    kinds = set(geometry.geom_type.dropna())
+    names = _distinct_fields([*map(str, table.columns), "geometry"])
+    arrays = [_arrow_column(table[c]) for c in table.columns]
+    geom_name = names.pop()
+    arrow = pa.table(
+        [*arrays, pa.array(shapely.to_wkb(geometry.array), pa.binary())], names=[*names, geom_name]
     )
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pyogrio.write_dataframe(frame, buffer, driver="GPKG", layer="checked_sites")
+        pyogrio.write_arrow(
+            arrow,
+            buffer,
+            driver="GPKG",
+            layer="checked_sites",
+            geometry_name=geom_name,
+            geometry_type=kinds.pop() if len(kinds) == 1 else "Unknown",
+            crs=geometry.crs.to_wkt() if geometry.crs is not None else None,
+        )
     return buffer.getvalue()
 
 

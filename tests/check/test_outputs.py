@@ -75,6 +75,21 @@ def test_geojson_and_geopackage_round_trip(result, tmp_path):
     assert back.crs.to_epsg() == 27700 and back["in_zone"].tolist()[:2] == ["true", "false"]
 
 
+def test_geopackage_fields_that_differ_only_in_case_are_kept(result, tmp_path):
+    """SQLite compares field names without case: 'Name' after 'name' is written as 'Name_2'
+    (it stopped the write with a traceback), and a user's 'Geometry' column is kept too."""
+    result = result.assign(Name=["a", "b", "c"], Geometry=["g1", "g2", "g3"])
+    path = tmp_path / "cased.gpkg"
+    write_result(result, path)
+    back = gpd.read_file(path)
+    assert back["name"].tolist()[1:] == ["<b>x</b>", "z"] and back["Name_2"].tolist() == [
+        "a",
+        "b",
+        "c",
+    ]
+    assert back["Geometry"].tolist() == ["g1", "g2", "g3"] and back.geometry.iloc[0] is not None
+
+
 def test_output_format_by_extension(tmp_path):
     assert output_format("a/b.CSV") == ".csv"
     assert output_format("b.json") == ".geojson"
