@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyogrio
 import shapely
 
+from iszones.check.columns import ARROW_TYPES, csv_field, csv_rows, float_text, quote_column
 from iszones.data.catalogue import geojson_text, to_feature_collection, write_bytes_atomic
 from iszones.errors import DataFileError
 from iszones.inputs.text import (
@@ -31,6 +32,7 @@ from iszones.inputs.text import (
 )
 
 OUTPUT_FORMATS = (".csv", ".geojson", ".gpkg", ".xlsx")
+CSV_BLOCK_ROWS = 100_000
 
 
 def output_format(path: str | os.PathLike[str]) -> str:
@@ -127,10 +129,10 @@ def result_bytes(
     """
     suffix = output_format(f"out{suffix}")
     if suffix == ".csv":
-        table = _plain_table(result, bool_text=True, spreadsheet=True)
-        if include_wkt:
-            table["wkt"] = shapely.to_wkt(result.geometry.array, rounding_precision=-1)
-        return _csv_text(table).encode("utf-8-sig")
+        # made inert as it is written: quote_column and csv_field neutralise every text cell
+        table = _plain_table(result, bool_text=True)
+        wkt = shapely.to_wkt(result.geometry.array, rounding_precision=-1) if include_wkt else None
+        return _csv_bytes(table, wkt)
     if suffix == ".xlsx":
         return _xlsx(_plain_table(result, bool_text=False, spreadsheet=True), progress)
     if suffix == ".geojson":
@@ -191,21 +193,36 @@ def _geopackage(table: pd.DataFrame, geometry: gpd.GeoSeries) -> bytes:
     return buffer.getvalue()
 
 
-def _csv_text(table: pd.DataFrame) -> str:
-    """CSV text with "\n" line ends, as pandas writes it, but a field with a carriage return is
-    quoted too (pandas leaves it bare, and a spreadsheet takes a bare one for a row's end)."""
-    text = table.to_csv(index=False, lineterminator="\n")
-    if "\r" not in text:
-        return text
+def _csv_field_column(name: str, values: np.ndarray) -> pa.Array:
+    """A column of plain values (_plain_values, true/false as text) as quoted CSV fields, as the
+    streamed check writes them (columns.csv_rows): text and floats a column at a time."""
+    if ARROW_TYPES.get(name) == pa.float64():  # a result distance: as Column.csv prints it
+        return float_text(np.array(values, dtype=float))  # None becomes NaN, written empty
+    try:
+        text = pa.array(values, pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        if all(v is None or type(v) is int for v in values):  # Arrow prints ints as str()
+            return pa.array(values, pa.int64()).cast(pa.string()).fill_null("")
+        return pa.array([csv_field(v) for v in values], pa.string())  # as str() prints each
+    return quote_column(text.fill_null(""))
 
-    def field(value: Any) -> str:
-        cell = "" if value is None else str(value)
-        if any(c in cell for c in ',"\n\r'):
-            return '"' + cell.replace('"', '""') + '"'
-        return cell
 
-    rows: list[Any] = [table.columns, *table.itertuples(index=False, name=None)]
-    return "".join(",".join(field(v) for v in row) + "\n" for row in rows)
+def _csv_bytes(table: pd.DataFrame, wkt: np.ndarray | None = None) -> bytes:
+    """CSV with a byte-order mark and "\\n" line ends, through the stream's writer, in blocks of
+    CSV_BLOCK_ROWS rows (so the Arrow text of only one block is held at a time)."""
+    names = [str(c) for c in table.columns] + (["wkt"] if wkt is not None else [])
+    parts = [("\ufeff" + ",".join(csv_field(n) for n in names) + "\n").encode("utf-8")]
+    for start in range(0, len(table), CSV_BLOCK_ROWS):
+        block = table.iloc[start : start + CSV_BLOCK_ROWS]
+        fields = [
+            _csv_field_column(str(name), block.iloc[:, k].to_numpy())
+            for k, name in enumerate(table.columns)
+        ]
+        if wkt is not None:
+            fields.append(quote_column(pa.array(wkt[start : start + CSV_BLOCK_ROWS], pa.string())))
+        if fields:
+            parts.append(csv_rows(fields).to_pybytes())
+    return b"".join(parts)
 
 
 EXCEL_MAX_ROWS = 1_048_576  # rows in a worksheet, header included

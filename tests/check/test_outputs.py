@@ -49,6 +49,15 @@ def test_csv_has_a_bom_true_false_and_empty_for_unknown(result):
     )
 
 
+def test_csv_written_in_blocks_is_the_same_file(result, monkeypatch):
+    from iszones.check import outputs
+
+    whole = result_bytes(result, ".csv", include_wkt=True)
+    monkeypatch.setattr(outputs, "CSV_BLOCK_ROWS", 2)
+    assert result_bytes(result, ".csv", include_wkt=True) == whole
+    assert whole.decode("utf-8-sig").count("\n") == len(result) + 1
+
+
 def test_xlsx_keeps_text_as_text_and_booleans_as_booleans(result):
     book = load_workbook(io.BytesIO(result_bytes(result, ".xlsx")))
     rows = list(book.active.iter_rows(values_only=True))
