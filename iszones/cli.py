@@ -330,15 +330,12 @@ def _reference(
     max_mb: float,
 ) -> Any:
     """The zones, councils and tax sites a check runs against (reference.Reference)."""
-    from iszones.check.reference import bundled_reference, with_uploads
-    from iszones.data.diskcache import cached, folder_files
+    from iszones.check.reference import cached_reference, with_uploads
     from iszones.inputs.readers import read_boundary_file
 
     extra = replace_file or add_file
-    root = data_dir(folder)
-    bundled = cached("reference", folder_files(root), lambda: bundled_reference(root))
     return with_uploads(
-        bundled,
+        cached_reference(data_dir(folder)),
         read_boundary_file(extra, max_mb=max_mb) if extra is not None else None,
         replace=replace_file is not None,
         tax_sites=read_boundary_file(tax_file, max_mb=max_mb) if tax_file is not None else None,
@@ -870,9 +867,16 @@ def app_command(streamlit_args: tuple[str, ...]) -> None:
     """
     import subprocess
 
-    from iszones.web.app import streamlit_command
+    from iszones.web.app import WARM_COMMAND, streamlit_command
 
-    raise SystemExit(subprocess.call(streamlit_command(streamlit_args)))  # noqa: S603
+    # fill the disk cache (catalogue, map geometry, places, check reference) while the server
+    # starts, so the first page finds it made; a failure there only means the page makes it
+    warm = subprocess.Popen(WARM_COMMAND, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    try:
+        code = subprocess.call(streamlit_command(streamlit_args))  # noqa: S603
+    finally:
+        warm.kill()
+    raise SystemExit(code)
 
 
 @main.command("locate")

@@ -26,6 +26,7 @@ from iszones.data.catalogue import (
     sites_path,
     zones_path,
 )
+from iszones.data.diskcache import cached, folder_files
 from iszones.inputs.readers import BoundaryFile
 
 
@@ -73,6 +74,12 @@ def bundled_reference(folder: Path) -> Reference:
         return Reference(zones, councils, tax, customs_sites=customs, far_land=far)
     note = f"{folder}: no sites.geojson, so no tax sites to check against"
     return Reference(zones, councils, None, (note,), far_land=far)
+
+
+def cached_reference(folder: Path) -> Reference:
+    """bundled_reference, kept parsed on disk between runs (data.diskcache): the command line,
+    the Check page and the dashboard's search share it."""
+    return cached("reference", folder_files(folder), lambda: bundled_reference(folder))
 
 
 def with_uploads(

@@ -20,6 +20,10 @@ SERVER_FLAGS = (
 )
 
 
+# `iszones app` runs this beside the server: geometry.warm fills the disk cache.
+WARM_COMMAND = (sys.executable, "-c", "from iszones.web.geometry import warm; warm()")
+
+
 def run() -> None:
     """The pages, Map and Check my sites; the embed view hides the page list."""
     import streamlit as st

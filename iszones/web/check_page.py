@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from iszones.check.outputs import result_bytes
-from iszones.check.reference import Reference, bundled_reference, with_uploads
+from iszones.check.reference import Reference, cached_reference, with_uploads
 from iszones.check.summary import summarise
 from iszones.data.catalogue import data_dir
 from iszones.errors import DataFileError, IszonesError
@@ -68,8 +68,8 @@ STYLED_ROWS = 10_000  # rows highlighted by colour; larger tables are shown plai
 
 @st.cache_resource
 def bundled(folder: str) -> Reference:
-    """The zones, councils and tax sites of a data folder (reference.bundled_reference)."""
-    return bundled_reference(data_dir(folder))
+    """The zones, councils and tax sites of a data folder (reference.cached_reference)."""
+    return cached_reference(data_dir(folder))
 
 
 @st.cache_resource

