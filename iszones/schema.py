@@ -11,10 +11,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from iszones.errors import SchemaError
+from iszones.errors import CRSError, SchemaError
 
 STORAGE_CRS = "EPSG:4326"
 MEASURE_CRS = "EPSG:27700"
+# How a GeoJSON file may name WGS84 longitude/latitude in its (old-style) "crs" member.
+WGS84_NAMES = frozenset(
+    {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326"}
+)
 
 # The Industrial Strategy's eight growth-driving sectors, spelt as the Action Plan spells them.
 SECTORS: tuple[str, ...] = (
@@ -254,6 +258,26 @@ OPTIONAL_SITE_FIELDS: dict[str, Check] = {
     "relief_until": _optional_date,  # last day of a tax site's relief window
     "relief_source": _optional_note,  # the document giving that window (one of the sources)
 }
+
+
+def feature_list(doc: Any, where: str, *, crs_fix: str) -> list[dict[str, Any]]:
+    """The features of a GeoJSON FeatureCollection in WGS84, each with a properties object;
+    otherwise SchemaError (or CRSError, followed by `crs_fix`: what to do) naming `where`."""
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        got = type(doc).__name__ if not isinstance(doc, dict) else f"type {doc.get('type')!r}"
+        raise SchemaError(
+            f"{where}: expected a GeoJSON FeatureCollection at the top level, not {got}."
+        )
+    crs_name = ((doc.get("crs") or {}).get("properties") or {}).get("name")
+    if crs_name is not None and crs_name not in WGS84_NAMES:
+        raise CRSError(f"{where}: declares CRS {crs_name!r}; {crs_fix}")
+    features = doc.get("features")
+    if not isinstance(features, list):
+        raise SchemaError(f"{where}: 'features' is missing or not a list.")
+    for index, feature in enumerate(features):
+        if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
+            raise SchemaError(f"{where}: feature {index} is not a GeoJSON Feature with properties.")
+    return features
 
 
 def validate_properties(

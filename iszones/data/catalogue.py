@@ -33,12 +33,16 @@ from iszones.schema import (
     SITE_FIELDS,
     STORAGE_CRS,
     ZONE_FIELDS,
+    feature_list,
     validate_site_properties,
     validate_zone_properties,
 )
 
-# GeoJSON (RFC 7946) is WGS84 longitude/latitude; legacy files may name it in a "crs" member.
-_WGS84_NAMES = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326"}
+# What to do with a data file in another CRS: GeoJSON (RFC 7946) is WGS84 longitude/latitude.
+_REPROJECT = (
+    "iszones stores GeoJSON in WGS84 (EPSG:4326). Reproject it, e.g."
+    " `ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson`."
+)
 
 
 def load_json(path: str | os.PathLike[str]) -> Any:
@@ -56,24 +60,6 @@ def load_json(path: str | os.PathLike[str]) -> Any:
         ) from err
     except OSError as err:
         raise DataFileError(f"{path}: cannot read ({err.strerror}).") from err
-
-
-def _features(doc: Any, path: str) -> list[dict[str, Any]]:
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise SchemaError(f"{path}: expected a GeoJSON FeatureCollection at the top level.")
-    crs_name = (doc.get("crs") or {}).get("properties", {}).get("name")
-    if crs_name is not None and crs_name not in _WGS84_NAMES:
-        raise CRSError(
-            f"{path}: declares CRS {crs_name!r}; iszones stores GeoJSON in WGS84 (EPSG:4326)."
-            " Reproject it, e.g. `ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson`."
-        )
-    features = doc.get("features")
-    if not isinstance(features, list):
-        raise SchemaError(f"{path}: 'features' must be a list.")
-    for index, feature in enumerate(features):
-        if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
-            raise SchemaError(f"{path}: feature {index} is not a GeoJSON Feature with properties.")
-    return features
 
 
 def _geometry(feature: Mapping[str, Any], label: str, allowed: tuple[str, ...]) -> Any:
@@ -115,7 +101,7 @@ def _frame(
 ) -> gpd.GeoDataFrame:
     """Parse, validate the raw properties (before pandas retypes them), then build the frame."""
     name = str(path)
-    features = _features(load_json(path), name)
+    features = feature_list(load_json(path), name, crs_fix=_REPROJECT)
     rows, geoms = [], []
     for index, feature in enumerate(features):
         props = feature["properties"]

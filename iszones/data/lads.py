@@ -24,7 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from iszones.data.footprints import Member, build_zones
 from iszones.errors import CRSError, SchemaError
 from iszones.geo.spatial import BOUNDARY_TOLERANCE_M, areas_km2, repair_geometries, to_measure_crs
-from iszones.schema import STORAGE_CRS
+from iszones.schema import STORAGE_CRS, feature_list
 
 # ONS GSS codes of local authority districts: unitary (E06), non-metropolitan (E07),
 # metropolitan (E08), London boroughs and the City (E09), Welsh (W06), Scottish council
@@ -42,7 +42,6 @@ MAX_FEATURES = 1000
 UK_LONLAT_BOUNDS = (-14.0, 49.0, 3.0, 62.0)
 HOST_SEARCH_M = 5000.0  # a port on the coast may sit just outside the clipped LAD shape
 _CODE_FIELD = re.compile(r"^LAD(\d{2})CD$", re.IGNORECASE)
-_WGS84_NAMES = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326"}
 
 
 @dataclass(frozen=True)
@@ -198,22 +197,14 @@ def parse_page(doc: Any, *, where: str) -> tuple[list[dict[str, Any]], bool]:
 
     Checks each page as it comes, so a page in the wrong CRS stops the download there.
     """
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        got = type(doc).__name__ if not isinstance(doc, dict) else f"keys {sorted(doc)[:6]}"
-        raise SchemaError(f"{where}: expected a GeoJSON FeatureCollection, got {got}.")
-    crs_name = ((doc.get("crs") or {}).get("properties") or {}).get("name")
-    if crs_name is not None and crs_name not in _WGS84_NAMES:
-        raise CRSError(
-            f"{where}: declares CRS {crs_name!r}; asked for longitude/latitude (outSR=4326)."
-            " The service ignored outSR; nothing was used from it."
-        )
-    features = doc.get("features")
-    if not isinstance(features, list):
-        raise SchemaError(f"{where}: 'features' is missing or not a list.")
+    features = feature_list(
+        doc,
+        where,
+        crs_fix="asked for longitude/latitude (outSR=4326). The service ignored outSR; nothing"
+        " was used from it.",
+    )
     for index, feature in enumerate(features):
         label = f"{where}, feature {index}"
-        if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
-            raise SchemaError(f"{label}: not a GeoJSON Feature with properties.")
         if not feature.get("geometry"):
             raise SchemaError(f"{label}: has no geometry.")
         code = next((v for k, v in feature["properties"].items() if _CODE_FIELD.match(k)), None)

@@ -153,6 +153,21 @@ def test_legacy_crs_member_other_than_wgs84_is_refused(tmp_path):
         read_zones(path)
 
 
+def test_a_crs_member_without_properties_reads_as_wgs84(tmp_path):
+    """{"crs": {"properties": null}} names no CRS (it stopped with an AttributeError)."""
+    path = write(tmp_path, [zone_feature()], crs={"type": "name", "properties": None})
+    assert len(read_zones(path)) == 1
+
+
+def test_not_a_feature_collection_says_what_it_is(tmp_path):
+    path = tmp_path / "zones.geojson"
+    path.write_text('{"type": "Feature"}', encoding="utf-8")
+    with pytest.raises(
+        SchemaError, match=r"zones.geojson: expected a GeoJSON FeatureCollection.*'Feature'"
+    ):
+        read_zones(path)
+
+
 def test_projected_coordinates_in_geojson_are_refused(tmp_path):
     feature = zone_feature()
     feature["geometry"]["coordinates"] = [
