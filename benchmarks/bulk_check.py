@@ -326,7 +326,7 @@ def frames_path(source: Path, output: Path, against: Reference):
     """iszones' in-memory path: read_site_file, check_sites, write_result (what the app uses)."""
     core.clear_grids()
     sites = read_site_file(source, max_mb=1e6)
-    result = against.check(sites.frame, problems=sites.problems, sources=sites.sources)
+    result = against.check_table(sites)
     write_result(result, output)
 
 

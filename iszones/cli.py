@@ -299,13 +299,7 @@ def check_command(
         def advance(done: int, total: int) -> None:
             bar.update(done - bar.pos)
 
-        result = against.check(
-            sites.frame,
-            problems=sites.problems,
-            sources=sites.sources,
-            within_km=within_km,
-            progress=advance,
-        )
+        result = against.check_table(sites, within_km=within_km, progress=advance)
         bar.update(len(sites.frame) - bar.pos)
     if output_format(output) == ".xlsx":  # openpyxl writes a cell at a time: show how far
         with click.progressbar(length=len(result), label="Writing Excel", file=sys.stderr) as bar:

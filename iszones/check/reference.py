@@ -27,7 +27,7 @@ from iszones.data.catalogue import (
     zones_path,
 )
 from iszones.data.diskcache import cached, folder_files
-from iszones.inputs.readers import BoundaryFile
+from iszones.inputs.readers import BoundaryFile, SiteTable
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,11 @@ class Reference:
             far_land=self.far_land,
             **options,
         )
+
+    def check_table(self, sites: SiteTable, **options: Any) -> gpd.GeoDataFrame:
+        """`check` of a file's sites as the readers read them: every row, with its problem and
+        where its location came from."""
+        return self.check(sites.frame, problems=sites.problems, sources=sites.sources, **options)
 
     def index(self) -> CheckIndex:
         """This reference indexed for the stream and Dask paths (frames.prepare_check)."""

@@ -26,6 +26,7 @@ from pyproj import CRS
 from iszones.check.columns import (
     ARROW_TYPES,
     Answers,
+    Column,
     csv_field,
     csv_rows,
     quote_column,
@@ -509,6 +510,20 @@ def count_block(
         summary.add_answers(answers.combo >= 0, answers.distance, in_tax)
 
 
+def block_results(
+    block: Block, answers: Answers | None, index: CheckIndex, within_km: float | None
+) -> list[Column]:
+    """A block's result columns (columns.result_columns), for its CSV or Arrow output."""
+    return result_columns(
+        answers,
+        block.points.ok,
+        block.points.problems,
+        index,
+        within_km=within_km,
+        sources=block.points.source,
+    )
+
+
 def block_csv(
     block: Block,
     answers: Answers | None,
@@ -524,14 +539,7 @@ def block_csv(
         originals = [quote_column(c) for c in originals]  # made inert there too
     else:
         originals = [spreadsheet_column(c) for c in originals]  # formulas inert (inputs.text)
-    found = result_columns(
-        answers,
-        block.points.ok,
-        block.points.problems,
-        index,
-        within_km=within_km,
-        sources=block.points.source,
-    )
+    found = block_results(block, answers, index, within_km)
     return csv_rows([*originals, *(c.csv() for c in found)])
 
 
@@ -555,12 +563,5 @@ def typed_table(
 ) -> pa.Table:
     """A block's input columns and results as a typed Arrow table (for Parquet)."""
     originals = [block.table.column(i).combine_chunks() for i in sources]
-    found = result_columns(
-        answers,
-        block.points.ok,
-        block.points.problems,
-        index,
-        within_km=within_km,
-        sources=block.points.source,
-    )
+    found = block_results(block, answers, index, within_km)
     return pa.Table.from_arrays([*originals, *(c.arrow() for c in found)], schema=schema)

@@ -115,13 +115,7 @@ def run_check(
     def advance(done: int, total: int) -> None:
         bar.progress(done / total if total else 1.0, text=f"Checked {done} of {total} sites")
 
-    result = against.check(
-        sites.frame,
-        problems=sites.problems,
-        sources=sites.sources,
-        within_km=within_km,
-        progress=advance,
-    )
+    result = against.check_table(sites, within_km=within_km, progress=advance)
     bar.empty()
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", PurePath(sites.name).stem) or "sites"
     return {
