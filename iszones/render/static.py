@@ -1189,17 +1189,7 @@ def static_map_png(
     towns : name the biggest towns in view (GeoNames, via iszones.inputs.places) where they fit.
     """
     check_dpi(dpi)
-    with rendering():
-        fig = _map_figure(
-            zones,
-            sites,
-            title=title,
-            subtitle=subtitle,
-            background=background,
-            date=date or data_date(zones, sites),
-            towns=towns,
-        )
-    return figure_bytes([fig], "png", dpi=dpi, title=title)
+    return _map_bytes(zones, sites, "png", dpi, title, subtitle, background, date, towns)
 
 
 def static_map_pdf(
@@ -1213,6 +1203,20 @@ def static_map_pdf(
     towns: bool = True,
 ) -> bytes:
     """The same map as one A4-landscape vector PDF page (text selectable, no raster images)."""
+    return _map_bytes(zones, sites, "pdf", 72, title, subtitle, background, date, towns)
+
+
+def _map_bytes(
+    zones: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    fmt: str,
+    dpi: int,
+    title: str,
+    subtitle: str,
+    background: gpd.GeoDataFrame | None,
+    date: str | None,
+    towns: bool,
+) -> bytes:
     with rendering():
         fig = _map_figure(
             zones,
@@ -1223,7 +1227,7 @@ def static_map_pdf(
             date=date or data_date(zones, sites),
             towns=towns,
         )
-    return figure_bytes([fig], "pdf", dpi=72, title=title)
+    return figure_bytes([fig], fmt, dpi=dpi, title=title)
 
 
 def interactive_map_html(
