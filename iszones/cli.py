@@ -859,18 +859,9 @@ def app_command(streamlit_args: tuple[str, ...]) -> None:
 
     Example: iszones app --server.port 8600
     """
-    import subprocess
+    from iszones.web.app import serve
 
-    from iszones.web.app import WARM_COMMAND, streamlit_command
-
-    # fill the disk cache (catalogue, map geometry, places, check reference) while the server
-    # starts, so the first page finds it made; a failure there only means the page makes it
-    warm = subprocess.Popen(WARM_COMMAND, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
-    try:
-        code = subprocess.call(streamlit_command(streamlit_args))  # noqa: S603
-    finally:
-        warm.kill()
-    raise SystemExit(code)
+    raise SystemExit(serve(streamlit_args))
 
 
 @main.command("locate")

@@ -1,4 +1,4 @@
-"""One end-to-end test: `streamlit run app.py` on 127.0.0.1, driven by Debian's headless Chromium.
+"""End-to-end tests: `iszones app` (as `make run`) on 127.0.0.1, driven by headless Chromium.
 
 The browser may reach nothing but the app: every other request is refused and recorded, so the
 map only renders if Leaflet and its plugin come from the app itself. The data folder (through
@@ -78,7 +78,7 @@ def _free_port() -> int:
 def server(tmp_path_factory) -> Iterator[str]:
     if (
         not Path(CHROMIUM).exists()
-        or shutil.which("streamlit", path=Path(sys.executable).parent) is None
+        or shutil.which("iszones", path=Path(sys.executable).parent) is None
     ):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium.")
@@ -88,17 +88,8 @@ def server(tmp_path_factory) -> Iterator[str]:
     env = {**os.environ, "ISZONES_DATA_DIR": str(data)}
     log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("w")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.headless=true",
-            f"--server.port={port}",
-            "--server.address=127.0.0.1",
-            "--browser.gatherUsageStats=false",
-        ],
+        # the server imports the pages' modules before it answers (web.app.serve)
+        [str(Path(sys.executable).parent / "iszones"), "app", f"--server.port={port}"],
         cwd=ROOT,
         env=env,
         stdout=log,
