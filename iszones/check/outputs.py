@@ -22,7 +22,8 @@ import pyogrio
 import shapely
 
 from iszones.check.columns import ARROW_TYPES, csv_field, csv_rows, float_text, quote_column
-from iszones.data.catalogue import geojson_text, to_feature_collection, write_bytes_atomic
+from iszones.data.atomic import write_bytes_atomic
+from iszones.data.catalogue import geojson_text, to_feature_collection
 from iszones.errors import DataFileError
 from iszones.inputs.text import (
     clean_text,

@@ -36,7 +36,7 @@ from iszones.check.columns import (
 )
 from iszones.check.core import CheckIndex, check_points, free_name
 from iszones.check.summary import SHOWN_PROBLEMS, CheckSummary, sum_evidence
-from iszones.data.catalogue import atomic_output
+from iszones.data.atomic import atomic_output
 from iszones.errors import DataFileError, IszonesError
 from iszones.inputs.coordinates import (
     CoordinateEvidence,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-from iszones.data.catalogue import write_bytes_atomic
+from iszones.data.atomic import write_bytes_atomic
 from iszones.errors import IszonesError
 
 CACHE_ENV = "ISZONES_CACHE_DIR"

@@ -445,7 +445,7 @@ def build_geography(
     """
     from importlib.metadata import version
 
-    from iszones.data.catalogue import write_bytes_atomic, write_text_atomic
+    from iszones.data.atomic import write_bytes_atomic, write_text_atomic
     from iszones.inputs.postcodes import read_directory
 
     names_path = out_dir / "lad2025_names.csv"

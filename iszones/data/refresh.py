@@ -26,6 +26,7 @@ import geopandas as gpd
 import requests
 
 from iszones.data import lads as lad_build
+from iszones.data.atomic import write_bytes_atomic, write_text_atomic
 from iszones.data.catalogue import (
     districts_path,
     geojson_text,
@@ -35,8 +36,6 @@ from iszones.data.catalogue import (
     read_zones,
     sites_path,
     to_feature_collection,
-    write_bytes_atomic,
-    write_text_atomic,
     zones_path,
 )
 from iszones.data.footprints import Member, parse_membership

@@ -266,7 +266,7 @@ def test_sites_allow_null_geometry_but_not_other_types(tmp_path):
 
 def test_atomic_output_removes_what_killed_runs_left(tmp_path):
     """Temporary files carry the writer's process id; a later run removes a dead one's."""
-    from iszones.data.catalogue import atomic_output
+    from iszones.data.atomic import atomic_output
 
     target = tmp_path / "out.csv"
     dead = tmp_path / ".out.csv.999999.abcdefgh.tmp"  # no such process
