@@ -102,11 +102,14 @@ def run(tree: Path, source: Path, out: Path, timeout: float, memory_gb: float) -
 
 
 def unique_names_seconds(tree: Path, count: int) -> str:
-    """_unique_names on `count` copies of one name, in a child of that tree (time only)."""
+    """The header's unique_names on `count` copies of one name, in a child of that tree (time
+    only): inputs.csvparse.unique_names, or readers._unique_names in trees before it moved."""
     code = (
-        "import sys, time; sys.path.insert(0, sys.argv[1]); from iszones.inputs.readers import"
-        " _unique_names; t = time.perf_counter(); _unique_names(['x'] * int(sys.argv[2]));"
-        " print(f'{time.perf_counter() - t:.3f} s')"
+        "import sys, time; sys.path.insert(0, sys.argv[1])\n"
+        "try:\n from iszones.inputs.csvparse import unique_names\n"
+        "except ImportError:\n from iszones.inputs.readers import _unique_names as unique_names\n"
+        "t = time.perf_counter(); unique_names(['x'] * int(sys.argv[2]))\n"
+        "print(f'{time.perf_counter() - t:.3f} s')"
     )
     try:
         done = subprocess.run(
@@ -145,7 +148,7 @@ def main() -> None:
                 print(f"  {label:6} {run(tree, source, out, args.timeout, args.memory_gb)}")
                 out.unlink(missing_ok=True)
         for count in (2_000, 4_000, 100_000):
-            print(f"_unique_names of {count:,} duplicate names")
+            print(f"unique_names of {count:,} duplicate names")
             for label, tree in trees.items():
                 shown = "skipped (cubic)" if label == "before" and count > 4_000 else None
                 print(f"  {label:6} {shown or unique_names_seconds(tree, count)}")

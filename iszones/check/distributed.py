@@ -37,7 +37,7 @@ from iszones.check.stream import (
 from iszones.check.summary import CheckSummary, summarise
 from iszones.errors import DataFileError, IszonesError
 from iszones.inputs.coordinates import find_coordinate_columns, parse_crs, table_crs
-from iszones.inputs.readers import csv_layout
+from iszones.inputs.csvparse import csv_layout
 
 PART_BYTES = 64 << 20  # bytes of CSV per task
 CONNECT_TIMEOUT = "20s"  # to reach an existing scheduler

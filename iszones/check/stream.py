@@ -46,9 +46,9 @@ from iszones.inputs.coordinates import (
     table_crs,
     transformer,
 )
+from iszones.inputs.csvparse import CsvLayout, csv_layout, parse_csv_rows
 from iszones.inputs.limits import MAX_LINE_BYTES
 from iszones.inputs.placing import find_postcode_column, locate_rows
-from iszones.inputs.readers import CsvLayout, csv_layout, parse_csv_rows
 from iszones.inputs.text import spreadsheet_column
 from iszones.schema import MEASURE_CRS
 
