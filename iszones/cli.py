@@ -275,10 +275,7 @@ def check_command(
     """
     import sys
 
-    from iszones.check.outputs import output_format, write_result
-    from iszones.check.summary import summarise
     from iszones.inputs.limits import check_max_mb
-    from iszones.inputs.readers import read_site_file
 
     if replace_file and add_file:
         raise click.UsageError("Give --boundaries or --add-boundaries, not both.")
@@ -286,10 +283,17 @@ def check_command(
         raise click.UsageError("--scheduler needs --engine dask.")
     check_max_mb(max_mb, "--max-mb")
     _refuse_overwriting(output, input_file, replace_file, add_file, tax_file)
-    reference = functools.partial(_reference, folder, replace_file, add_file, tax_file, max_mb)
+    uploads = (replace_file, add_file, tax_file)
     if engine == "dask" or _streamed(input_file, output):
-        _check_in_bulk(input_file, output, reference, crs, within_km, max_mb, scheduler)
+        index = functools.partial(_index, folder, *uploads, max_mb)
+        _check_in_bulk(input_file, output, index, crs, within_km, max_mb, scheduler)
         return
+    # geopandas and pandas load from here on: a CSV into a CSV (above) needs neither
+    from iszones.check.outputs import output_format, write_result
+    from iszones.check.summary import summarise
+    from iszones.inputs.readers import read_site_file
+
+    reference = functools.partial(_reference, folder, *uploads, max_mb)
     output_format(output)  # refuse a bad output name before any work
     sites = read_site_file(input_file, crs=crs, layer=layer, max_mb=max_mb)
     against = reference()
@@ -337,6 +341,23 @@ def _reference(
     )
 
 
+def _index(
+    folder: Path | None,
+    replace_file: Path | None,
+    add_file: Path | None,
+    tax_file: Path | None,
+    max_mb: float,
+) -> tuple[Any, tuple[str, ...]]:
+    """The check index (core.CheckIndex) and the notes for a streamed or Dask check: the data
+    folder's from the disk cache (no geopandas), or the reference with the user's files."""
+    if replace_file is None and add_file is None and tax_file is None:
+        from iszones.check.prepared import cached_index
+
+        return cached_index(data_dir(folder))
+    against = _reference(folder, replace_file, add_file, tax_file, max_mb)
+    return against.index(), against.notes
+
+
 def _echo_summary(summary: Any, where: str, output: Path) -> None:
     """The first problems (stderr), the summary line and what was written."""
     from iszones.check.summary import SHOWN_PROBLEMS
@@ -373,7 +394,7 @@ def _streamed(input_file: Path, output: Path) -> bool:
 def _check_in_bulk(
     input_file: Path,
     output: Path,
-    reference: Callable[[], Any],
+    indexed: Callable[[], tuple[Any, tuple[str, ...]]],
     crs: str | None,
     within_km: float | None,
     max_mb: float,
@@ -391,9 +412,8 @@ def _check_in_bulk(
     if scheduler is None and click.get_current_context().params["engine"] == "local":
         job = CsvCheck(input_file, crs=crs, max_mb=limit)
     try:
-        against = reference()
-        notes = [*(job.notes if job is not None else []), *against.notes]
-        index = against.index()
+        index, reference_notes = indexed()
+        notes = [*(job.notes if job is not None else []), *reference_notes]
     except BaseException:
         if job is not None:
             job.close()

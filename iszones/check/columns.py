@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -245,7 +244,7 @@ class Column:
         if self.name in ARROW_TYPES and ARROW_TYPES[self.name] == pa.float64():
             text = float_text(np.asarray(self.table, dtype=float))
             return text if self.codes is None else text.take(pa.array(self.codes))
-        if pd.api.types.infer_dtype(self.table, skipna=True) in ("string", "empty"):
+        if all(v is None or isinstance(v, str) for v in self.table):  # text, or none at all
             fields = quote_column(pa.array(self.table, pa.string()).fill_null(""))
         else:  # flags, numbers and text mixed: one by one (small tables of keys)
             fields = pa.array([csv_field(v) for v in self.table], pa.string())
@@ -340,11 +339,9 @@ def _customs_phrases(
     state (0: nothing to say)."""
     state = np.zeros(len(ok), dtype=np.int64)
     sites = getattr(index, "customs", None)
-    if customs is None or sites is None or 2 * len(sites.sites) + 1 > 63:
+    if customs is None or sites is None or 2 * len(sites.geoms) + 1 > 63:
         return [""], state
-    names = sites.sites["name"].to_numpy(dtype=object)
-    precision = sites.sites["precision_m"].to_numpy(dtype=float)
-    decided = sites.sites["decided_by"].to_numpy(dtype=object)
+    names, precision, decided = (sites.sites[c] for c in ("name", "precision_m", "decided_by"))
     inside = ok & (customs.inside >= 0)
     near = ok & ~inside & tax_level(customs, index, sites) & (customs.nearest >= 0)
     state[inside] = 1 + customs.inside[inside]
@@ -366,10 +363,8 @@ def _tax_phrases(
     """The tax-site part of the answers: one phrase per (tax site, state), each row's state,
     and its distance in tenths of a km."""
     sites = index.tax.sites
-    names = sites["name"].to_numpy(dtype=object)
-    precision = sites["precision_m"].to_numpy(dtype=float)
-    designation = sites["designation"].to_numpy(dtype=object)
-    decided = sites["decided_by"].to_numpy(dtype=object)
+    names, precision = sites["name"], sites["precision_m"]
+    designation, decided = sites["designation"], sites["decided_by"]
     n_tax = len(names)
     inside_text, maybe, near = [], [], []
     for t in range(n_tax):
@@ -395,7 +390,7 @@ def _tax_phrases(
 def tax_level(tax: TaxAnswers, index: Any, sites: Any = None) -> np.ndarray:
     """Per site: inside or possibly inside a tax site (summary.possibly_in_tax_site); `sites`:
     another level's index (the customs sites) instead of the tax sites."""
-    precision = (sites or index.tax).sites["precision_m"].to_numpy(dtype=float)
+    precision = (sites or index.tax).sites["precision_m"]
     known = tax.nearest >= 0
     near_precision = np.where(known, precision[np.maximum(tax.nearest, 0)], 0.0)
     return possibly_in_tax_site(tax.inside >= 0, tax.distance, near_precision)
@@ -444,7 +439,7 @@ def result_columns(
             tax = _spread(answers.tax, ok)
     inside = combo >= 0
     text = index.zone_text
-    ids = index.zones["zone_id"].to_numpy(dtype=object)
+    ids = index.zone_ids
     # key 0 not checked, then each set of zones a site is in, then each zone nearest to one outside
     key = np.where(inside, combo + 1, 1 + len(combos) + nearest)
     key[~ok] = 0

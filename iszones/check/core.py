@@ -1,21 +1,21 @@
 """The check's spatial core: boundaries, councils and tax sites indexed in British National
 Grid, and the answers for points (zones, nearest zone, council, tax sites) as positions into them.
-Every path (frames, stream, Dask) asks check_points."""
+Every path (frames, stream, Dask) asks check_points.
+
+The index holds arrays, grids and shapely geometries only (frames.check_index builds it from
+frames), so the streamed check reads it back from the disk cache without pandas or geopandas."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import shapely
 
 from iszones.check.columns import (
-    BORDER_NOTE_M,
     FAR_FROM_POSTCODES,
     NEAR_BORDER,
     NEAR_BORDER_FAR,
@@ -23,10 +23,9 @@ from iszones.check.columns import (
     OFF_COAST,
     Answers,
 )
-from iszones.check.taxsites import TaxSiteIndex, index_tax_sites, locate_tax_sites
+from iszones.check.taxsites import TaxSiteIndex, locate_tax_sites
 from iszones.geo.grid import NO_POLYGON, PolygonGrid
 from iszones.geo.grid import mask_members as grid_members
-from iszones.geo.spatial import ADMIN_NEAREST_M, BOUNDARY_TOLERANCE_M
 
 # ---------------------------------------------------------------- the spatial core
 
@@ -41,32 +40,37 @@ def free_name(name: str, taken: set[str]) -> str:
 
 @dataclass(frozen=True)
 class CheckIndex:
-    """Zones (and admin units) in EPSG:27700, indexed for point checks; build with check_index.
+    """Zones (and councils) in EPSG:27700, indexed for point checks; frames.check_index builds
+    it from frames. Positions are what the grids answer: the zones' order, the councils' order.
 
-    zones: zone_id, name, programme, boundary_source and geometry, in order (positions are
-    what the grids answer).
+    zone_ids: per zone, its zone_id as given; zone_text: per zone, its id as text, name,
+    programme and boundary_source (object arrays, '' where none).
     """
 
-    zones: gpd.GeoDataFrame
+    zone_ids: np.ndarray
+    zone_text: dict[str, np.ndarray]
     zone_grid: PolygonGrid
-    unit_names: np.ndarray | None
-    unit_grid: PolygonGrid | None
-    units: gpd.GeoDataFrame | None = None  # EPSG:27700, for check_sites on other geometries
+    unit_names: np.ndarray | None = None
+    unit_grid: PolygonGrid | None = None
     unit_codes: np.ndarray | None = None  # per unit, its GSS code (lad_code) when known
     border_grid: PolygonGrid | None = None  # the units again, to find points near a border
     tax: TaxSiteIndex | None = None  # designated tax sites, when the check answers for them
     customs: TaxSiteIndex | None = None  # Freeport customs sites, indexed the same way
     far_grid: PolygonGrid | None = None  # land over 1 km from any postcode (councils guessed)
 
-    @functools.cached_property
-    def zone_text(self) -> dict[str, np.ndarray]:
-        """Per zone: id as text, name, programme and boundary_source (object arrays)."""
-        return {
-            "zone_id": np.array([str(v) for v in self.zones["zone_id"]], dtype=object),
-            "zone_name": self.zones["name"].to_numpy(dtype=object),
-            "programme": self.zones["programme"].fillna("").to_numpy(dtype=object),
-            "boundary_source": self.zones["boundary_source"].fillna("").to_numpy(dtype=object),
-        }
+    @property
+    def n_zones(self) -> int:
+        return len(self.zone_ids)
+
+    @property
+    def zone_geoms(self) -> np.ndarray:
+        """The zones' polygons (EPSG:27700), in order, for sites that are not points."""
+        return self.zone_grid.geoms
+
+    @property
+    def unit_geoms(self) -> np.ndarray | None:
+        """The councils' polygons (EPSG:27700), in order; None when there are none."""
+        return None if self.unit_grid is None else self.unit_grid.geoms
 
 
 _GRIDS: dict[tuple[str, float, float | None, bool], PolygonGrid] = {}
@@ -99,49 +103,6 @@ def polygon_grid(
                 geoms, tolerance=tolerance, max_distance=max_distance, members=members
             )
     return grid
-
-
-def check_index(
-    zones_bng: gpd.GeoDataFrame,
-    units_bng: gpd.GeoDataFrame | None,
-    tax_sites: gpd.GeoDataFrame | None = None,
-    customs_sites: gpd.GeoDataFrame | None = None,
-    far_land: np.ndarray | None = None,
-) -> CheckIndex:
-    """Index boundaries (zone_id, name, programme, boundary_source), councils (name, and code
-    when known), tax sites (taxsites.TAX_SITE_COLUMNS) and the land far from any postcode
-    (polygons), in EPSG:27700, for check_points."""
-    zones = zones_bng.reset_index(drop=True)
-    zone_grid = polygon_grid(zones.geometry.to_numpy(), tolerance=BOUNDARY_TOLERANCE_M)
-    unit_names = unit_grid = unit_codes = border_grid = None
-    if units_bng is not None and len(units_bng):
-        unit_names = units_bng["name"].to_numpy(dtype=object)
-        if "code" in units_bng:
-            unit_codes = units_bng["code"].to_numpy(dtype=object)
-        unit_grid = polygon_grid(
-            units_bng.geometry.to_numpy(), max_distance=ADMIN_NEAREST_M, members=False
-        )
-        border_grid = polygon_grid(
-            units_bng.geometry.to_numpy(), tolerance=BORDER_NOTE_M, members=False
-        )
-    tax = index_tax_sites(tax_sites) if tax_sites is not None else None
-    customs = index_tax_sites(customs_sites) if customs_sites is not None else None
-    far_grid = None
-    if far_land is not None and len(far_land):
-        # its parts, not one multipolygon: a point near an edge is tested against one small part
-        far_grid = polygon_grid(shapely.get_parts(far_land), max_distance=0.0, members=False)
-    return CheckIndex(
-        zones,
-        zone_grid,
-        unit_names,
-        unit_grid,
-        units_bng,
-        unit_codes,
-        border_grid,
-        tax,
-        customs,
-        far_grid,
-    )
 
 
 def _combos(mask: np.ndarray, n_zones: int) -> tuple[np.ndarray, list[tuple[int, ...]]]:
@@ -187,7 +148,7 @@ def check_points(
             found = index.zone_grid.locate(x, y, members=True, threads=threads)
             unit, note = units.result()
     assert found.members is not None
-    combo, combos = _combos(found.members, len(index.zones))
+    combo, combos = _combos(found.members, index.n_zones)
     tax = locate_tax_sites(x, y, index.tax) if index.tax is not None else None
     customs = locate_tax_sites(x, y, index.customs) if index.customs is not None else None
     distance = np.round(found.distance, 2)

@@ -3,9 +3,9 @@
 A CSV (a file, a folder or a glob, local or any fsspec URL) is cut into byte ranges at line
 ends by dask.bytes; each task parses its range and checks it with the same code as the CLI on
 one machine, then writes one part file. Parquet is read a file or row group at a time;
-GeoParquet (with a geometry column) through dask-geopandas and check_sites. The parts' counts
-are joined here, so whole-file problems (no rows, none located, mixed CRS) are found as on one
-machine; then the parts are moved into place, so a failed check leaves no output.
+GeoParquet (with a geometry column) through dask-geopandas and frames.check_indexed. The parts'
+counts are joined here, so whole-file problems (no rows, none located, mixed CRS) are found as on
+one machine; then the parts are moved into place, so a failed check leaves no output.
 """
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ def _parquet_tasks(
     schema = pq.read_schema(files[0], filesystem=fs)
     name = posixpath.basename(source.rstrip("/"))
     index_future = dask.delayed(index, pure=True)
-    if b"geo" in (schema.metadata or {}):  # GeoParquet: geometries, checked by check_sites
+    if b"geo" in (schema.metadata or {}):  # GeoParquet: geometries, checked by check_indexed
         if fmt != ".parquet":
             raise DistributedError(
                 f"{source}: has geometries; write the results as GeoParquet (--out NAME.parquet)."
@@ -372,19 +372,10 @@ def _check_table_part(
 def _check_geo_part(
     frame: Any, index: CheckIndex, within_km: float | None, url: str
 ) -> CheckSummary:
-    """One task: check_sites on a partition of a GeoParquet input, written as GeoParquet."""
-    from iszones.check.frames import check_sites
+    """One task: check_indexed on a partition of a GeoParquet input, written as GeoParquet."""
+    from iszones.check.frames import check_indexed
 
-    tax = index.tax.sites if index.tax is not None else None
-    customs = index.customs.sites if index.customs is not None else None
-    result = check_sites(
-        frame,
-        index.zones,
-        index.units,
-        within_km=within_km,
-        tax_sites=tax,
-        customs_sites=customs,
-    )
+    result = check_indexed(frame, index, within_km=within_km)
     result.to_parquet(url)
     summary = summarise(result, within_km)
     summary.leading = [

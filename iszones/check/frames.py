@@ -18,11 +18,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from iszones.check.columns import Answers, result_columns
-from iszones.check.core import CheckIndex, check_index, check_points, free_name, locate_councils
-from iszones.check.taxsites import TaxAnswers, empty_tax_answers, locate_tax_shapes
+from iszones.check.columns import BORDER_NOTE_M, Answers, result_columns
+from iszones.check.core import (
+    CheckIndex,
+    check_points,
+    free_name,
+    locate_councils,
+    polygon_grid,
+)
+from iszones.check.taxsites import TAX_SITE_COLUMNS, TaxAnswers, TaxSiteIndex, empty_tax_answers
 from iszones.errors import IszonesError, SchemaError
+from iszones.geo.grid import PolygonGrid
 from iszones.geo.spatial import (
+    ADMIN_NEAREST_M,
     BOUNDARY_TOLERANCE_M,
     assign_zones,
     nearest_zones,
@@ -34,7 +42,7 @@ from iszones.schema import MEASURE_CRS, PROGRAMME_LABELS
 CHUNK_ROWS = 20_000
 BOUNDARY_COLUMNS = ("zone_id", "name", "programme", "boundary_source")
 NO_GEOMETRY = "no geometry: the row has no location"
-_POLYGON_TYPES = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+_POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
 Progress = Callable[[int, int], None]
 
@@ -99,6 +107,50 @@ def combine_boundaries(
     return frame[[*BOUNDARY_COLUMNS, "geometry"]].reset_index(drop=True), notes
 
 
+def bundled_tax_sites(sites: gpd.GeoDataFrame, kind: str = "tax_site") -> gpd.GeoDataFrame:
+    """The bundled sites of `kind` (tax_site, or customs_site for the customs level) that have
+    a location, as TAX_SITE_COLUMNS."""
+    chosen = sites[(sites["kind"] == kind) & sites.geometry.notna()]
+    chosen = chosen[~chosen.geometry.is_empty]
+    precision = pd.to_numeric(chosen.get("location_precision_m"), errors="coerce")
+    return gpd.GeoDataFrame(
+        {
+            "tax_site_id": chosen["site_id"].astype(str).to_numpy(),
+            "name": chosen["name"].astype(str).to_numpy(),
+            "precision_m": precision.to_numpy(dtype=float),
+            "designation": chosen.get("designation", pd.Series("", index=chosen.index))
+            .fillna("")
+            .astype(str)
+            .to_numpy(),
+            "decided_by": np.where(
+                np.isin(shapely.get_type_id(chosen.geometry.array), _POLYGONAL),
+                "bundled outline",
+                "bundled point",
+            ),
+        },
+        geometry=chosen.geometry.to_numpy(),
+        crs=sites.crs,
+    )
+
+
+def uploaded_tax_sites(boundaries: gpd.GeoDataFrame, file_name: str) -> gpd.GeoDataFrame:
+    """A user's official tax-site polygons (readers' boundary frame: zone_id, name, ...) as
+    TAX_SITE_COLUMNS, decided by `file_name`."""
+    ids = boundaries["zone_id"].astype(str).to_numpy()
+    names = boundaries["name"].fillna("").astype(str).to_numpy()
+    return gpd.GeoDataFrame(
+        {
+            "tax_site_id": ids,
+            "name": np.where(names == "", ids, names),
+            "precision_m": np.zeros(len(boundaries)),
+            "designation": np.full(len(boundaries), "", dtype=object),
+            "decided_by": np.full(len(boundaries), f"uploaded file {file_name}", dtype=object),
+        },
+        geometry=boundaries.geometry.to_numpy(),
+        crs=boundaries.crs,
+    )
+
+
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -122,7 +174,7 @@ def _check_chunk(geoms: np.ndarray, index: CheckIndex) -> Answers:
         return shapes
     points = check_points(shapely.get_x(geoms[is_point]), shapely.get_y(geoms[is_point]), index)
     order = np.concatenate([np.flatnonzero(is_point), np.flatnonzero(~is_point)])
-    merged = concat_answers([points, shapes], len(index.zones))
+    merged = concat_answers([points, shapes], index.n_zones)
     back = np.empty_like(order)
     back[order] = np.arange(len(order))
     return take_answers(merged, back)
@@ -187,11 +239,10 @@ def take_answers(answers: Answers, rows: np.ndarray) -> Answers:
 
 def _check_shapes(geoms: np.ndarray, index: CheckIndex) -> Answers:
     """Answers for lines and polygons in EPSG:27700."""
-    zones_bng = index.zones
     n = len(geoms)
     keyed = gpd.GeoDataFrame(
-        {"zone_id": np.arange(1, len(zones_bng) + 1), "name": zones_bng["name"].to_numpy()},
-        geometry=zones_bng.geometry.to_numpy(),
+        {"zone_id": np.arange(1, index.n_zones + 1), "name": index.zone_text["zone_name"]},
+        geometry=index.zone_geoms,
         crs=MEASURE_CRS,
     )
     sites = gpd.GeoDataFrame(geometry=geoms, crs=MEASURE_CRS)
@@ -200,7 +251,7 @@ def _check_shapes(geoms: np.ndarray, index: CheckIndex) -> Answers:
     key = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=len(site))
     zone_geoms = keyed.geometry.to_numpy()
 
-    polygonal = np.isin(shapely.get_type_id(geoms), _POLYGON_TYPES)
+    polygonal = np.isin(shapely.get_type_id(geoms), _POLYGONAL)
     if polygonal[site].any():  # keep a polygon's pair only when it shares more than an edge
         on_poly = polygonal[site]
         overlap = shapely.area(
@@ -248,6 +299,20 @@ def _check_shapes(geoms: np.ndarray, index: CheckIndex) -> Answers:
     return Answers(combo, combos, near_pos, np.round(distance, 2), unit, share, tax, note, customs)
 
 
+def locate_tax_shapes(geoms: np.ndarray, tax: TaxSiteIndex) -> TaxAnswers:
+    """Tax-site answers for lines and polygons in EPSG:27700 (few: pairwise distances)."""
+    sites = tax.geoms
+    n = len(geoms)
+    pairs = shapely.distance(geoms[:, None], sites[None, :]).reshape(n, len(sites))
+    nearest = np.argmin(pairs, axis=1) if len(sites) else np.full(n, -1)
+    distance = pairs[np.arange(n), nearest]
+    polygonal = np.zeros(len(sites), dtype=bool)
+    polygonal[tax.polygon_pos] = True
+    touching = (pairs <= BOUNDARY_TOLERANCE_M) & polygonal
+    inside = np.where(touching.any(axis=1), np.argmax(touching, axis=1), -1)
+    return TaxAnswers(inside.astype(np.int64), nearest.astype(np.int64), np.round(distance, 2))
+
+
 def _measured(
     zones: gpd.GeoDataFrame, admin_units: gpd.GeoDataFrame | None
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
@@ -263,6 +328,79 @@ def _measured(
         else None
     )
     return zones_bng, units_bng
+
+
+def check_index(
+    zones_bng: gpd.GeoDataFrame,
+    units_bng: gpd.GeoDataFrame | None,
+    tax_sites: gpd.GeoDataFrame | None = None,
+    customs_sites: gpd.GeoDataFrame | None = None,
+    far_land: np.ndarray | None = None,
+) -> CheckIndex:
+    """Index boundaries (zone_id, name, programme, boundary_source), councils (name, and code
+    when known), tax sites (taxsites.TAX_SITE_COLUMNS) and the land far from any postcode
+    (polygons), in EPSG:27700, for check_points."""
+    zones = zones_bng.reset_index(drop=True)
+    zone_text = {
+        "zone_id": np.array([str(v) for v in zones["zone_id"]], dtype=object),
+        "zone_name": zones["name"].to_numpy(dtype=object),
+        "programme": zones["programme"].fillna("").to_numpy(dtype=object),
+        "boundary_source": zones["boundary_source"].fillna("").to_numpy(dtype=object),
+    }
+    zone_grid = polygon_grid(zones.geometry.to_numpy(), tolerance=BOUNDARY_TOLERANCE_M)
+    unit_names = unit_grid = unit_codes = border_grid = None
+    if units_bng is not None and len(units_bng):
+        unit_names = units_bng["name"].to_numpy(dtype=object)
+        if "code" in units_bng:
+            unit_codes = units_bng["code"].to_numpy(dtype=object)
+        unit_grid = polygon_grid(
+            units_bng.geometry.to_numpy(), max_distance=ADMIN_NEAREST_M, members=False
+        )
+        border_grid = polygon_grid(
+            units_bng.geometry.to_numpy(), tolerance=BORDER_NOTE_M, members=False
+        )
+    tax = index_tax_sites(tax_sites) if tax_sites is not None else None
+    customs = index_tax_sites(customs_sites) if customs_sites is not None else None
+    far_grid = None
+    if far_land is not None and len(far_land):
+        # its parts, not one multipolygon: a point near an edge is tested against one small part
+        far_grid = polygon_grid(shapely.get_parts(far_land), max_distance=0.0, members=False)
+    return CheckIndex(
+        zones["zone_id"].to_numpy(dtype=object),
+        zone_text,
+        zone_grid,
+        unit_names,
+        unit_grid,
+        unit_codes,
+        border_grid,
+        tax,
+        customs,
+        far_grid,
+    )
+
+
+def index_tax_sites(tax_sites: gpd.GeoDataFrame) -> TaxSiteIndex | None:
+    """Index tax sites (TAX_SITE_COLUMNS, any CRS); None when there are none."""
+    if tax_sites is None or tax_sites.empty:
+        return None
+    bng = to_measure_crs(tax_sites, "The tax sites").reset_index(drop=True)
+    geoms = bng.geometry.to_numpy()
+    polygonal = np.isin(shapely.get_type_id(geoms), _POLYGONAL)
+    polygon_pos = np.flatnonzero(polygonal)
+    point_pos = np.flatnonzero(~polygonal)
+    points = shapely.point_on_surface(geoms[point_pos])
+    grid = (
+        PolygonGrid(geoms[polygon_pos], tolerance=BOUNDARY_TOLERANCE_M, members=False)
+        if len(polygon_pos)
+        else None
+    )
+    table = {
+        column: bng[column].to_numpy(dtype=float if column == "precision_m" else object)
+        for column in TAX_SITE_COLUMNS
+    }
+    return TaxSiteIndex(
+        table, geoms, polygon_pos, grid, point_pos, shapely.get_x(points), shapely.get_y(points)
+    )
 
 
 def prepare_check(
@@ -320,6 +458,29 @@ def check_sites(
 
     Input columns whose names clash with a result column are kept, renamed `<name>_input`.
     """
+    index = prepare_check(zones, admin_units, tax_sites, customs_sites, far_land)
+    return check_indexed(
+        sites,
+        index,
+        problems=problems,
+        within_km=within_km,
+        progress=progress,
+        chunk_rows=chunk_rows,
+        sources=sources,
+    )
+
+
+def check_indexed(
+    sites: gpd.GeoDataFrame,
+    index: CheckIndex,
+    *,
+    problems: Sequence[str] | pd.Series | None = None,
+    within_km: float | None = None,
+    progress: Progress | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    sources: Sequence[int] | np.ndarray | None = None,
+) -> gpd.GeoDataFrame:
+    """check_sites against an index made already (prepare_check): a Dask task's partition."""
     if within_km is not None and not (math.isfinite(within_km) and within_km >= 0):
         raise IszonesError(f"within_km must be a distance of 0 km or more, not {within_km!r}.")
     n = len(sites)
@@ -338,8 +499,6 @@ def check_sites(
     if len(todo):
         require_crs(sites, "The sites")
 
-    index = prepare_check(zones, admin_units, tax_sites, customs_sites, far_land)
-
     parts: list[Answers] = []
     for start in range(0, len(todo), max(1, chunk_rows)):
         rows = todo[start : start + chunk_rows]
@@ -350,11 +509,11 @@ def check_sites(
             progress(min(start + chunk_rows, len(todo)), len(todo))
     if not len(todo) and progress is not None:
         progress(0, 0)
-    answers = concat_answers(parts, len(index.zones)) if parts else None
+    answers = concat_answers(parts, index.n_zones) if parts else None
     polygons = (
         answers is not None
         and answers.share is not None
-        and bool(np.isin(shapely.get_type_id(np.asarray(geoms)[todo]), _POLYGON_TYPES).any())
+        and bool(np.isin(shapely.get_type_id(np.asarray(geoms)[todo]), _POLYGONAL).any())
     )
     found = result_columns(
         answers,

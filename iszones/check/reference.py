@@ -13,11 +13,12 @@ import geopandas as gpd
 from iszones.check.core import CheckIndex
 from iszones.check.frames import (
     bundled_boundaries,
+    bundled_tax_sites,
     check_sites,
     combine_boundaries,
     prepare_check,
+    uploaded_tax_sites,
 )
-from iszones.check.taxsites import bundled_tax_sites, uploaded_tax_sites
 from iszones.data.catalogue import (
     read_councils,
     read_far_land,
@@ -83,7 +84,8 @@ def bundled_reference(folder: Path) -> Reference:
 
 def cached_reference(folder: Path) -> Reference:
     """bundled_reference, kept parsed on disk between runs (data.diskcache): the command line,
-    the Check page and the dashboard's search share it."""
+    the Check page and the dashboard's search share it (the streamed check keeps its index:
+    prepared.cached_index)."""
     return cached("reference", folder_files(folder), lambda: bundled_reference(folder))
 
 

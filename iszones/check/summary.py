@@ -4,12 +4,15 @@ and what a check in parts needs to join its parts. Every path (frame, stream, Da
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from iszones.errors import DataFileError
 from iszones.inputs.coordinates import CRS_FIX, CoordinateEvidence
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SHOWN_PROBLEMS = 5
 

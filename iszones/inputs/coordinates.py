@@ -10,14 +10,13 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
@@ -25,8 +24,10 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as ProjCRSError
 
 from iszones.errors import CRSError, DataFileError
-from iszones.geo import kernels
 from iszones.schema import MEASURE_CRS, STORAGE_CRS
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 # Generous boxes: a point outside them cannot be a UK site (or is in another CRS).
 UK_LON = (-11.0, 3.0)
@@ -205,6 +206,8 @@ def _plain_decimals(text: pa.Array, point: str = ".") -> tuple[np.ndarray, np.nd
     if n and data is not None:
         starts = np.frombuffer(offsets, dtype=np.int32)[text.offset : text.offset + n + 1]
         cells = np.frombuffer(data, dtype=np.uint8)
+        from iszones.geo import kernels  # numba loads when a column is first read this way
+
         kernels.plain_decimals(starts, cells, ord(point), out, parsed)
         if text.null_count:  # an empty cell from Excel, read as ""
             parsed &= np.asarray(text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
@@ -213,7 +216,10 @@ def _plain_decimals(text: pa.Array, point: str = ".") -> tuple[np.ndarray, np.nd
 
 def _cell_number(cell: Any, decimal_comma: bool) -> tuple[float, bool]:
     """(number or NaN, whether the cell is empty) for one cell of any type."""
-    if cell is None or cell is pd.NA or (isinstance(cell, float) and math.isnan(cell)):
+    pandas = sys.modules.get("pandas")  # an NA cell comes from a pandas frame: pandas is loaded
+    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+        return math.nan, True
+    if pandas is not None and cell is pandas.NA:
         return math.nan, True
     text = str(cell).strip()
     if not text:
@@ -476,7 +482,7 @@ def _degrees(value: float) -> str:
 def _cell_text(raw: Any, row: int) -> str:
     if isinstance(raw, pa.Array | pa.ChunkedArray):
         return str(raw[row].as_py())
-    return str(raw.iloc[row] if isinstance(raw, pd.Series) else raw[row])
+    return str(raw.iloc[row] if hasattr(raw, "iloc") else raw[row])  # a pandas Series, or a list
 
 
 def _shown(text: str, width: int = 40) -> str:
@@ -584,6 +590,9 @@ def outside_uk(
     kind: str,
 ) -> np.ndarray:
     """Mark located rows that fall outside the UK once converted to longitude/latitude."""
+    import geopandas as gpd  # only a spatial file's features come here (readers)
+    import pandas as pd
+
     problems = problems.copy()
     located = ~pd.isna(geoms) & (problems == "")
     if not located.any():
@@ -646,6 +655,8 @@ def feature_crs(
 ) -> tuple[CRS, str]:
     """(CRS, note) for a spatial file's features: the user's, the file's, or judged by where
     the features lie (UK degrees or British National Grid metres); CRSError when unclear."""
+    import pandas as pd  # only a spatial file's frame comes here (readers)
+
     geoms = frame.geometry.array
     has = ~(pd.isna(geoms) | shapely.is_empty(geoms))
     bounds = shapely.bounds(geoms[has]) if has.any() else np.empty((0, 4))

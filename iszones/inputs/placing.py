@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from pyproj import CRS
 
 from iszones.errors import DataFileError
@@ -23,6 +22,9 @@ from iszones.inputs.coordinates import (
     transformer,
 )
 from iszones.schema import MEASURE_CRS, STORAGE_CRS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FAR_M = 1000.0
 # Answers' location_source per code: 0 not placed (the row has a problem)
@@ -48,6 +50,8 @@ def find_postcode_column(columns: Sequence[str], name: str) -> str | None:
 
 
 def _text(raw: Any) -> np.ndarray:
+    import pandas as pd  # only tables with postcodes come here (the directory answers in frames)
+
     values = pd.Series(np.asarray(raw, dtype=object))
     return values.where(values.notna(), "").astype(str).str.strip().to_numpy(dtype=object)
 

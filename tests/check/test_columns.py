@@ -8,9 +8,13 @@ import numpy as np
 import pytest
 from shapely.geometry import Point
 
-from iszones.check.frames import bundled_boundaries, check_sites
+from iszones.check.frames import (
+    bundled_boundaries,
+    bundled_tax_sites,
+    check_sites,
+    uploaded_tax_sites,
+)
 from iszones.check.summary import summarise
-from iszones.check.taxsites import bundled_tax_sites, uploaded_tax_sites
 from iszones.data.catalogue import load_catalogue, read_councils
 from tests.conftest import DATA
 

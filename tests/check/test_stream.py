@@ -15,11 +15,10 @@ from shapely.geometry import Point, box
 
 from benchmarks.bulk_check import plain_pipeline, write_sites_csv
 from iszones.check import outputs as results
-from iszones.check.core import check_index, check_points
-from iszones.check.frames import bundled_boundaries, check_sites, prepare_check
+from iszones.check.core import check_points
+from iszones.check.frames import bundled_boundaries, bundled_tax_sites, check_sites, prepare_check
 from iszones.check.outputs import result_bytes
 from iszones.check.stream import CsvCheck
-from iszones.check.taxsites import bundled_tax_sites
 from iszones.cli import main
 from iszones.data.catalogue import (
     read_admin_units,
@@ -214,7 +213,7 @@ def test_fast_path_equals_plain_geopandas_on_10k_seeded_rows(variant, zones, uni
 
 
 def test_check_points_on_the_fixture_zones(fixture_zones, units):
-    index = check_index(fixture_zones.to_crs(27700), units.to_crs(27700))
+    index = prepare_check(fixture_zones, units)
     found = check_points(np.array([X0 + 1000.0, X0 + 500]), np.array([Y0 + 500.0, Y0 + 500]), index)
     assert [found.combos[c] for c in found.combo if c >= 0] == [(0, 1)]
     assert found.distance.tolist() == [0.0, 100.0]

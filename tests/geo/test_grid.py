@@ -161,8 +161,8 @@ def test_bundled_data_grid_equals_shapely(zones, units):
     rng = np.random.default_rng(7)
     x, y = rng.uniform(-250_000, 700_000, 3000), rng.uniform(0, 1_250_000, 3000)
     index = prepare_check(zones, units)
-    zone_geoms = index.zones.geometry.to_numpy()
-    unit_geoms = index.units.geometry.to_numpy()
+    zone_geoms = index.zone_geoms
+    unit_geoms = index.unit_geoms
     for grid, geoms, kwargs in (
         (index.zone_grid, zone_geoms, {"tolerance": 0.01}),
         (index.unit_grid, unit_geoms, {"max_distance": 5000.0}),
