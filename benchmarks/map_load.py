@@ -3,10 +3,10 @@
 Reports (as JSON on stdout):
 - the map HTML as the app sends it (assets linked, not inlined) and as the offline standalone
   file (assets inlined), in KB, for the full selection and for zone 22;
-- for iszones (`app.py`) and for a minimal streamlit-folium app drawing the same zones and
+- for iszones (`iszones app`, as `make run` starts it) and for a minimal streamlit-folium app drawing the same zones and
   sites with Leaflet served by the app (MINIMAL_APP, 20 lines), run alternately in the same
-  run, each round on a fresh server: seconds from the server answering to the map visible in
-  headless Chromium (cold: the first page of a new server), a warm reload, and a sector
+  run, each round on a fresh server: seconds for the server to answer (iszones imports the
+  page's modules first), then from the server answering to the map visible in headless Chromium (cold: the first page of a new server), a warm reload, and a sector
   change ("Clean Energy Industries" typed into the Sector box and picked, to the new map
   drawn; `sector_pick` counts from the click on the option, without the typing); medians,
   every round, and the ratios iszones / minimal (target: at most 1.3x; filter change under
@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -154,24 +155,40 @@ def pick_sector(page) -> float:  # type: ignore[no-untyped-def]
     return picked
 
 
-def time_app(script: Path, chromium: str, timeout: float = 90.0) -> dict[str, float]:
+def iszones_command(port: int) -> list[str]:
+    """The product's own start: `iszones app` (what `make run` runs)."""
+    return [str(Path(sys.executable).parent / "iszones"), "app", f"--server.port={port}"]
+
+
+def streamlit_run(script: Path) -> Callable[[int], list[str]]:
+    """`streamlit run script` with the same server flags as iszones'."""
+
+    def command(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script),
+            "--server.headless=true",
+            f"--server.port={port}",
+            "--server.address=127.0.0.1",
+            "--browser.gatherUsageStats=false",
+        ]
+
+    return command
+
+
+def time_app(
+    start_command: Callable[[int], list[str]], chromium: str, timeout: float = 90.0
+) -> dict[str, float]:
     """One round on a fresh server: cold page open -> map visible, a warm reload, a sector
     change."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script),
-        "--server.headless=true",
-        f"--server.port={port}",
-        "--server.address=127.0.0.1",
-        "--browser.gatherUsageStats=false",
-    ]
+    command = start_command(port)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -224,7 +241,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         minimal = Path(folder) / "minimal_app.py"
         minimal.write_text(MINIMAL_APP, encoding="utf-8")
-        apps = {"iszones": ROOT / "app.py", "minimal": minimal}
+        apps = {"iszones": iszones_command, "minimal": streamlit_run(minimal)}
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in apps}
         for number in range(args.rounds):
             order = list(apps) if number % 2 == 0 else list(apps)[::-1]  # alternate who starts

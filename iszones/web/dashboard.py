@@ -54,6 +54,10 @@ BUNDLED_BOUNDARIES = "bundled indicative footprints (LAD 2025 districts from pos
 MAP_HEIGHT = 680
 EMBED_HEIGHT = 560
 SITE_ZOOM = 12
+# The panels under the map. Only the open one is drawn (a tab change reruns the page), so the
+# map is not kept waiting by tables and code blocks nobody is looking at.
+PANELS = ("Sites", "Zones", "Zone sheet", "Share and download")
+SHEET = PANELS[2]
 
 view = "embed" if st.query_params.get("view", "").strip().casefold() == "embed" else "full"
 st.set_page_config(
@@ -296,6 +300,8 @@ def init_from_url(cat: Catalogue) -> None:
         _url_problems=problems,
         _url_loaded=True,
     )
+    if s.zone_id is not None:  # a zone's link opens on its sheet
+        st.session_state["panel"] = SHEET
 
 
 def selection_from_widgets() -> Selection:
@@ -339,6 +345,7 @@ def pick_zone_from_table() -> None:
     ids = st.session_state.get("_zone_table_ids", [])
     if rows and rows[0] < len(ids):
         st.session_state["zone"] = ids[rows[0]]
+        st.session_state["panel"] = SHEET
 
 
 def pick_site_from_map() -> None:
@@ -504,6 +511,159 @@ def sidebar(zone_names: dict[int, str]) -> None:
         )
 
 
+def sites_panel(kept_sites: gpd.GeoDataFrame) -> None:
+    """The Sites panel: the kept sites; a selected row opens its card."""
+    table = sites_table(kept_sites)
+    st.session_state["_table_ids"] = list(table["Site id"])
+    st.dataframe(
+        table,
+        key="sites_table",
+        on_select=pick_site_from_table,
+        selection_mode="single-row",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Largest funding (£)": st.column_config.NumberColumn(format="compact"),
+            "Jobs": st.column_config.NumberColumn(format="localized"),
+        },
+    )
+    st.caption("Sort by clicking a column heading; select a row to show its card and zoom to it.")
+
+
+def zones_panel(kept_zones: gpd.GeoDataFrame, kept_sites: gpd.GeoDataFrame) -> None:
+    """The Zones panel: the kept zones; a selected row opens that zone's sheet."""
+    ztable = zones_table(kept_zones, kept_sites)
+    st.session_state["_zone_table_ids"] = list(ztable["Zone"])
+    st.dataframe(
+        ztable,
+        key="zones_table",
+        on_select=pick_zone_from_table,
+        selection_mode="single-row",
+        hide_index=True,
+        width="stretch",
+        column_config={"Largest funding (£)": st.column_config.NumberColumn(format="compact")},
+    )
+    st.caption("Select a row to open that zone's sheet (it becomes the Zone filter).")
+
+
+def sheet_panel(cat: Catalogue, key: tuple[str, tuple[float, ...]], selection: Selection) -> None:
+    """The Zone sheet: the picked zone's facts, card, briefing, sites inside and nearby."""
+    if selection.zone_id is None:
+        st.info("Pick a zone in the sidebar, or select a row in the Zones tab, to see its sheet.")
+    else:
+        zone = cat.zones[cat.zones["zone_id"] == selection.zone_id].iloc[0].to_dict()
+        inside = cat.sites[cat.sites["zone_ids"].apply(lambda ids: selection.zone_id in ids)]
+        # Plain text, not st.metric: a metric cuts long values ("Freeport an...").
+        facts = (
+            f"**Programme:** {PROGRAMME_LABELS[zone['programme']]} · **Footprint area:**"
+            f" {zone['area_km2']:,.0f} km² · **Boundary:**"
+            f" {str(zone['geometry_precision']).replace('_', ' ')}"
+            f" · **Sites inside:** {len(inside)}"
+        )
+        st.markdown(md(facts))
+        card(maps.zone_card_html(zone), wide=True)
+        brief_button(st, cat, selection.zone_id)
+        st.subheader(f"Sites inside ({len(inside)}, from the spatial join)")
+        st.dataframe(sites_table(inside), hide_index=True, width="stretch")
+        st.number_input(
+            "Distance from the zone boundary (km, measured in British National Grid)",
+            min_value=0.1,
+            max_value=50.0,
+            step=0.5,
+            key="km",
+        )
+        near = near_zone(key, selection.zone_id, float(st.session_state["km"]))
+        st.subheader(f"Sites outside it within {st.session_state['km']:g} km ({len(near)})")
+        if near.empty:
+            st.caption("None.")
+        else:
+            near_table = sites_table(gpd.GeoDataFrame(near, geometry="geometry", crs=cat.sites.crs))
+            near_table.insert(1, "Distance (km)", near["distance_km"].to_numpy())
+            st.dataframe(near_table, hide_index=True, width="stretch")
+
+
+def share_panel(
+    cat: Catalogue,
+    key: tuple[str, tuple[float, ...]],
+    state: urlstate.UrlState,
+    kept_zones: gpd.GeoDataFrame,
+    kept_sites: gpd.GeoDataFrame,
+    count: str,
+    notes: tuple[str, str],
+    zone_names: dict[int, str],
+) -> None:
+    """Share and download: the link, the iframe snippet and every download of this view."""
+    selection = state.selection
+    base = str(getattr(st.context, "url", "") or "http://localhost:8501/").split("?")[0]
+    query = urlstate.query_string(state)
+    st.markdown("**Link to this view** (filters, zone, site and the map's position):")
+    st.code(f"{base}?{query}" if query else base, language=None)
+    st.markdown("**Embed the map** in a web page or briefing:")
+    st.code(urlstate.iframe_snippet(base, state, title=f"{TITLE}: {count}"), language="html")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.download_button(
+        "Sites (CSV)", lambda: sites_csv(kept_sites), "iszones-sites.csv", "text/csv"
+    )
+    c2.download_button(
+        "Sites (GeoJSON)",
+        lambda: geojson_bytes(kept_sites, "iszones sites"),
+        "iszones-sites.geojson",
+        "application/geo+json",
+    )
+    full_zones = cat.zones[cat.zones["zone_id"].isin(kept_zones["zone_id"])]
+    c3.download_button(
+        "Zones (GeoJSON)",
+        lambda: geojson_bytes(full_zones, "iszones zones"),
+        "iszones-zones.geojson",
+        "application/geo+json",
+    )
+
+    def map_html() -> str:
+        fresh = make_map(cat, key, state, kept_zones, kept_sites, count, notes, popups="full")
+        return assets.standalone_html(fresh, offline=True)
+
+    c4.download_button("Map (HTML, works offline)", map_html, "iszones-map.html", "text/html")
+
+    st.markdown("**Static map for Word, slides and print** (drawn offline, no tiles):")
+
+    def static_map(kind: str) -> bytes:
+        from iszones.render import (
+            static as export,  # matplotlib: loaded only when an export is asked for
+        )
+
+        subtitle = export.selection_subtitle(
+            selection,
+            zones_kept=len(kept_zones),
+            zones_all=len(cat.zones),
+            sites_kept=len(kept_sites),
+            sites_all=len(cat.sites),
+            zone_names=zone_names,
+        )
+        draw = export.static_map_png if kind == "png" else export.static_map_pdf
+        return draw(
+            full_zones,
+            kept_sites,
+            title=TITLE,
+            subtitle=subtitle,
+            background=cat.admin_units,
+        )
+
+    s1, s2, s3 = st.columns(3)
+    s1.download_button(
+        "Map (PNG, 2338 px)", lambda: static_map("png"), "iszones-map.png", "image/png"
+    )
+    s2.download_button(
+        "Map (PDF, A4 landscape)",
+        lambda: static_map("pdf"),
+        "iszones-map.pdf",
+        "application/pdf",
+    )
+    if selection.zone_id is not None:
+        brief_button(s3, cat, selection.zone_id)
+    else:
+        s3.caption("Pick a zone for its one- or two-page briefing sheet (PDF).")
+
+
 def map_page() -> None:
     """The Map page: filters, map, card, tables, sheet and share."""
 
@@ -642,151 +802,20 @@ def map_page() -> None:
                 " funding, jobs, the zone it is in and the sources."
             )
 
-    sites_tab, zones_tab, sheet_tab, share_tab = st.tabs(
-        [
-            f"Sites ({len(kept_sites)})",
-            f"Zones ({len(kept_zones)})",
-            "Zone sheet",
-            "Share and download",
-        ]
-    )
+    sites_tab, zones_tab, sheet_tab, share_tab = st.tabs(PANELS, key="panel", on_change="rerun")
 
     with sites_tab:
-        table = sites_table(kept_sites)
-        st.session_state["_table_ids"] = list(table["Site id"])
-        st.dataframe(
-            table,
-            key="sites_table",
-            on_select=pick_site_from_table,
-            selection_mode="single-row",
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "Largest funding (£)": st.column_config.NumberColumn(format="compact"),
-                "Jobs": st.column_config.NumberColumn(format="localized"),
-            },
-        )
-        st.caption(
-            "Sort by clicking a column heading; select a row to show its card and zoom to it."
-        )
-
+        if sites_tab.open:
+            sites_panel(kept_sites)
     with zones_tab:
-        ztable = zones_table(kept_zones, kept_sites)
-        st.session_state["_zone_table_ids"] = list(ztable["Zone"])
-        st.dataframe(
-            ztable,
-            key="zones_table",
-            on_select=pick_zone_from_table,
-            selection_mode="single-row",
-            hide_index=True,
-            width="stretch",
-            column_config={"Largest funding (£)": st.column_config.NumberColumn(format="compact")},
-        )
-        st.caption("Select a row to open that zone's sheet (it becomes the Zone filter).")
-
+        if zones_tab.open:
+            zones_panel(kept_zones, kept_sites)
     with sheet_tab:
-        if selection.zone_id is None:
-            st.info(
-                "Pick a zone in the sidebar, or select a row in the Zones tab, to see its sheet."
-            )
-        else:
-            zone = cat.zones[cat.zones["zone_id"] == selection.zone_id].iloc[0].to_dict()
-            inside = cat.sites[cat.sites["zone_ids"].apply(lambda ids: selection.zone_id in ids)]
-            # Plain text, not st.metric: a metric cuts long values ("Freeport an...").
-            facts = (
-                f"**Programme:** {PROGRAMME_LABELS[zone['programme']]} · **Footprint area:**"
-                f" {zone['area_km2']:,.0f} km² · **Boundary:**"
-                f" {str(zone['geometry_precision']).replace('_', ' ')}"
-                f" · **Sites inside:** {len(inside)}"
-            )
-            st.markdown(md(facts))
-            card(maps.zone_card_html(zone), wide=True)
-            brief_button(st, cat, selection.zone_id)
-            st.subheader(f"Sites inside ({len(inside)}, from the spatial join)")
-            st.dataframe(sites_table(inside), hide_index=True, width="stretch")
-            st.number_input(
-                "Distance from the zone boundary (km, measured in British National Grid)",
-                min_value=0.1,
-                max_value=50.0,
-                step=0.5,
-                key="km",
-            )
-            near = near_zone(key, selection.zone_id, float(st.session_state["km"]))
-            st.subheader(f"Sites outside it within {st.session_state['km']:g} km ({len(near)})")
-            if near.empty:
-                st.caption("None.")
-            else:
-                near_table = sites_table(
-                    gpd.GeoDataFrame(near, geometry="geometry", crs=cat.sites.crs)
-                )
-                near_table.insert(1, "Distance (km)", near["distance_km"].to_numpy())
-                st.dataframe(near_table, hide_index=True, width="stretch")
-
+        if sheet_tab.open:
+            sheet_panel(cat, key, selection)
     with share_tab:
-        base = str(getattr(st.context, "url", "") or "http://localhost:8501/").split("?")[0]
-        query = urlstate.query_string(state)
-        st.markdown("**Link to this view** (filters, zone, site and the map's position):")
-        st.code(f"{base}?{query}" if query else base, language=None)
-        st.markdown("**Embed the map** in a web page or briefing:")
-        st.code(urlstate.iframe_snippet(base, state, title=f"{TITLE}: {count}"), language="html")
-        c1, c2, c3, c4 = st.columns(4)
-        c1.download_button(
-            "Sites (CSV)", lambda: sites_csv(kept_sites), "iszones-sites.csv", "text/csv"
-        )
-        c2.download_button(
-            "Sites (GeoJSON)",
-            lambda: geojson_bytes(kept_sites, "iszones sites"),
-            "iszones-sites.geojson",
-            "application/geo+json",
-        )
-        full_zones = cat.zones[cat.zones["zone_id"].isin(kept_zones["zone_id"])]
-        c3.download_button(
-            "Zones (GeoJSON)",
-            lambda: geojson_bytes(full_zones, "iszones zones"),
-            "iszones-zones.geojson",
-            "application/geo+json",
-        )
-
-        def map_html() -> str:
-            fresh = make_map(cat, key, state, kept_zones, kept_sites, count, notes, popups="full")
-            return assets.standalone_html(fresh, offline=True)
-
-        c4.download_button("Map (HTML, works offline)", map_html, "iszones-map.html", "text/html")
-
-        st.markdown("**Static map for Word, slides and print** (drawn offline, no tiles):")
-
-        def static_map(kind: str) -> bytes:
-            from iszones.render import (
-                static as export,  # matplotlib: loaded only when an export is asked for
-            )
-
-            subtitle = export.selection_subtitle(
-                selection,
-                zones_kept=len(kept_zones),
-                zones_all=len(cat.zones),
-                sites_kept=len(kept_sites),
-                sites_all=len(cat.sites),
-                zone_names=zone_names,
-            )
-            draw = export.static_map_png if kind == "png" else export.static_map_pdf
-            return draw(
-                full_zones, kept_sites, title=TITLE, subtitle=subtitle, background=cat.admin_units
-            )
-
-        s1, s2, s3 = st.columns(3)
-        s1.download_button(
-            "Map (PNG, 2338 px)", lambda: static_map("png"), "iszones-map.png", "image/png"
-        )
-        s2.download_button(
-            "Map (PDF, A4 landscape)",
-            lambda: static_map("pdf"),
-            "iszones-map.pdf",
-            "application/pdf",
-        )
-        if selection.zone_id is not None:
-            brief_button(s3, cat, selection.zone_id)
-        else:
-            s3.caption("Pick a zone for its one- or two-page briefing sheet (PDF).")
+        if share_tab.open:
+            share_panel(cat, key, state, kept_zones, kept_sites, count, notes, zone_names)
 
     st.divider()
     st.caption(

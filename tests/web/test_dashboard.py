@@ -27,7 +27,16 @@ def count_line(at: AppTest) -> str:
     return next(m.value for m in at.markdown if COUNT.match(m.value))
 
 
+def open_panel(at: AppTest, name: str) -> AppTest:
+    """Open one of the panels under the map (only the open one is drawn), as a tab click does."""
+    at.session_state["panel"] = name
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def share_link(at: AppTest) -> str:
+    open_panel(at, "Share and download")
     return next(c.value for c in at.code if c.value.startswith("http"))
 
 
@@ -43,7 +52,8 @@ def test_opens_on_everything():
     sites = at.dataframe[0].value
     assert len(sites) == 130
     assert {"Site", "Zone", "Kind", "Largest funding (£)"} <= set(sites.columns)
-    assert len(at.dataframe[1].value) == 22  # zones
+    assert len(at.dataframe) == 1  # only the open panel is drawn
+    assert len(open_panel(at, "Zones").dataframe[0].value) == 22
     assert not at.warning
 
 
@@ -56,7 +66,7 @@ def test_filters_narrow_map_tables_and_counts_and_write_the_url():
     sites, zones = int(match.group(1)), int(match.group(3))
     assert 0 < sites < 130 and 0 < zones < 22
     assert len(at.dataframe[0].value) == sites
-    assert len(at.dataframe[1].value) == zones
+    assert len(open_panel(at, "Zones").dataframe[0].value) == zones
     assert at.query_params["sector"] == "Clean Energy Industries"
     assert at.query_params["programme"] == "investment_zone"
 
@@ -73,6 +83,7 @@ def test_a_url_with_sector_and_programme_reproduces_the_same_counts():
     query = parse_qs(urlsplit(link).query)
     assert query["sector"] == ["Clean Energy Industries", "Advanced Manufacturing"]
     colleague = run_app(**query)
+    open_panel(at, "Sites")
     assert count_line(colleague) == expected
     assert colleague.sidebar.multiselect(key="sectors").value == [
         "Clean Energy Industries",
@@ -155,11 +166,18 @@ def test_embed_view_shows_only_the_map():
     assert "Data last checked" in caption and "legend" in caption
 
 
-def test_share_tab_offers_downloads_and_an_iframe():
+def test_a_zone_link_opens_on_the_zone_sheet_and_other_panels_are_not_drawn():
     at = run_app(zone="22")
+    assert [b.label for b in at.get("download_button")] == ["Zone 22 briefing sheet (PDF)"]
+    assert not at.code  # the Share panel is not drawn until opened
+    assert any(s.value.startswith("Sites inside") for s in at.subheader)
+    assert not open_panel(run_app(), "Zones").subheader  # no zone picked: no sheet
+
+
+def test_share_tab_offers_downloads_and_an_iframe():
+    at = open_panel(run_app(zone="22"), "Share and download")
     labels = [b.label for b in at.get("download_button")]
     assert labels == [
-        "Zone 22 briefing sheet (PDF)",  # in the zone sheet
         "Sites (CSV)",
         "Sites (GeoJSON)",
         "Zones (GeoJSON)",
