@@ -24,8 +24,6 @@ from typing import Any
 import numpy as np
 import shapely
 
-from iszones.geo import kernels
-
 # The lattice always covers the UK's longitude/latitude box (-11..3, 49..61.5) in British
 # National Grid, so points that passed the readers' UK check never fall outside it.
 UK_BNG_BOX = (-300_000.0, -150_000.0, 800_000.0, 1_400_000.0)
@@ -34,6 +32,17 @@ _BATCH = 1 << 17  # pairs per batch of cells or points, so temporaries stay smal
 THREADS = min(4, os.cpu_count() or 1)  # threads per query
 _POINTS = 1 << 16  # points per batch of a query
 _MAX_LEAF_CELLS = 1 << 23  # cells in the finest level's map (int32 each)
+# A query of fewer points is answered by the trees (_exact), as points off the lattice are:
+# the same answers, without building cells or loading the compiled kernels (a short run's cost)
+FEW_POINTS = 1000
+
+
+def _kernels() -> Any:
+    """The compiled loops (kernels.py), imported when cells are first built or queried: numba
+    takes some tenths of a second to load, which queries of under FEW_POINTS points never pay."""
+    from iszones.geo import kernels
+
+    return kernels
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -402,7 +411,7 @@ class PolygonGrid:
         # A top cell's candidates: every segment within the nearest one's distance plus the
         # cell's diameter of its centre (none nearer to any of its points is further).
         cap = np.inf if self.max_distance is None else self.max_distance + radius
-        ptr, segs = kernels.segments_in_reach(cx, cy, self._seg_xy, 2 * radius, cap)
+        ptr, segs = _kernels().segments_in_reach(cx, cy, self._seg_xy, 2 * radius, cap)
         in_cell, in_poly = self._polygon_tree.query(shapely.points(cx, cy), predicate="intersects")
         inside = _unique_pairs(in_cell, in_poly, self.n)
         rows = np.arange(len(cells), dtype=np.int32)  # as parents' rows are: one compiled kernel
@@ -449,7 +458,7 @@ class PolygonGrid:
         m = len(cells)
         ptr, segs, rows = candidates
         limit = np.inf if self.max_distance is None else self.max_distance
-        counts, kept, near_counts, near_poly = kernels.cell_segments(
+        counts, kept, near_counts, near_poly = _kernels().cell_segments(
             rows,
             cx,
             cy,
@@ -551,7 +560,7 @@ class PolygonGrid:
             several[idx] = inside_ptr[r + 1] - inside_ptr[r] >= 2
             edgy = idx[near_ptr[r + 1] > near_ptr[r]]
             if len(edgy):
-                pt, poly = kernels.owners_within(
+                pt, poly = _kernels().owners_within(
                     x[edgy], y[edgy], row[edgy], ptr, segs, self._seg_xy, self.owner, self.tolerance
                 )
                 pt, _ = _unique_pairs(pt, poly, self.n)
@@ -569,9 +578,12 @@ class PolygonGrid:
         return several
 
     def _leaf_rows(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, _LeafView]:
-        """(whether in the lattice, leaf row, leaf tables) per point, building cells as needed."""
+        """(whether in the lattice, leaf row, leaf tables) per point, building cells as needed;
+        none is in it for a query of under FEW_POINTS points (the trees answer those)."""
         leaf = self.levels[-1]
         cells, in_lattice = self._cells(leaf, x, y)
+        if len(x) < FEW_POINTS:
+            in_lattice = np.zeros(len(x), dtype=bool)
         with self._lock:
             self._prepare()
             todo = cells[in_lattice & (leaf.row[cells] < 0)]
@@ -597,7 +609,7 @@ class PolygonGrid:
             pts, polys = [in_pt, e_pt[hit]], [in_poly, e_poly[hit]]
             if self.tolerance > 0:  # within tolerance of a boundary, from outside
                 ptr, segs = view.tables["cand"]
-                close_pt, close_poly = kernels.owners_within(
+                close_pt, close_poly = _kernels().owners_within(
                     ex, ey, row[edgy], ptr, segs, self._seg_xy, self.owner, self.tolerance
                 )
                 pts.append(close_pt)
@@ -625,7 +637,7 @@ class PolygonGrid:
         best = np.empty(len(x), dtype=np.int64)
         dmin = np.empty(len(x))
         ptr, segs = cand
-        kernels.nearest_owners(x, y, row, ptr, segs, self._seg_xy, self.owner, best, dmin)
+        _kernels().nearest_owners(x, y, row, ptr, segs, self._seg_xy, self.owner, best, dmin)
         return best, dmin
 
     def _exact(self, x: np.ndarray, y: np.ndarray, members: bool) -> Located:

@@ -153,6 +153,9 @@ def find_coordinate_columns(
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _GROUPED_NUMBER = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?", re.ASCII)  # 435,100
 _DECIMAL_COMMA = re.compile(r"(-?\d+),(\d+)", re.ASCII)  # 52,91 in a semicolon file
+# Columns shorter than this are read cell by cell (_cell_number): the same numbers, without
+# loading numba for the compiled loop, which costs a short run some tenths of a second
+FEW_CELLS = 1000
 
 
 def _numbers(raw: Any, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -198,16 +201,17 @@ def _arrow_text(raw: Any) -> pa.Array | None:
 
 def _plain_decimals(text: pa.Array, point: str = ".") -> tuple[np.ndarray, np.ndarray]:
     """(values, parsed) for an Arrow text column: its simple decimals, with `point` as the
-    decimal mark, read by a compiled loop (kernels.plain_decimals)."""
+    decimal mark, read by a compiled loop (kernels.plain_decimals). A column of under FEW_CELLS
+    cells is left to the caller (none parsed), which reads each cell as it reads the others."""
     n = len(text)
     out = np.full(n, np.nan)
     parsed = np.zeros(n, dtype=bool)
     _, offsets, data = text.buffers()
-    if n and data is not None:
+    if n >= FEW_CELLS and data is not None:
+        from iszones.geo import kernels  # numba: loaded when a long column is first read
+
         starts = np.frombuffer(offsets, dtype=np.int32)[text.offset : text.offset + n + 1]
         cells = np.frombuffer(data, dtype=np.uint8)
-        from iszones.geo import kernels  # numba loads when a column is first read this way
-
         kernels.plain_decimals(starts, cells, ord(point), out, parsed)
         if text.null_count:  # an empty cell from Excel, read as ""
             parsed &= np.asarray(text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)

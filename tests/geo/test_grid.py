@@ -1,4 +1,5 @@
-"""The grid index answers exactly as shapely (GEOS) does, with its compiled kernels."""
+"""The grid index answers exactly as shapely (GEOS) does, with its compiled kernels, and by
+its trees alone for queries of under FEW_POINTS points: every test here runs both ways."""
 
 from __future__ import annotations
 
@@ -15,9 +16,19 @@ from shapely.geometry import Point, box
 from iszones.check.core import polygon_grid
 from iszones.check.frames import bundled_boundaries, prepare_check
 from iszones.data.catalogue import read_admin_units, read_zones
+from iszones.geo import grid as grid_module
 from iszones.geo import kernels
 from iszones.geo.grid import PolygonGrid, mask_members
 from tests.conftest import DATA, X0, Y0
+
+
+@pytest.fixture(autouse=True, params=["cells", "trees"])
+def query_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Queries answered by the cells whatever their size, then as a short run's are (under
+    FEW_POINTS points: by the trees, without the compiled kernels)."""
+    if request.param == "cells":
+        monkeypatch.setattr(grid_module, "FEW_POINTS", 0)
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")

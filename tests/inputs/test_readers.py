@@ -126,7 +126,8 @@ def test_decimal_commas_and_cells_from_excel():
     assert empty.tolist() == [False, False, False, True, True, False, False]
 
 
-def test_plain_coordinates_take_the_compiled_path():
+def test_plain_coordinates_take_the_compiled_path(monkeypatch):
+    monkeypatch.setattr(coordinates, "FEW_CELLS", 0)  # short columns too (a short run's are not)
     cells = pa.array(["-1.4812345", "52.91", "435100", "+0.5e1", ".25", "-0"])
     values, parsed = coordinates._plain_decimals(cells)
     assert parsed.all()
@@ -135,6 +136,21 @@ def test_plain_coordinates_take_the_compiled_path():
     assert not parsed.any()  # left to the cell-by-cell path
     values, parsed = coordinates._plain_decimals(cells.slice(2, 3))  # a block cut from a file
     assert parsed.all() and values.tolist() == [435100.0, 5.0, 0.25]
+
+
+def test_short_columns_are_read_cell_by_cell_to_the_same_numbers(monkeypatch):
+    """Under FEW_CELLS cells numba is not loaded: each cell is read as the compiled loop's
+    leftovers are, to the same values and empty cells."""
+    texts = ["-1.4812345", "52.91", " 435100 ", "+0.5e1", ".25", "-0", "1,200", "", None]
+    cells = pa.array([*texts, "1" * 17, "n/a", "1e400", "0.1", "7e-3"])
+    short = coordinates._plain_decimals(cells)
+    assert not short[1].any()  # left to the cell-by-cell path
+    slow = coordinates._numbers(cells, False)
+    monkeypatch.setattr(coordinates, "FEW_CELLS", 0)
+    assert coordinates._plain_decimals(cells)[1].any()
+    fast = coordinates._numbers(cells, False)
+    np.testing.assert_array_equal(slow[0], fast[0])  # bit for bit, NaN alike
+    np.testing.assert_array_equal(slow[1], fast[1])
 
 
 @pytest.mark.parametrize(
