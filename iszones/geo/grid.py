@@ -114,7 +114,7 @@ class _Level:
     nx: int
     ny: int
     words: int  # uint64 words in a row's mask
-    row: np.ndarray  # int32 per cell: row in the tables below, -1 when not built yet
+    row: np.ndarray  # int32 per cell: 1 + its row in the tables below, 0 when not built yet
     tables: dict[str, list[np.ndarray]] = field(
         default_factory=lambda: {
             name: [np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int32)]
@@ -176,7 +176,7 @@ class _Level:
         self.mask = mask.view()
         cells = np.concatenate([p[3] for p in self._pending])
         if len(cells):
-            self.row[cells] = np.arange(start, start + len(cells), dtype=np.int32)
+            self.row[cells] = np.arange(start + 1, start + 1 + len(cells), dtype=np.int32)
         self._pending = []
 
 
@@ -333,7 +333,9 @@ class PolygonGrid:
             size = leaf_size * factor ** (levels - 1 - depth)
             nx = math.ceil((x1 - self.x0) / size)
             ny = math.ceil((y1 - self.y0) / size)
-            row = np.full(nx * ny, -1, dtype=np.int32)
+            # zeros, not -1: the system hands over zeroed pages only as cells are built, so a
+            # grid made (or unpickled) for a few points does not fill tens of MB of maps
+            row = np.zeros(nx * ny, dtype=np.int32)
             self.levels.append(_Level(size, nx, ny, self.words, row))
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -363,7 +365,7 @@ class PolygonGrid:
     def _ensure(self, depth: int, cells: np.ndarray) -> None:
         """Build the rows of these (unique) cells at this depth, and their parents first."""
         level = self.levels[depth]
-        missing = cells[level.row[cells] < 0]
+        missing = cells[level.row[cells] == 0]
         if not len(missing):
             return
         if depth == 0:
@@ -374,7 +376,7 @@ class PolygonGrid:
         cj, ci = np.divmod(missing, level.nx)
         parents = (cj // self.factor) * parent.nx + ci // self.factor
         self._ensure(depth - 1, _distinct(parents, parent.nx * parent.ny))
-        prow = parent.row[parents]
+        prow = parent.row[parents] - 1
         cand_ptr, near_ptr = parent.tables["cand"][0], parent.tables["near"][0]
         # A parent with no candidate and no boundary near is settled: so are all its children
         pure = (cand_ptr[prow + 1] == cand_ptr[prow]) & (near_ptr[prow + 1] == near_ptr[prow])
@@ -403,7 +405,7 @@ class PolygonGrid:
             level.commit()
             level.inherited.update(zip(new.tolist(), range(start, start + len(new)), strict=True))
         lookup = np.array([level.inherited[r] for r in rows.tolist()], dtype=np.int32)
-        level.row[cells] = lookup[np.searchsorted(rows, prow)]
+        level.row[cells] = lookup[np.searchsorted(rows, prow)] + 1
 
     def _build_top(self, level: _Level, cells: np.ndarray) -> None:
         cx, cy = self._centres(level, cells)
@@ -586,10 +588,10 @@ class PolygonGrid:
             in_lattice = np.zeros(len(x), dtype=bool)
         with self._lock:
             self._prepare()
-            todo = cells[in_lattice & (leaf.row[cells] < 0)]
+            todo = cells[in_lattice & (leaf.row[cells] == 0)]
             if len(todo):
                 self._ensure(len(self.levels) - 1, _distinct(todo, leaf.nx * leaf.ny))
-            row = leaf.row[cells]
+            row = leaf.row[cells] - 1
             view = _LeafView(dict(leaf.tables), leaf.first, leaf.mask)
         return in_lattice, row, view
 
