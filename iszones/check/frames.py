@@ -1,5 +1,7 @@
 """The site check: which zones each of a user's sites is in, how far the nearest zone is, and
 which local authority it lies in. Pure: frames in, a frame out; files are readers.py's business.
+The check index (core.CheckIndex: arrays and grids, no frames) is built from frames here too
+(prepare_check), for every path; check_indexed checks a frame against one made already.
 
 Everything is measured in British National Grid (EPSG:27700), in chunks of rows, so long lists
 report progress. Points and lines follow spatial.py's boundary rule (touching counts); a polygon
@@ -446,7 +448,7 @@ def check_sites(
     zones: `zone_id` and `name`, optionally `programme` and `boundary_source` (see
         bundled_boundaries and combine_boundaries); any CRS.
     admin_units: `name` (and `code`) per council, for `local_authority` and `lad_code`.
-    tax_sites: taxsites.TAX_SITE_COLUMNS (e.g. taxsites.bundled_tax_sites), for the tax-site
+    tax_sites: taxsites.TAX_SITE_COLUMNS (e.g. bundled_tax_sites), for the tax-site
         columns and the answer's tax-site part (left empty without them).
     customs_sites: the same for the Freeport customs sites (the customs-site columns).
     far_land: polygons of the land over 1 km from any postcode (lad_note says so there).
