@@ -54,9 +54,10 @@ BUNDLED_BOUNDARIES = "bundled indicative footprints (LAD 2025 districts from pos
 MAP_HEIGHT = 680
 EMBED_HEIGHT = 560
 SITE_ZOOM = 12
-# The panels under the map. Only the open one is drawn (a tab change reruns the page), so the
-# map is not kept waiting by tables and code blocks nobody is looking at.
-PANELS = ("Sites", "Zones", "Zone sheet", "Share and download")
+# The panels under the map, opened one at a time from a row of buttons. None is open when the
+# page opens (a zone's link opens its sheet): a table costs the browser about 0.25 s to set up,
+# and the map, the card and the count answer first.
+PANELS = ("Sites table", "Zones table", "Zone sheet", "Share and download")
 SHEET = PANELS[2]
 
 view = "embed" if st.query_params.get("view", "").strip().casefold() == "embed" else "full"
@@ -549,7 +550,7 @@ def zones_panel(kept_zones: gpd.GeoDataFrame, kept_sites: gpd.GeoDataFrame) -> N
 def sheet_panel(cat: Catalogue, key: tuple[str, tuple[float, ...]], selection: Selection) -> None:
     """The Zone sheet: the picked zone's facts, card, briefing, sites inside and nearby."""
     if selection.zone_id is None:
-        st.info("Pick a zone in the sidebar, or select a row in the Zones tab, to see its sheet.")
+        st.info("Pick a zone in the sidebar, or select a row in the Zones table, to see its sheet.")
     else:
         zone = cat.zones[cat.zones["zone_id"] == selection.zone_id].iloc[0].to_dict()
         inside = cat.sites[cat.sites["zone_ids"].apply(lambda ids: selection.zone_id in ids)]
@@ -802,20 +803,22 @@ def map_page() -> None:
                 " funding, jobs, the zone it is in and the sources."
             )
 
-    sites_tab, zones_tab, sheet_tab, share_tab = st.tabs(PANELS, key="panel", on_change="rerun")
-
-    with sites_tab:
-        if sites_tab.open:
-            sites_panel(kept_sites)
-    with zones_tab:
-        if zones_tab.open:
-            zones_panel(kept_zones, kept_sites)
-    with sheet_tab:
-        if sheet_tab.open:
-            sheet_panel(cat, key, selection)
-    with share_tab:
-        if share_tab.open:
-            share_panel(cat, key, state, kept_zones, kept_sites, count, notes, zone_names)
+    panel = st.segmented_control(
+        "Open below the map", PANELS, key="panel", label_visibility="collapsed"
+    )
+    if panel == PANELS[0]:
+        sites_panel(kept_sites)
+    elif panel == PANELS[1]:
+        zones_panel(kept_zones, kept_sites)
+    elif panel == SHEET:
+        sheet_panel(cat, key, selection)
+    elif panel == PANELS[3]:
+        share_panel(cat, key, state, kept_zones, kept_sites, count, notes, zone_names)
+    else:
+        st.caption(
+            "Open the sites or zones as sortable tables, a zone's sheet, or the link, embed code"
+            " and downloads for this view."
+        )
 
     st.divider()
     st.caption(

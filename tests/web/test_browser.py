@@ -237,7 +237,7 @@ def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
             # 5. The map download opens from disk, offline, with the same zone and sites.
             page.goto(f"{server}?zone=22")
             _map_frame(page)
-            page.get_by_role("tab", name="Share and download").click()
+            page.get_by_role("radio", name="Share and download").click()
             button = page.get_by_role("button", name="Map (HTML, works offline)")
             with page.expect_download(timeout=30000) as download:
                 button.click()

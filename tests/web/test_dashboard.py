@@ -28,7 +28,7 @@ def count_line(at: AppTest) -> str:
 
 
 def open_panel(at: AppTest, name: str) -> AppTest:
-    """Open one of the panels under the map (only the open one is drawn), as a tab click does."""
+    """Open one of the panels under the map (only the open one is drawn), as its button does."""
     at.session_state["panel"] = name
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -49,11 +49,12 @@ def test_opens_on_everything():
     at = run_app()
     assert count_line(at) == "**130 of 130 sites in 22 of 22 zones**"
     assert at.title[0].value == "Industrial Strategy Zones"
-    sites = at.dataframe[0].value
+    assert not at.dataframe  # no panel is open: the map and the card come first
+    sites = open_panel(at, "Sites table").dataframe[0].value
     assert len(sites) == 130
     assert {"Site", "Zone", "Kind", "Largest funding (£)"} <= set(sites.columns)
     assert len(at.dataframe) == 1  # only the open panel is drawn
-    assert len(open_panel(at, "Zones").dataframe[0].value) == 22
+    assert len(open_panel(at, "Zones table").dataframe[0].value) == 22
     assert not at.warning
 
 
@@ -65,8 +66,8 @@ def test_filters_narrow_map_tables_and_counts_and_write_the_url():
     assert match
     sites, zones = int(match.group(1)), int(match.group(3))
     assert 0 < sites < 130 and 0 < zones < 22
-    assert len(at.dataframe[0].value) == sites
-    assert len(open_panel(at, "Zones").dataframe[0].value) == zones
+    assert len(open_panel(at, "Sites table").dataframe[0].value) == sites
+    assert len(open_panel(at, "Zones table").dataframe[0].value) == zones
     assert at.query_params["sector"] == "Clean Energy Industries"
     assert at.query_params["programme"] == "investment_zone"
 
@@ -82,8 +83,8 @@ def test_a_url_with_sector_and_programme_reproduces_the_same_counts():
     link = share_link(at)
     query = parse_qs(urlsplit(link).query)
     assert query["sector"] == ["Clean Energy Industries", "Advanced Manufacturing"]
-    colleague = run_app(**query)
-    open_panel(at, "Sites")
+    colleague = open_panel(run_app(**query), "Sites table")
+    open_panel(at, "Sites table")
     assert count_line(colleague) == expected
     assert colleague.sidebar.multiselect(key="sectors").value == [
         "Clean Energy Industries",
@@ -171,7 +172,7 @@ def test_a_zone_link_opens_on_the_zone_sheet_and_other_panels_are_not_drawn():
     assert [b.label for b in at.get("download_button")] == ["Zone 22 briefing sheet (PDF)"]
     assert not at.code  # the Share panel is not drawn until opened
     assert any(s.value.startswith("Sites inside") for s in at.subheader)
-    assert not open_panel(run_app(), "Zones").subheader  # no zone picked: no sheet
+    assert not open_panel(run_app(), "Zones table").subheader  # no zone picked: no sheet
 
 
 def test_share_tab_offers_downloads_and_an_iframe():
@@ -211,7 +212,7 @@ def test_own_data_folder_and_hostile_names_stay_text(tmp_path, monkeypatch):
     cards = [h.value for h in at.html if "isz-card" in h.value]
     assert cards and all(XSS_NAME not in c for c in cards)
     assert "&lt;img src=x onerror=alert(1)&gt;" in cards[0]
-    assert XSS_NAME in set(at.dataframe[0].value["Site"])  # tables show it as plain text
+    assert XSS_NAME in set(open_panel(at, "Sites table").dataframe[0].value["Site"])  # plain text
 
 
 # ---------------------------------------------------------------- find a place (issue 13)
