@@ -21,7 +21,8 @@ BIDI_CONTROLS = (
     "\u2066\u2067\u2068\u2069"  # LRI RLI FSI PDI
 )
 _BIDI_RE = re.compile(f"[{BIDI_CONTROLS}]")
-_BIDI_BYTES = tuple({c.encode()[:2] for c in BIDI_CONTROLS})  # a quick test of UTF-8 bytes
+# The controls as UTF-8, to scan an Arrow column's bytes in one pass, without a copy.
+_BIDI_UTF8 = re.compile(b"|".join(re.escape(c.encode()) for c in BIDI_CONTROLS))
 
 # OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a formula
 # (tab and carriage return too, as some importers strip them first). Such text gets a leading
@@ -57,14 +58,19 @@ def safe_cell(value: Any) -> Any:
     return spreadsheet_text(value) if isinstance(value, str) else value
 
 
+def _holds_bidi(values: pa.Array) -> bool:
+    """Whether the bytes behind an Arrow text column hold a bidi control (perhaps in a part
+    outside this slice of them: then the callers' exact test finds none)."""
+    data = values.buffers()[2]
+    return data is not None and _BIDI_UTF8.search(memoryview(data)) is not None
+
+
 def spreadsheet_changes(values: pa.Array) -> np.ndarray:
     """Positions of the values of an Arrow text column that spreadsheet_text would change (a
     formula start that is not a number, or a bidi control): usually none, so callers holding
     Python strings already change only those, in place."""
-    data = values.buffers()[2]
-    raw = b"" if data is None else data.to_pybytes()
     changed = np.zeros(len(values), dtype=bool)
-    if any(b in raw for b in _BIDI_BYTES):
+    if _holds_bidi(values):
         bidi = pc.match_substring_regex(values, f"[{BIDI_CONTROLS}]")
         changed |= np.asarray(pc.fill_null(bidi, False).to_numpy(zero_copy_only=False), bool)
     first = pc.utf8_slice_codeunits(values, 0, 1)
@@ -78,9 +84,7 @@ def spreadsheet_changes(values: pa.Array) -> np.ndarray:
 
 def spreadsheet_column(values: pa.Array) -> pa.Array:
     """spreadsheet_text for every value of an Arrow text column (nulls stay null)."""
-    data = values.buffers()[2]
-    raw = b"" if data is None else data.to_pybytes()
-    if any(b in raw for b in _BIDI_BYTES):
+    if _holds_bidi(values):
         values = pc.replace_substring_regex(values, f"[{BIDI_CONTROLS}]", "")
     first = pc.utf8_slice_codeunits(values, 0, 1)
     risky = pc.fill_null(pc.is_in(first, value_set=pa.array(FORMULA_STARTS)), False)
