@@ -8,7 +8,7 @@ browser geometry are cached; the URL query string holds the view (iszones.web.ur
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +60,11 @@ SITE_ZOOM = 12
 PANELS = ("Sites table", "Zones table", "Zone sheet", "Share and download")
 SHEET = PANELS[2]
 
-view = "embed" if st.query_params.get("view", "").strip().casefold() == "embed" else "full"
+mode = "embed" if st.query_params.get("view", "").strip().casefold() == "embed" else "full"
 st.set_page_config(
     page_title=f"iszones: {TITLE}",
     layout="wide",
-    initial_sidebar_state="collapsed" if view == "embed" else "auto",
+    initial_sidebar_state="collapsed" if mode == "embed" else "auto",
 )
 
 ASSET_URL = assets.serve_in_streamlit()  # Leaflet from this app, no CDN
@@ -366,19 +366,28 @@ def site_centre(cat: Catalogue, site_id: str | None) -> tuple[float, float] | No
     return (point.y, point.x)
 
 
+@dataclass(frozen=True)
+class View:
+    """What the page shows: the data, the state from the widgets or the link, what the
+    filters keep, the count line and the notes (data vintage, attribution)."""
+
+    cat: Catalogue
+    key: tuple[str, tuple[float, ...]]
+    state: urlstate.UrlState
+    kept_zones: gpd.GeoDataFrame
+    kept_sites: gpd.GeoDataFrame
+    count: str
+    notes: tuple[str, str]
+
+
 def make_map(
-    cat: Catalogue,
-    key: tuple[str, tuple[float, ...]],
-    state: urlstate.UrlState,
-    kept_zones: gpd.GeoDataFrame,
-    kept_sites: gpd.GeoDataFrame,
-    count: str,
-    notes: tuple[str, str],
+    view: View,
     popups: str = "short",
     fill_window: bool = False,
     pin: tuple[float, float, str] | None = None,
 ) -> Any:
-    """The folium map of the selection; `notes` is (data vintage, attribution)."""
+    """The folium map of the view's selection."""
+    cat, key, state, notes = view.cat, view.key, view.state, view.notes
     _, backdrop = web_geometry(key)
     zone_id = state.selection.zone_id
     nearby = None
@@ -386,9 +395,9 @@ def make_map(
         near = near_zone(key, zone_id, state.km)
         nearby = gpd.GeoDataFrame(near, geometry="geometry", crs=cat.sites.crs)
     return maps.build_map(
-        kept_zones,
-        kept_sites,
-        selection_summary=count,
+        view.kept_zones,
+        view.kept_sites,
+        selection_summary=view.count,
         basemap=state.basemap,
         background=backdrop,
         nearby=nearby,
@@ -583,18 +592,10 @@ def sheet_panel(cat: Catalogue, key: tuple[str, tuple[float, ...]], selection: S
             st.dataframe(near_table, hide_index=True, width="stretch")
 
 
-def share_panel(
-    cat: Catalogue,
-    key: tuple[str, tuple[float, ...]],
-    state: urlstate.UrlState,
-    kept_zones: gpd.GeoDataFrame,
-    kept_sites: gpd.GeoDataFrame,
-    count: str,
-    notes: tuple[str, str],
-    zone_names: dict[int, str],
-) -> None:
+def share_panel(view: View, zone_names: dict[int, str]) -> None:
     """Share and download: the link, the iframe snippet and every download of this view."""
-    selection = state.selection
+    cat, state, kept_zones, kept_sites = view.cat, view.state, view.kept_zones, view.kept_sites
+    selection, count = state.selection, view.count
     base = str(getattr(st.context, "url", "") or "http://localhost:8501/").split("?")[0]
     query = urlstate.query_string(state)
     st.markdown("**Link to this view** (filters, zone, site and the map's position):")
@@ -620,7 +621,7 @@ def share_panel(
     )
 
     def map_html() -> str:
-        fresh = make_map(cat, key, state, kept_zones, kept_sites, count, notes, popups="full")
+        fresh = make_map(view, popups="full")
         return assets.standalone_html(fresh, offline=True)
 
     c4.download_button("Map (HTML, works offline)", map_html, "iszones-map.html", "text/html")
@@ -683,13 +684,14 @@ def map_page() -> None:
     zone_names = {int(z): n for z, n in zip(cat.zones["zone_id"], cat.zones["name"], strict=True)}
     site_names = dict(zip(cat.sites["site_id"], cat.sites["name"], strict=True))
 
-    if view == "embed":
+    if mode == "embed":
         # The other pages' navigation would open a sidebar; an embedded map has none.
         st.html(EMBED_CSS)
         state, _problems = url_state(cat)
         kept_zones, kept_sites = apply_selection(web_zones, cat.sites, state.selection)
         count = count_line(len(kept_zones), len(cat.zones), len(kept_sites), len(cat.sites))
-        fmap = make_map(cat, key, state, kept_zones, kept_sites, count, notes, fill_window=True)
+        shown = View(cat, key, state, kept_zones, kept_sites, count, notes)
+        fmap = make_map(shown, fill_window=True)
         show_map(
             fmap,
             height=EMBED_HEIGHT,
@@ -755,8 +757,9 @@ def map_page() -> None:
         pin = (place.lat, place.lon, place.label)
         if state.centre is None:
             state = replace(state, centre=(place.lat, place.lon), zoom=SITE_ZOOM)
+    shown = View(cat, key, state, kept_zones, kept_sites, count, notes)
     with map_col:
-        fmap = make_map(cat, key, state, kept_zones, kept_sites, count, notes, pin=pin)
+        fmap = make_map(shown, pin=pin)
         show_map(
             fmap,
             height=MAP_HEIGHT,
@@ -813,7 +816,7 @@ def map_page() -> None:
     elif panel == SHEET:
         sheet_panel(cat, key, selection)
     elif panel == PANELS[3]:
-        share_panel(cat, key, state, kept_zones, kept_sites, count, notes, zone_names)
+        share_panel(shown, zone_names)
     else:
         st.caption(
             "Open the sites or zones as sortable tables, a zone's sheet, or the link, embed code"
