@@ -839,8 +839,21 @@ def leaflet_map(**options: Any) -> folium.Map:
     root = fmap.get_root()
     assert isinstance(root, Figure)  # folium.Map always sits in a Figure
     root.header.add_child(PlainText(f"<style>{CSS}</style>"), name="isz_css")
-    fmap.add_child(_Script(_HELPERS + "{map}.getContainer().classList.add('isz-map');"))
+    fmap.add_child(
+        _Script(_HELPERS + "{map}.getContainer().classList.add('isz-map');" + _LIFT_SCALE)
+    )
     return fmap
+
+
+# The scale bar (bottom left) sits above the attribution (bottom right), which on a narrow map
+# wraps to several lines across the whole width.
+_LIFT_SCALE = (
+    "(function(m){var c=m.getContainer();function lift(){"
+    "var a=c.querySelector('.leaflet-control-attribution'),"
+    "b=c.querySelector('.leaflet-bottom.leaflet-left');"
+    "if(a&&b)b.style.bottom=a.offsetHeight+'px';}"
+    "m.whenReady(function(){setTimeout(lift,0);});m.on('resize layeradd',lift);})({map});"
+)
 
 
 BORDER_STYLE = {"color": "#7d8a96", "weight": 1.1, "opacity": 0.9}
