@@ -3,10 +3,11 @@
 Reports (as JSON on stdout):
 - the map HTML as the app sends it (assets linked, not inlined) and as the offline standalone
   file (assets inlined), in KB, for the full selection and for zone 22;
-- for iszones (`iszones app`, as `make run` starts it) and for a minimal streamlit-folium app drawing the same zones and
-  sites with Leaflet served by the app (MINIMAL_APP, 20 lines), run alternately in the same
-  run, each round on a fresh server: seconds for the server to answer (iszones imports the
-  page's modules first), then from the server answering to the map visible in headless Chromium (cold: the first page of a new server), a warm reload, and a sector
+- for iszones (`iszones app`, as `make run` starts it) and for a minimal streamlit-folium app
+  drawing the same zones and sites with Leaflet served by the app (MINIMAL_APP, 20 lines), run
+  alternately in the same run, each round on a fresh server: seconds for the server to answer
+  (iszones imports the page's modules first), then from the server answering to the map visible
+  in headless Chromium (cold: the first page of a new server), a warm reload, and a sector
   change ("Clean Energy Industries" typed into the Sector box and picked, to the new map
   drawn; `sector_pick` counts from the click on the option, without the typing); medians,
   every round, and the ratios iszones / minimal (target: at most 1.3x; filter change under
