@@ -9,6 +9,7 @@ import json
 import math
 import os
 import re
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ import pyogrio
 import shapely
 
 from iszones.check.columns import ARROW_TYPES, csv_field, csv_rows, float_text, quote_column
-from iszones.data.atomic import write_bytes_atomic
+from iszones.data.atomic import atomic_path, write_bytes_atomic
 from iszones.data.catalogue import geojson_text, to_feature_collection
 from iszones.errors import DataFileError
 from iszones.inputs.text import (
@@ -141,7 +142,7 @@ def result_bytes(
             _plain_table(result, bool_text=False), geometry=result.geometry.array, crs=result.crs
         )
         return geojson_text(to_feature_collection(frame, name="checked_sites", digits=7)).encode()
-    return _geopackage(_plain_table(result, bool_text=True), result.geometry)
+    return _geopackage(result)
 
 
 def _arrow_column(values: pd.Series) -> pa.Array:
@@ -169,29 +170,58 @@ def _distinct_fields(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _geopackage(table: pd.DataFrame, geometry: gpd.GeoSeries) -> bytes:
-    """A GeoPackage layer 'checked_sites' written through GDAL's Arrow interface (columns at a
-    time, not a Python object per value)."""
+def _geopackage_column(column: pd.Series) -> pa.Array:
+    """A result column for the GeoPackage: numbers straight from numpy and text straight from
+    its strings (NaN and None as null), anything else as _plain_values makes it (true/false as
+    text)."""
+    if column.dtype.kind in "fiu":
+        return pa.array(column.to_numpy(), from_pandas=True)
+    try:  # a column of text only, the usual kind
+        return pa.array(column, pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    return _arrow_column(pd.Series(_plain_values(column, bool_text=True), dtype=object))
+
+
+def write_geopackage(result: gpd.GeoDataFrame, path: Path, shown: object = None) -> None:
+    """A GeoPackage layer 'checked_sites' at `path` (a new file), written through GDAL's Arrow
+    interface: columns at a time, not a Python object per value. GDAL's failures (a full disk,
+    say) are DataFileError naming `shown` (default: `path`)."""
+    geometry = result.geometry
+    skip = result.columns.get_loc(geometry.name)  # columns by position: no copy of the frame
+    table = [result.iloc[:, i] for i in range(result.shape[1]) if i != skip]
     kinds = set(geometry.geom_type.dropna())
-    names = _distinct_fields([*map(str, table.columns), "geometry"])
-    arrays = [_arrow_column(table[c]) for c in table.columns]
+    names = _distinct_fields([*(str(c.name) for c in table), "geometry"])
     geom_name = names.pop()
     arrow = pa.table(
-        [*arrays, pa.array(shapely.to_wkb(geometry.array), pa.binary())], names=[*names, geom_name]
+        [*map(_geopackage_column, table), pa.array(shapely.to_wkb(geometry.array), pa.binary())],
+        names=[*names, geom_name],
     )
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pyogrio.write_arrow(
-            arrow,
-            buffer,
-            driver="GPKG",
-            layer="checked_sites",
-            geometry_name=geom_name,
-            geometry_type=kinds.pop() if len(kinds) == 1 else "Unknown",
-            crs=geometry.crs.to_wkt() if geometry.crs is not None else None,
-        )
-    return buffer.getvalue()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pyogrio.write_arrow(
+                arrow,
+                path,
+                driver="GPKG",
+                layer="checked_sites",
+                geometry_name=geom_name,
+                geometry_type=kinds.pop() if len(kinds) == 1 else "Unknown",
+                crs=geometry.crs.to_wkt() if geometry.crs is not None else None,
+            )
+    except (OSError, RuntimeError) as err:  # pyogrio's errors are RuntimeErrors
+        raise DataFileError(
+            f"{shown or path}: GDAL could not write the GeoPackage ({err})."
+        ) from err
+
+
+def _geopackage(result: gpd.GeoDataFrame) -> bytes:
+    """write_geopackage's bytes, through a file: SQLite in GDAL's memory files grows slower
+    (7.6 s against 5.3 s for 1M rows)."""
+    with tempfile.TemporaryDirectory(prefix="iszones-") as folder:
+        path = Path(folder) / "checked.gpkg"
+        write_geopackage(result, path)
+        return path.read_bytes()
 
 
 def _csv_field_column(name: str, values: np.ndarray) -> pa.Array:
@@ -346,5 +376,11 @@ def write_result(
 ) -> None:
     """Write the check results to `path` (format by extension), atomically; `progress` is
     called with (rows written, rows) while an Excel file is written (the slow one)."""
-    payload = result_bytes(result, output_format(path), include_wkt=include_wkt, progress=progress)
+    suffix = output_format(path)
+    if suffix == ".gpkg":  # GDAL writes the file itself, beside `path`
+        with atomic_path(path) as tmp:
+            tmp.unlink()  # GDAL makes a GeoPackage only where there is no file
+            write_geopackage(result, tmp, shown=path)
+        return
+    payload = result_bytes(result, suffix, include_wkt=include_wkt, progress=progress)
     write_bytes_atomic(path, payload)

@@ -71,32 +71,47 @@ def glob_escape(name: str) -> str:
 
 
 @contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """A binary handle to a temporary file beside `path`, renamed over `path` only when the
-    block finishes; on any error (or SystemExit, as the CLI raises on SIGTERM) the temporary file
-    is removed and `path` is untouched. Temporary files a killed run left are removed first."""
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A name for a temporary file beside `path` (for a writer that makes its own file, such as
+    GDAL), renamed over `path` only when the block finishes; on any error (or SystemExit, as the
+    CLI raises on SIGTERM) the temporary file is removed and `path` is untouched. Temporary files
+    a killed run left are removed first."""
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(target)
-        fd, tmp = tempfile.mkstemp(
+        fd, name = tempfile.mkstemp(
             dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp"
         )
+        os.close(fd)
     except OSError as err:
         raise DataFileError(f"{target}: cannot write ({err.strerror}).") from err
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
+        yield tmp
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, target)
     except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise DataFileError(f"{target}: cannot write ({err.strerror}).") from err
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary handle to a temporary file beside `path`, renamed over `path` only when the
+    block finishes (atomic_path)."""
+    with atomic_path(path) as tmp:
+        try:
+            handle = tmp.open("wb")
+        except OSError as err:
+            raise DataFileError(f"{path}: cannot write ({err.strerror}).") from err
+        with handle:
+            yield handle
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], payload: bytes) -> None:

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -82,6 +83,34 @@ def test_geojson_and_geopackage_round_trip(result, tmp_path):
     write_result(result, path)
     back = gpd.read_file(path)
     assert back.crs.to_epsg() == 27700 and back["in_zone"].tolist()[:2] == ["true", "false"]
+
+
+def test_geopackage_written_in_place_equals_its_bytes_and_a_failure_keeps_the_old_file(
+    result, tmp_path, monkeypatch
+):
+    """GDAL writes the GeoPackage beside the target (not in memory, which is slower); a write
+    that fails half-way leaves the old file and no temporary file."""
+    path = tmp_path / "out.gpkg"
+    write_result(result, path)
+    from_bytes = tmp_path / "bytes.gpkg"
+    from_bytes.write_bytes(result_bytes(result, ".gpkg"))
+    written, made = gpd.read_file(path), gpd.read_file(from_bytes)
+    pd.testing.assert_frame_equal(pd.DataFrame(written), pd.DataFrame(made))
+    assert written["tags"].tolist()[:2] == ['["a", "b"]', "[]"]  # lists as JSON text
+    assert written["nearest_zone_distance_m"].isna().tolist() == [False, False, True]
+
+    import pyogrio.errors
+
+    def half_then_fail(table, where, **options):  # type: ignore[no-untyped-def]
+        Path(where).write_bytes(b"half a file")
+        raise pyogrio.errors.DataSourceError("No space left on device")
+
+    monkeypatch.setattr(pyogrio, "write_arrow", half_then_fail)
+    old = path.read_bytes()
+    with pytest.raises(DataFileError, match=r"out\.gpkg: GDAL could not write .*No space left"):
+        write_result(result, path)
+    assert path.read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bytes.gpkg", "out.gpkg"]
 
 
 def test_geopackage_fields_that_differ_only_in_case_are_kept(result, tmp_path):
