@@ -37,17 +37,18 @@ _OLD_TEMP_S = 3600.0  # a temporary file without a process id, this old, was lef
 
 def remove_stale_temporaries(target: Path) -> list[Path]:
     """Remove the temporary files a killed run left beside `target` (named `.NAME.PID.xxx.tmp`
-    by atomic_output; PID no longer running), and unnamed ones (`.NAME.xxx.tmp`, from before)
-    over an hour old. Returns what was removed."""
+    by atomic_path, with what a writer such as GDAL put beside them, `.NAME.PID.xxx.tmp-journal`
+    say; PID no longer running), and unnamed ones (`.NAME.xxx.tmp`, from before) over an hour
+    old. Returns what was removed."""
     removed: list[Path] = []
     prefix = f".{target.name}."
     try:
-        candidates = list(target.parent.glob(f".{glob_escape(target.name)}.*.tmp"))
+        candidates = list(target.parent.glob(f".{glob_escape(target.name)}.*.tmp*"))
     except OSError:
         return removed
     now = time.time()
     for path in candidates:
-        middle = path.name[len(prefix) : -len(".tmp")]
+        middle = path.name[len(prefix) :].split(".tmp", 1)[0]
         pid, _, rest = middle.partition(".")
         if rest and pid.isdigit():
             stale = int(pid) != os.getpid() and not _alive(int(pid))
@@ -63,6 +64,13 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
             except OSError:
                 pass
     return removed
+
+
+def _remove_temporary(tmp: Path) -> None:
+    """`tmp` and what a writer put beside it (`tmp-journal`, say)."""
+    tmp.unlink(missing_ok=True)
+    for companion in tmp.parent.glob(f"{glob_escape(tmp.name)}?*"):
+        companion.unlink(missing_ok=True)
 
 
 def glob_escape(name: str) -> str:
@@ -94,10 +102,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, target)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
+        _remove_temporary(tmp)
         raise DataFileError(f"{target}: cannot write ({err.strerror}).") from err
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _remove_temporary(tmp)
         raise
 
 

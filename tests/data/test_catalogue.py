@@ -282,3 +282,17 @@ def test_atomic_output_removes_what_killed_runs_left(tmp_path):
         handle.write(b"done")
     assert target.read_bytes() == b"done"
     assert not dead.exists() and not old.exists() and alive.exists() and other.exists()
+
+
+def test_what_a_killed_geopackage_write_left_is_removed_too(tmp_path):
+    """GDAL puts a journal and an R-tree scratch file beside the temporary GeoPackage; a killed
+    run leaves all three (seen with kill -9), and the next write to that name removes them."""
+    from iszones.data.atomic import atomic_output
+
+    base = ".out.gpkg.999999.abcdefgh.tmp"  # a dead process's
+    left = [base, f"{base}-journal", f"{base}.tmp_rtree_checked_sites.db"]
+    for name in left:
+        (tmp_path / name).write_bytes(b"x")
+    with atomic_output(tmp_path / "out.gpkg") as handle:
+        handle.write(b"done")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.gpkg"]
