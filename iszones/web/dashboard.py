@@ -334,18 +334,23 @@ def sync_url(state: urlstate.UrlState) -> None:
         st.query_params.from_dict(wanted)
 
 
+def picked_row_id(key: str) -> Any:
+    """The id of the row selected in the table `key` (selectable_table), or None."""
+    rows = st.session_state[key].selection.rows
+    ids = st.session_state.get(f"_{key}_ids", [])
+    return ids[rows[0]] if rows and rows[0] < len(ids) else None
+
+
 def pick_site_from_table() -> None:
-    rows = st.session_state["sites_table"].selection.rows
-    ids = st.session_state.get("_table_ids", [])
-    if rows and rows[0] < len(ids):
-        st.session_state["site"] = ids[rows[0]]
+    site_id = picked_row_id("sites_table")
+    if site_id is not None:
+        st.session_state["site"] = site_id
 
 
 def pick_zone_from_table() -> None:
-    rows = st.session_state["zones_table"].selection.rows
-    ids = st.session_state.get("_zone_table_ids", [])
-    if rows and rows[0] < len(ids):
-        st.session_state["zone"] = ids[rows[0]]
+    zone_id = picked_row_id("zones_table")
+    if zone_id is not None:
+        st.session_state["zone"] = zone_id
         st.session_state["panel"] = SHEET
 
 
@@ -521,39 +526,46 @@ def sidebar(zone_names: dict[int, str]) -> None:
         )
 
 
-def sites_panel(kept_sites: gpd.GeoDataFrame) -> None:
-    """The Sites panel: the kept sites; a selected row opens its card."""
-    table = sites_table(kept_sites)
-    st.session_state["_table_ids"] = list(table["Site id"])
+def selectable_table(
+    table: pd.DataFrame, key: str, id_column: str, on_select: Any, caption: str, **formats: str
+) -> None:
+    """A sortable table whose selected row calls `on_select` (which reads it with
+    picked_row_id); funding in compact numbers, other `formats` by column."""
+    st.session_state[f"_{key}_ids"] = list(table[id_column])
+    config = {"Largest funding (£)": "compact", **formats}
     st.dataframe(
         table,
-        key="sites_table",
-        on_select=pick_site_from_table,
+        key=key,
+        on_select=on_select,
         selection_mode="single-row",
         hide_index=True,
         width="stretch",
-        column_config={
-            "Largest funding (£)": st.column_config.NumberColumn(format="compact"),
-            "Jobs": st.column_config.NumberColumn(format="localized"),
-        },
+        column_config={c: st.column_config.NumberColumn(format=f) for c, f in config.items()},
     )
-    st.caption("Sort by clicking a column heading; select a row to show its card and zoom to it.")
+    st.caption(caption)
+
+
+def sites_panel(kept_sites: gpd.GeoDataFrame) -> None:
+    """The Sites panel: the kept sites; a selected row opens its card."""
+    selectable_table(
+        sites_table(kept_sites),
+        "sites_table",
+        "Site id",
+        pick_site_from_table,
+        "Sort by clicking a column heading; select a row to show its card and zoom to it.",
+        Jobs="localized",
+    )
 
 
 def zones_panel(kept_zones: gpd.GeoDataFrame, kept_sites: gpd.GeoDataFrame) -> None:
     """The Zones panel: the kept zones; a selected row opens that zone's sheet."""
-    ztable = zones_table(kept_zones, kept_sites)
-    st.session_state["_zone_table_ids"] = list(ztable["Zone"])
-    st.dataframe(
-        ztable,
-        key="zones_table",
-        on_select=pick_zone_from_table,
-        selection_mode="single-row",
-        hide_index=True,
-        width="stretch",
-        column_config={"Largest funding (£)": st.column_config.NumberColumn(format="compact")},
+    selectable_table(
+        zones_table(kept_zones, kept_sites),
+        "zones_table",
+        "Zone",
+        pick_zone_from_table,
+        "Select a row to open that zone's sheet (it becomes the Zone filter).",
     )
-    st.caption("Select a row to open that zone's sheet (it becomes the Zone filter).")
 
 
 def sheet_panel(cat: Catalogue, key: tuple[str, tuple[float, ...]], selection: Selection) -> None:
