@@ -576,13 +576,13 @@ def sheet_panel(cat: Catalogue, key: tuple[str, tuple[float, ...]], selection: S
         zone = cat.zones[cat.zones["zone_id"] == selection.zone_id].iloc[0].to_dict()
         inside = cat.sites[cat.sites["zone_ids"].apply(lambda ids: selection.zone_id in ids)]
         # Plain text, not st.metric: a metric cuts long values ("Freeport an...").
-        facts = (
-            f"**Programme:** {PROGRAMME_LABELS[zone['programme']]} · **Footprint area:**"
-            f" {zone['area_km2']:,.0f} km² · **Boundary:**"
-            f" {str(zone['geometry_precision']).replace('_', ' ')}"
-            f" · **Sites inside:** {len(inside)}"
-        )
-        st.markdown(md(facts))
+        facts = {  # the values escaped, the labels bold (md of the whole line showed the **)
+            "Programme": PROGRAMME_LABELS[zone["programme"]],
+            "Footprint area": f"{zone['area_km2']:,.0f} km²",
+            "Boundary": str(zone["geometry_precision"]).replace("_", " "),
+            "Sites inside": len(inside),
+        }
+        st.markdown(" · ".join(f"**{label}:** {md(value)}" for label, value in facts.items()))
         card(maps.zone_card_html(zone), wide=True)
         brief_button(st, cat, selection.zone_id)
         st.subheader(f"Sites inside ({len(inside)}, from the spatial join)")

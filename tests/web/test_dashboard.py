@@ -130,6 +130,10 @@ def test_zone_url_opens_the_zone_sheet_with_sites_inside_and_nearby():
     assert re.search(r"\(\d+\)$", near)
     assert any("East Midlands Freeport and Investment Zone" in h.value for h in at.html)
     assert at.query_params["zone"] == "22" and at.query_params["km"] == "10"
+    facts = next(m.value for m in at.markdown if "Footprint area" in m.value)
+    # bold labels, not escaped asterisks shown as text
+    assert facts.startswith("**Programme:** Freeport and Investment Zone · **Footprint area:**")
+    assert "\\*" not in facts and "Sites inside:** " in facts
 
 
 def test_site_url_shows_its_card():
