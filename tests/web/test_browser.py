@@ -478,3 +478,45 @@ def test_search_box_drops_a_pin_and_answers_with_the_network_blocked(server):
         finally:
             browser.close()
     assert outside == [], f"requests left 127.0.0.1: {outside}"
+
+
+def test_a_table_row_opens_its_site_card_or_its_zone_sheet(server):
+    """The panels under the map open on request; picking a row (the table is a canvas, so by
+    position: the first row under the header) opens that site's card, or that zone's sheet."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    outside: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.route("**/*", _only_local(outside))
+        try:
+            page.goto(server)
+            _map_frame(page)
+            assert page.get_by_test_id("stDataFrame").count() == 0  # no panel open at first
+
+            def pick_first_row(panel: str) -> None:
+                page.get_by_role("radio", name=panel).click()
+                grid = page.get_by_test_id("stDataFrame").first
+                grid.wait_for()
+                page.wait_for_timeout(1500)  # the canvas draws its rows
+                grid.scroll_into_view_if_needed()
+                box = grid.bounding_box()
+                assert box is not None
+                page.mouse.click(box["x"] + 17, box["y"] + 35 + 17)  # the row's select box
+
+            pick_first_row("Sites table")
+            page.wait_for_url("**site=*", timeout=30000)
+            pick_first_row("Zones table")
+            page.wait_for_url("**zone=*", timeout=30000)
+            sheet = page.get_by_role("radio", name="Zone sheet")
+            sheet.wait_for()
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('[role=radio]')]"
+                ".some(r => r.innerText.includes('Zone sheet')"
+                " && r.getAttribute('aria-checked') === 'true')",
+                timeout=30000,
+            )
+            page.get_by_text("Sites inside (").first.wait_for(timeout=30000)
+        finally:
+            browser.close()
+    assert outside == [], f"requests left 127.0.0.1: {outside}"
