@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from iszones.data.selection import Selection
 
 F = TypeVar("F", bound=Callable[..., Any])
+# A streamed check of a file this size or more starts from the grid cells kept by earlier ones
+LARGE_CHECK_BYTES = 4 << 20
 
 
 def clean_errors(func: F) -> F:
@@ -431,6 +433,10 @@ def _check_in_bulk(
         summary = outcome.summary
         name = Path(str(input_file)).name
     else:
+        from iszones.check.prepared import add_kept_cells, keep_built_cells
+
+        large = job.size >= LARGE_CHECK_BYTES  # worth the cells kept from earlier checks
+        before = add_kept_cells(index) if large else []
         with click.progressbar(length=job.size, label="Checking sites", file=sys.stderr) as bar:
             summary = job.run(
                 output,
@@ -438,6 +444,8 @@ def _check_in_bulk(
                 within_km=within_km,
                 progress=lambda done, total: bar.update(done - bar.pos),
             )
+        if large:
+            keep_built_cells(index, before)
         name = job.name
     _echo_summary(summary, f"{name}: row", output)
 

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -296,3 +297,35 @@ def test_a_small_csv_into_a_csv_loads_neither_geopandas_nor_numba(tmp_path):
         assert out.read_bytes() == (tmp_path / "first.csv").read_bytes()
     assert "iszones" in loaded[1]
     assert not loaded[1] & {"geopandas", "matplotlib", "numba", "pyogrio", "dask"}
+
+
+def test_a_large_check_keeps_its_grid_cells_for_the_next(data_folder, tmp_path, monkeypatch):
+    """A streamed check of a large file keeps the grid cells it built (data.diskcache); the next
+    one starts from them, builds none for the same places and writes the same bytes."""
+    from iszones import cli
+    from iszones.data.diskcache import CACHE_ENV
+    from iszones.geo.grid import PolygonGrid
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(cli, "LARGE_CHECK_BYTES", 0)  # the 2,000 rows here count as large
+    taken = []
+    add_cells = PolygonGrid.add_cells
+    monkeypatch.setattr(
+        PolygonGrid, "add_cells", lambda grid, state: taken.append(add_cells(grid, state))
+    )
+    rng = np.random.default_rng(11)
+    rows = [f"s{i},{x:.1f},{y:.1f}" for i, (x, y) in enumerate(rng.uniform(3e5, 5e5, (2000, 2)))]
+    source = tmp_path / "sites.csv"
+    source.write_text("name,easting,northing\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    outputs = []
+    for run in range(2):
+        out = tmp_path / f"run{run}.csv"
+        assert check(source, "--out", out, folder=data_folder)[0] == 0
+        outputs.append(out.read_bytes())
+        kept = {p.name: p.read_bytes() for p in (tmp_path / "cache").glob("grid-cells-*")}
+        if run == 0:
+            assert taken == [] and kept  # nothing to start from; cells kept after
+            first_kept = kept
+    assert taken and all(taken)  # the second run took the kept cells
+    assert kept == first_kept  # and built none: nothing new to keep
+    assert outputs[0] == outputs[1]

@@ -183,34 +183,40 @@ def quote_column(values: pa.Array) -> pa.Array:
     )
     if not len(rows):
         return values
+    if len(rows) == len(values):  # all of them (a column of sentences)
+        return pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', "")
     some = pc.replace_substring(values.take(pa.array(rows)), '"', '""')  # only these change
     return patched(values, rows, pc.binary_join_element_wise('"', some, '"', ""))
 
 
 def float_text(values: np.ndarray) -> pa.Array:
-    """Floats as Python prints them (1234.5, 0.0, 12.05); empty where NaN.
+    """Floats as Python prints them (1234.5, 0.0, 12.05, 1e-05); empty where NaN.
 
-    Arrow prints a float with a fraction as Python does (shortest round trip) and a whole one
-    without its '.0', which is added.
+    Arrow prints a float with a fraction as Python does (shortest round trip), a whole one
+    without its '.0' (added here), and very large or small ones in another notation (those,
+    rare, are printed by Python).
     """
+    values = np.asarray(values, dtype=float)
     known = ~np.isnan(values)
-    filled = np.where(known, values, 0.0)
-    text = pc.cast(pa.array(filled), pa.string())
-    whole = np.flatnonzero(known & (filled == np.floor(filled)))
-    if len(whole):
-        digits = pc.cast(pa.array(filled[whole].astype(np.int64)), pa.string())
-        text = patched(text, whole, pc.binary_join_element_wise(digits, ".0", ""))
-    unknown = np.flatnonzero(~known)
-    if len(unknown):
-        text = patched(text, unknown, pa.nulls(len(unknown), pa.string()))
+    text = pc.cast(pa.array(values, mask=~known), pa.string())
+    size = np.abs(values)
+    finite = np.isfinite(values)
+    odd = finite & ((size >= 1e16) | ((size < 1e-4) & (values != 0)))  # Python: 1e+16, 1e-05
+    odd |= np.asarray(pc.fill_null(pc.match_substring(text, "e"), False), dtype=bool)  # Arrow
+    whole = finite & ~odd & (values == np.floor(values))
+    if whole.any():
+        text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(text, ".0", ""), text)
+    if odd.any():
+        rows = np.flatnonzero(odd)
+        text = patched(text, rows, pa.array([repr(float(v)) for v in values[rows]], pa.string()))
     return text
 
 
 @dataclass(frozen=True)
 class Column:
     """One result column: `table` values taken by `codes` per row, or per-row `table` when
-    `codes` is None. Text and booleans are object arrays with None for empty; numbers are
-    floats with NaN for empty."""
+    `codes` is None. Text and booleans are object arrays with None for empty (or text an Arrow
+    array); numbers are floats with NaN for empty."""
 
     name: str
     table: np.ndarray | pa.Array
@@ -222,33 +228,87 @@ class Column:
     @property
     def values(self) -> np.ndarray:
         """Per row, as a numpy array (object for text and booleans, float for numbers)."""
-        if isinstance(self.table, pa.Array):
-            return np.asarray(self.table.to_numpy(zero_copy_only=False), dtype=object)
-        return self.table if self.codes is None else self.table[self.codes]
+        table = self.table
+        if isinstance(table, pa.Array):
+            table = np.asarray(table.to_numpy(zero_copy_only=False), dtype=object)
+        return table if self.codes is None else table[self.codes]
 
     def arrow(self) -> pa.Array:
         """Per row, typed (ARROW_TYPES, else text)."""
         kind = ARROW_TYPES.get(self.name, pa.string())
         if isinstance(self.table, pa.Array):
-            return self.table.cast(kind)
-        values = self.table
-        if kind == pa.string():
-            values = np.array([None if v is None else str(v) for v in values], dtype=object)
-        table = pa.array(values, kind, from_pandas=True)
+            table = self.table.cast(kind)
+        else:
+            values = self.table
+            if kind == pa.string():
+                values = np.array([None if v is None else str(v) for v in values], dtype=object)
+            table = pa.array(values, kind, from_pandas=True)
         return table if self.codes is None else table.take(pa.array(self.codes))
 
     def csv(self) -> pa.Array:
         """Per row, as a quoted CSV field (empty for none)."""
+        fields = self.table_csv()
+        return fields if self.codes is None else fields.take(pa.array(self.codes))
+
+    def table_csv(self) -> pa.Array:
+        """Each value of `table` as a quoted CSV field (empty for none)."""
         if isinstance(self.table, pa.Array):
             return quote_column(self.table.fill_null(""))
         if self.name in ARROW_TYPES and ARROW_TYPES[self.name] == pa.float64():
-            text = float_text(np.asarray(self.table, dtype=float))
-            return text if self.codes is None else text.take(pa.array(self.codes))
+            return float_text(np.asarray(self.table, dtype=float))
         if all(v is None or isinstance(v, str) for v in self.table):  # text, or none at all
-            fields = quote_column(pa.array(self.table, pa.string()).fill_null(""))
-        else:  # flags, numbers and text mixed: one by one (small tables of keys)
-            fields = pa.array([csv_field(v) for v in self.table], pa.string())
-        return fields if self.codes is None else fields.take(pa.array(self.codes))
+            return quote_column(pa.array(self.table, pa.string()).fill_null(""))
+        # flags, numbers and text mixed: one by one (small tables of keys)
+        return pa.array([csv_field(v) for v in self.table], pa.string())
+
+
+def csv_fields(columns: Sequence[Column]) -> list[pa.Array]:
+    """The columns as CSV fields (Column.csv), a run of neighbouring keyed columns as one field
+    of them all ("a,b,c"): their texts are joined once per distinct combination of keys and
+    taken once per row. The same bytes as column by column, with fewer and longer copies."""
+    fields: list[pa.Array] = []
+    run: list[Column] = []
+    for column in [*columns, None]:
+        if column is not None and column.codes is not None:
+            run.append(column)
+            continue
+        if run:
+            fields += _run_fields(run)
+            run = []
+        if column is not None:
+            fields.append(column.csv())
+    return fields
+
+
+def _run_fields(run: Sequence[Column]) -> list[pa.Array]:
+    """Keyed columns as one field per row (see csv_fields), or column by column when their
+    keys do not pack into 63 bits."""
+    keys: list[np.ndarray] = []  # the distinct code arrays (shared by columns of one key)
+    for column in run:
+        assert column.codes is not None
+        if not any(column.codes is k for k in keys):
+            keys.append(column.codes)
+    widths = [max(int(k.max(initial=0)), 0).bit_length() for k in keys]
+    if len(run) == 1 or sum(widths) > 63 or any(k.min(initial=0) < 0 for k in keys):
+        return [column.csv() for column in run]
+    if len(keys) == 1:
+        combos, codes = [np.arange(int(keys[0].max(initial=0)) + 1)], keys[0]
+    else:
+        shifts = np.cumsum([0, *widths[:-1]])
+        packed = np.zeros(len(keys[0]), dtype=np.int64)
+        for key, shift in zip(keys, shifts, strict=True):
+            packed |= key.astype(np.int64) << shift
+        unique, codes = np.unique(packed, return_inverse=True)
+        combos = [
+            (unique >> shift) & ((1 << width) - 1)
+            for shift, width in zip(shifts, widths, strict=True)
+        ]
+    parts = []
+    for column in run:
+        which = next(i for i, k in enumerate(keys) if k is column.codes)
+        parts.append(column.table_csv().fill_null("").take(pa.array(combos[which])))
+    joined = pc.binary_join_element_wise(*parts, ",")
+    return [joined.take(pa.array(np.asarray(codes).ravel()))]
 
 
 def _tenths(metres: np.ndarray) -> np.ndarray:
@@ -311,8 +371,7 @@ def _answer(
         *_filled(tails, (unique >> 16) & 4095, unique & 65535),
         pa.array(np.asarray(customs_tails, dtype=object)[unique >> 57], pa.string()),
     ]
-    sentences = pc.binary_join_element_wise(*parts, "")
-    return Column("answer", np.asarray(sentences.to_numpy(zero_copy_only=False)), codes.ravel())
+    return Column("answer", pc.binary_join_element_wise(*parts, ""), codes.ravel())
 
 
 def _filled(templates: Sequence[str], which: np.ndarray, tenths: np.ndarray) -> list[pa.Array]:
@@ -471,7 +530,8 @@ def result_columns(
     unit_codes = getattr(index, "unit_codes", None)
     if unit_codes is None:
         unit_codes = np.full(len(unit_names), None, dtype=object)
-    columns.append(Column("local_authority", np.array([None, *unit_names], dtype=object), unit + 1))
+    unit_key = unit + 1
+    columns.append(Column("local_authority", np.array([None, *unit_names], dtype=object), unit_key))
     columns.append(
         keyed("boundary_source", joined("boundary_source", "; "), list(text["boundary_source"]))
     )
@@ -482,7 +542,7 @@ def result_columns(
         unique, inverse = np.unique(problems[said].astype(str), return_inverse=True)
         codes[said] = 1 + inverse.ravel()
     columns.append(Column("problem", np.array(["", *unique], dtype=object), codes))
-    columns.append(Column("lad_code", np.array([None, *unit_codes], dtype=object), unit + 1))
+    columns.append(Column("lad_code", np.array([None, *unit_codes], dtype=object), unit_key))
     if index.unit_names is None:
         note[:] = 0  # no councils given: nothing to say about them
     columns.append(Column("lad_note", np.array(COUNCIL_NOTES, dtype=object), note))
@@ -523,13 +583,14 @@ def _site_columns(level: str, found: TaxAnswers | None, sites: Any, n: int) -> l
     ids = np.array([None, *sites["tax_site_id"]], dtype=object)
     labels = np.array([None, *sites["name"]], dtype=object)
     precision = np.array([np.nan, *sites["precision_m"]], dtype=float)
+    inside, near = found.inside + 1, found.nearest + 1  # one array per key (csv_fields)
     return [
-        Column(names[0], ids, found.inside + 1),
-        Column(names[1], labels, found.inside + 1),
-        Column(nearest[0], ids, found.nearest + 1),
-        Column(nearest[1], labels, found.nearest + 1),
+        Column(names[0], ids, inside),
+        Column(names[1], labels, inside),
+        Column(nearest[0], ids, near),
+        Column(nearest[1], labels, near),
         Column(f"nearest_{level}_site_distance_m", found.distance),
-        Column(f"nearest_{level}_site_precision_m", precision, found.nearest + 1),
+        Column(f"nearest_{level}_site_precision_m", precision, near),
     ]
 
 

@@ -3,6 +3,9 @@ them), kept on disk between runs: what the command line's streamed check of a CS
 
 Read back, it needs numpy, shapely and pyproj only (core.CheckIndex holds no frames), so a short
 check does not load pandas or geopandas; they load only when the index must be made again.
+
+The grids' cells, built as points need them (some seconds for a million points spread over the
+country), are kept too, after a large check, for the next one to start with.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from iszones.check.core import CheckIndex
-from iszones.data.diskcache import cached, folder_files
+from iszones.data.diskcache import cached, folder_files, keep, kept
+from iszones.geo.grid import PolygonGrid
 
 
 def cached_index(folder: Path) -> tuple[CheckIndex, tuple[str, ...]]:
@@ -26,3 +30,28 @@ def _made(folder: Path) -> tuple[CheckIndex, tuple[str, ...]]:
 
     reference = cached_reference(folder)
     return reference.index(), reference.notes
+
+
+def index_grids(index: CheckIndex) -> list[PolygonGrid]:
+    """The index's polygon grids (zones, councils, borders, far land, tax and customs sites)."""
+    grids = [index.zone_grid, index.unit_grid, index.border_grid, index.far_grid]
+    grids += [sites.grid for sites in (index.tax, index.customs) if sites is not None]
+    return [grid for grid in grids if grid is not None]
+
+
+def add_kept_cells(index: CheckIndex) -> list[int]:
+    """Give the index's grids the cells kept by keep_built_cells in an earlier run (a large
+    check builds cells for some seconds); returns how many cells each grid has now, for
+    keep_built_cells to compare with."""
+    for grid in index_grids(index):
+        state = kept("grid-cells", grid.fingerprint)
+        if state is not None:
+            grid.add_cells(state)
+    return [grid.built() for grid in index_grids(index)]
+
+
+def keep_built_cells(index: CheckIndex, before: list[int]) -> None:
+    """Keep on disk the cells of each grid that built some since add_kept_cells."""
+    for grid, count in zip(index_grids(index), before, strict=True):
+        if grid.built() > count:
+            keep("grid-cells", grid.built_cells(), grid.fingerprint)

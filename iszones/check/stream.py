@@ -28,6 +28,7 @@ from iszones.check.columns import (
     Answers,
     Column,
     csv_field,
+    csv_fields,
     csv_rows,
     quote_column,
     result_columns,
@@ -540,7 +541,7 @@ def block_csv(
     else:
         originals = [spreadsheet_column(c) for c in originals]  # formulas inert (inputs.text)
     found = block_results(block, answers, index, within_km)
-    return csv_rows([*originals, *(c.csv() for c in found)])
+    return csv_rows([*originals, *csv_fields(found)])
 
 
 def result_schema(

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iszones.geo.grid import PolygonGrid
+from iszones.geo.grid import FEW_POINTS, PolygonGrid
 
 TAX_SITE_COLUMNS = ("tax_site_id", "name", "precision_m", "designation", "decided_by")
-_CHUNK = 50_000  # points per brute-force distance pass (points x point tax sites floats)
 
 
 @dataclass(frozen=True)
@@ -45,15 +44,20 @@ class TaxAnswers:
 
 
 def _nearest_points(x: np.ndarray, y: np.ndarray, tax: TaxSiteIndex) -> tuple[np.ndarray, ...]:
-    nearest = np.empty(len(x), dtype=np.int64)
-    distance = np.empty(len(x))
-    for start in range(0, len(x), _CHUNK):
-        part = slice(start, start + _CHUNK)
-        d2 = (x[part, None] - tax.point_x) ** 2 + (y[part, None] - tax.point_y) ** 2
+    """(position, metres) of the nearest point tax site for each point, the first on a tie."""
+    if len(x) < FEW_POINTS:  # as the grids do: a short check does not load the compiled loops
+        d2 = (x[:, None] - tax.point_x) ** 2 + (y[:, None] - tax.point_y) ** 2
         best = np.argmin(d2, axis=1)
-        nearest[part] = tax.point_pos[best]
-        distance[part] = np.sqrt(d2[np.arange(len(best)), best])
-    return nearest, distance
+        return tax.point_pos[best], np.sqrt(d2[np.arange(len(best)), best])
+    from iszones.geo.kernels import nearest_points
+
+    best, distance = nearest_points(
+        np.ascontiguousarray(x, dtype=float),
+        np.ascontiguousarray(y, dtype=float),
+        tax.point_x.astype(float),
+        tax.point_y.astype(float),
+    )
+    return tax.point_pos[best], distance
 
 
 def locate_tax_sites(x: np.ndarray, y: np.ndarray, tax: TaxSiteIndex) -> TaxAnswers:

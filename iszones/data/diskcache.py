@@ -16,7 +16,7 @@ import os
 import pickle
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from iszones.data.atomic import write_bytes_atomic
 from iszones.errors import IszonesError
@@ -60,17 +60,48 @@ def cached(name: str, files: Iterable[Path], make: Callable[[], T], extra: str =
     """`make()`, or the result it gave before for the same `files`, source and `extra`.
     A new result replaces the older ones of the same `name` and `extra`."""
     try:
-        key = cache_key(name, files, extra)
+        path = _entry(name, files, extra)
     except OSError:
         return make()  # an unreadable input: make() says what is wrong with it
-    stem = f"{name}-{hashlib.sha256(extra.encode()).hexdigest()[:12]}"
-    path = cache_dir() / f"{stem}-{key[:32]}.pickle"
-    try:
-        kept: T = pickle.loads(path.read_bytes())  # noqa: S301 - written by `cached` only
-        return kept
-    except Exception:  # noqa: S110 - missing, unreadable or stale: make it again
-        pass
+    found = _load(path)
+    if found is not None:
+        return cast(T, found[0])
     value = make()
+    _store(path, value)
+    return value
+
+
+def kept(name: str, extra: str = "") -> Any:
+    """What keep(name, value, extra) kept with this package source, or None."""
+    found = _load(_entry(name, (), extra))
+    return None if found is None else found[0]
+
+
+def keep(name: str, value: Any, extra: str = "") -> None:
+    """Keep `value` for kept(name, extra), replacing what was kept under that name and extra
+    (with any package source); nothing happens where it cannot be written."""
+    _store(_entry(name, (), extra), value)
+
+
+def _entry(name: str, files: Iterable[Path], extra: str) -> Path:
+    key = cache_key(name, files, extra)
+    return cache_dir() / f"{_stem(name, extra)}-{key[:32]}.pickle"
+
+
+def _stem(name: str, extra: str) -> str:
+    return f"{name}-{hashlib.sha256(extra.encode()).hexdigest()[:12]}"
+
+
+def _load(path: Path) -> tuple[Any] | None:
+    """(the value kept at `path`,), or None when there is none that can be read."""
+    try:
+        return (pickle.loads(path.read_bytes()),)  # noqa: S301 - written by _store only
+    except Exception:  # missing, unreadable or stale: made again
+        return None
+
+
+def _store(path: Path, value: Any) -> None:
+    stem = path.name.rsplit("-", 1)[0]
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         for old in path.parent.glob(f"{stem}-*.pickle"):
@@ -78,4 +109,3 @@ def cached(name: str, files: Iterable[Path], make: Callable[[], T], extra: str =
         write_bytes_atomic(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     except (OSError, IszonesError, pickle.PicklingError):
         pass
-    return value

@@ -13,6 +13,7 @@ over a cell's or a point's candidate segments are compiled (kernels.py) and run 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import threading
@@ -35,6 +36,7 @@ _MAX_LEAF_CELLS = 1 << 23  # cells in the finest level's map (int32 each)
 # A query of fewer points is answered by the trees (_exact), as points off the lattice are:
 # the same answers, without building cells or loading the compiled kernels (a short run's cost)
 FEW_POINTS = 1000
+_CELLS_VERSION = 1  # raise when what a cell keeps changes (built_cells)
 
 
 def _kernels() -> Any:
@@ -337,6 +339,92 @@ class PolygonGrid:
             # grid made (or unpickled) for a few points does not fill tens of MB of maps
             row = np.zeros(nx * ny, dtype=np.int32)
             self.levels.append(_Level(size, nx, ny, self.words, row))
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the polygons, options and lattice: grids with the same fingerprint build
+        the same cells, so one may take the other's (built_cells, add_cells)."""
+        digest = hashlib.sha256(f"{_CELLS_VERSION}{self._options}".encode())
+        lattice = [(self.x0, self.y0, self.n, self.words)]
+        lattice += [(level.size, level.nx, level.ny, 0) for level in self.levels]
+        digest.update(np.array(lattice, dtype=np.float64).tobytes())
+        for wkb in shapely.to_wkb(self.geoms):
+            digest.update(wkb)
+        return digest.hexdigest()
+
+    def built(self) -> int:
+        """How many cells have been built, over all levels."""
+        with self._lock:
+            return sum(level.rows() + len(level._pending) for level in self.levels)
+
+    def built_cells(self) -> dict[str, np.ndarray]:
+        """The cells built so far, as arrays that add_cells takes back (in another process, for
+        a grid with the same fingerprint)."""
+        state: dict[str, np.ndarray] = {}
+        with self._lock:
+            for depth, level in enumerate(self.levels):
+                level.commit()
+                cells = np.flatnonzero(level.row)
+                state[f"{depth}/cells"] = cells
+                state[f"{depth}/row"] = level.row[cells]
+                for name, (ptr, values) in level.tables.items():
+                    state[f"{depth}/{name}/ptr"] = ptr.copy()
+                    state[f"{depth}/{name}/values"] = values.copy()
+                state[f"{depth}/first"] = level.first.copy()
+                mask = level.mask if level.mask is not None else np.zeros((0, self.words))
+                state[f"{depth}/mask"] = mask.astype(np.uint64)
+                state[f"{depth}/inherited"] = np.array(
+                    list(level.inherited.items()), dtype=np.int64
+                ).reshape(-1, 2)
+        return state
+
+    def add_cells(self, state: dict[str, np.ndarray]) -> bool:
+        """Take the cells of `built_cells` (from a grid with the same fingerprint) as if built
+        here. Only a grid that has built nothing yet takes them; False when it did not (built
+        already, or the arrays do not fit this grid)."""
+        with self._lock:
+            if any(level.rows() or level._pending for level in self.levels):
+                return False
+            try:
+                levels = [self._restored(depth, state) for depth in range(len(self.levels))]
+            except (KeyError, ValueError, IndexError):
+                return False
+            for level, (row, tables, first, mask, inherited) in zip(
+                self.levels, levels, strict=True
+            ):
+                level.row, level.tables, level.first, level.mask = row, tables, first, mask
+                level.inherited = inherited
+            return True
+
+    def _restored(self, depth: int, state: dict[str, np.ndarray]) -> tuple[Any, ...]:
+        """One level's arrays from `state`, checked to fit this grid (ValueError if not)."""
+        level = self.levels[depth]
+        tables: dict[str, list[np.ndarray]] = {
+            name: [
+                np.asarray(state[f"{depth}/{name}/ptr"], dtype=np.int64),
+                np.asarray(state[f"{depth}/{name}/values"], dtype=np.int32),
+            ]
+            for name in level.tables
+        }
+        rows = len(tables["cand"][0]) - 1
+        first = np.asarray(state[f"{depth}/first"], dtype=np.int32)
+        mask = np.asarray(state[f"{depth}/mask"], dtype=np.uint64)
+        cells = np.asarray(state[f"{depth}/cells"], dtype=np.int64)
+        values = np.asarray(state[f"{depth}/row"], dtype=np.int32)
+        inherited = np.asarray(state[f"{depth}/inherited"], dtype=np.int64)
+        fits = (
+            all(len(ptr) == rows + 1 and ptr[-1] == len(v) for ptr, v in tables.values())
+            and len(first) == rows
+            and mask.shape == (rows, self.words)
+            and len(cells) == len(values)
+            and (not len(cells) or (cells.min() >= 0 and cells.max() < level.nx * level.ny))
+            and (not len(values) or (values.min() >= 1 and values.max() <= rows))
+        )
+        if not fits:
+            raise ValueError(f"the kept cells of level {depth} do not fit this grid")
+        row = np.zeros(level.nx * level.ny, dtype=np.int32)
+        row[cells] = values
+        return row, tables, first, mask, dict(inherited.tolist())
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuilt from its polygons where it is unpickled (a Dask worker): the cells built here

@@ -288,3 +288,24 @@ def segments_in_reach(
                 k += 1
         ptr[i + 1] = k
     return ptr, segs[:k].copy()
+
+
+@compiled
+def nearest_points(
+    x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each point (x, y), the position of the nearest of the points (px, py), the first on
+    a tie, and its distance (-1 and inf when there are none)."""
+    nearest = np.full(len(x), -1, dtype=np.int64)
+    distance = np.full(len(x), np.inf)
+    for i in range(len(x)):
+        low = np.inf
+        for k in range(len(px)):
+            dx = x[i] - px[k]
+            dy = y[i] - py[k]
+            d2 = dx * dx + dy * dy
+            if d2 < low:
+                low = d2
+                nearest[i] = k
+        distance[i] = math.sqrt(low)
+    return nearest, distance

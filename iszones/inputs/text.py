@@ -21,8 +21,6 @@ BIDI_CONTROLS = (
     "\u2066\u2067\u2068\u2069"  # LRI RLI FSI PDI
 )
 _BIDI_RE = re.compile(f"[{BIDI_CONTROLS}]")
-# The controls as UTF-8, to scan an Arrow column's bytes in one pass, without a copy.
-_BIDI_UTF8 = re.compile(b"|".join(re.escape(c.encode()) for c in BIDI_CONTROLS))
 
 # OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a formula
 # (tab and carriage return too, as some importers strip them first). Such text gets a leading
@@ -62,7 +60,23 @@ def _holds_bidi(values: pa.Array) -> bool:
     """Whether the bytes behind an Arrow text column hold a bidi control (perhaps in a part
     outside this slice of them: then the callers' exact test finds none)."""
     data = values.buffers()[2]
-    return data is not None and _BIDI_UTF8.search(memoryview(data)) is not None
+    if data is None:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    # Each control is D8 9C or E2 xx yy in UTF-8: only the bytes after a D8 or E2 are looked at
+    lead = np.flatnonzero((raw[:-1] == 0xD8) | (raw[:-1] == 0xE2))
+    pairs = (raw[lead].astype(np.int32) << 8) | raw[lead + 1]
+    if np.isin(pairs, _BIDI_PAIRS).any():
+        return True
+    lead = lead[(raw[lead] == 0xE2) & (lead + 2 < len(raw))]
+    triples = (raw[lead + 1].astype(np.int32) << 8) | raw[lead + 2]
+    return bool(np.isin(triples, _BIDI_TRIPLES).any())
+
+
+# The controls' UTF-8 as numbers: two-byte ones whole, three-byte ones after their E2
+_BIDI_PAIRS = [int.from_bytes(c.encode()) for c in BIDI_CONTROLS if len(c.encode()) == 2]
+_BIDI_TRIPLES = [int.from_bytes(c.encode()[1:]) for c in BIDI_CONTROLS if len(c.encode()) == 3]
+assert all(c.encode()[0] in (0xD8, 0xE2) for c in BIDI_CONTROLS)
 
 
 def spreadsheet_changes(values: pa.Array) -> np.ndarray:

@@ -193,3 +193,54 @@ def test_customs_sites_are_a_level_of_their_own():
     assert here["customs_site_id"] is None  # a point: never "inside"
     assert "possibly in the Edinburgh Airport customs site (located to ±" in here["answer"]
     assert "customs site" not in found.loc["Buxton", "answer"]  # far from any: not mentioned
+
+
+def test_csv_fields_write_the_same_bytes_as_column_by_column():
+    """Runs of keyed columns joined per distinct combination of keys (csv_fields) give the
+    bytes that each column written on its own gives: quoting, formulas made inert, empty
+    numbers, flags, and keys too wide to pack into 63 bits."""
+    import pyarrow as pa
+
+    from iszones.check.columns import Column, csv_fields, csv_rows
+
+    rng = np.random.default_rng(9)
+    n = 2000
+    zone, council, flag = rng.integers(0, 3, n), rng.integers(0, 5, n), rng.integers(0, 2, n)
+    columns = [
+        Column("zone_id", np.array([None, "1", "2;3"], dtype=object), zone),
+        Column("in_zone", np.array([None, True, False], dtype=object), zone),
+        Column("nearest_zone_distance_m", np.round(rng.uniform(0, 1e5, n), 2)),
+        Column("lad_code", np.array([None, "E1", 'a,"b"', "=SUM(1)", "x\ry"], object), council),
+        Column(
+            "nearest_tax_site_precision_m", np.array([np.nan, 2500.0, 12.5, 1e-5, 3.0]), council
+        ),
+        Column("problem", np.array(["", "row 3, bad"], dtype=object), flag),
+        Column("answer", pa.array(["Inside A, B", 'said "so"', ""]), rng.integers(0, 3, n)),
+    ]
+    one_by_one = csv_rows([c.csv() for c in columns]).to_pybytes()
+    assert csv_rows(csv_fields(columns)).to_pybytes() == one_by_one
+    assert b'"a,""b"""' in one_by_one and b"'=SUM(1)" in one_by_one and b'"x\ry"' in one_by_one
+
+    wide = [  # four keys of 17 bits: 68, more than one int64 holds
+        Column(f"zone_{k}", np.array([f"v{k}_{i}" for i in range(1 << 16 | 1)], dtype=object), c)
+        for k, c in enumerate(rng.integers(0, 1 << 16 | 1, (4, n)))
+    ]
+    assert len(csv_fields(wide)) == 4
+    assert csv_rows(csv_fields(wide)).to_pybytes() == csv_rows([c.csv() for c in wide]).to_pybytes()
+    assert len(csv_fields(columns)) == 3  # two runs of keyed columns, and the distances
+
+
+def test_float_text_prints_as_python_does():
+    from iszones.check.columns import float_text
+
+    rng = np.random.default_rng(4)
+    values = np.concatenate(
+        [
+            rng.standard_normal(20_000) * 10.0 ** rng.integers(-12, 20, 20_000),
+            np.round(rng.uniform(0, 2e6, 20_000), 2),
+            [0.0, -0.0, 2500.0, 1e16, 1e-5, 12345678901.5, np.inf, -np.inf, 5e-324],
+        ]
+    )
+    expected = [repr(float(v)) for v in values]
+    assert float_text(values).to_pylist() == expected
+    assert float_text(np.array([np.nan, 1.0])).to_pylist() == [None, "1.0"]

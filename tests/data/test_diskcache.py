@@ -65,3 +65,23 @@ def test_an_unwritable_cache_still_gives_the_result(tmp_path, monkeypatch):
 def test_the_key_follows_the_package_source():
     assert len(diskcache.source_digest()) == 64
     assert diskcache.cache_key("a", []) != diskcache.cache_key("b", [])
+
+
+def test_kept_values_come_back_and_the_newest_replaces_the_older(cache, monkeypatch):
+    assert diskcache.kept("cells", "grid a") is None
+    diskcache.keep("cells", {"rows": [1, 2]}, "grid a")
+    diskcache.keep("cells", {"rows": [3]}, "grid b")
+    assert diskcache.kept("cells", "grid a") == {"rows": [1, 2]}
+    diskcache.keep("cells", {"rows": [1, 2, 4]}, "grid a")
+    assert diskcache.kept("cells", "grid a") == {"rows": [1, 2, 4]}
+    assert len(list(cache.glob("cells-*.pickle"))) == 2  # one per grid
+    monkeypatch.setattr(diskcache, "source_digest", lambda: "another version")
+    assert diskcache.kept("cells", "grid a") is None  # kept by other code: not used
+
+
+def test_keeping_where_nothing_can_be_written_changes_nothing(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv(diskcache.CACHE_ENV, str(blocker / "cache"))
+    diskcache.keep("cells", [1], "grid")
+    assert diskcache.kept("cells", "grid") is None

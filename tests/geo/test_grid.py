@@ -142,6 +142,54 @@ def test_grid_travels_by_pickle_and_keeps_answering(tiny_zones):
     assert a.nearest.tolist() == b.nearest.tolist() == [0, 1, -1]
 
 
+def test_a_grid_takes_the_cells_another_built_and_answers_the_same(tiny_zones):
+    """Cells kept from one grid (as a large check keeps them on disk) serve a new grid of the
+    same polygons: the same answers, nothing built again for the same points, the rest built
+    on top; a grid that has built cells, or arrays that do not fit, are refused."""
+    geoms = tiny_zones.geometry.to_numpy()
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(X0 - 3000, X0 + 12_000, 3000), rng.uniform(Y0 - 3000, Y0 + 4000, 3000)
+    built = PolygonGrid(geoms, tolerance=0.01, max_distance=900.0)
+    before = built.locate(x, y, members=True)
+    state = pickle.loads(pickle.dumps(built.built_cells()))  # noqa: S301 -- as kept on disk
+    taker = PolygonGrid(geoms, tolerance=0.01, max_distance=900.0)
+    assert taker.fingerprint == built.fingerprint
+    assert taker.add_cells(state)
+    assert taker.built() == built.built() > 0
+    after = taker.locate(x, y, members=True)
+    assert taker.built() == built.built()  # none built again
+    for field in ("first", "nearest", "distance", "members"):
+        np.testing.assert_array_equal(getattr(after, field), getattr(before, field))
+    more_x, more_y = x + 20_000, y + 10_000  # elsewhere: built on top of the kept cells
+    np.testing.assert_array_equal(
+        taker.locate(more_x, more_y).distance,
+        PolygonGrid(geoms, tolerance=0.01, max_distance=900.0).locate(more_x, more_y).distance,
+    )
+    assert not taker.add_cells(state)  # it has built cells of its own
+    assert PolygonGrid(geoms, tolerance=0.02).fingerprint != built.fingerprint
+    leaf = len(built.levels) - 1
+    for broken in (
+        {**state, f"{leaf}/first": state[f"{leaf}/first"][:-1]},
+        {k: v for k, v in state.items() if k != "0/mask"},
+        {**state, f"{leaf}/row": state[f"{leaf}/row"] + 10**6},
+    ):
+        fresh = PolygonGrid(geoms, tolerance=0.01, max_distance=900.0)
+        assert not fresh.add_cells(broken)
+        assert fresh.built() == 0
+
+
+def test_nearest_points_kernel_is_argmin():
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(0, 1e5, 5000), rng.uniform(0, 1e5, 5000)
+    px, py = np.round(rng.uniform(0, 1e5, 40)), np.round(rng.uniform(0, 1e5, 40))
+    px[7], py[7] = px[3], py[3]  # a tie goes to the first
+    nearest, distance = kernels.nearest_points(x, y, px, py)
+    d2 = (x[:, None] - px) ** 2 + (y[:, None] - py) ** 2
+    np.testing.assert_array_equal(nearest, np.argmin(d2, axis=1))
+    np.testing.assert_array_equal(distance, np.sqrt(d2.min(axis=1)))
+    assert kernels.nearest_points(x, y, px[:0], py[:0])[0].tolist() == [-1] * 5000
+
+
 def test_grid_without_members_says_so(tiny_zones):
     grid = PolygonGrid(tiny_zones.geometry.to_numpy(), members=False)
     with pytest.raises(ValueError, match="members=True"):
