@@ -369,7 +369,7 @@ def _answer(
     parts = [
         *_filled(heads, (unique >> 44) & 8191, (unique >> 28) & 65535),
         *_filled(tails, (unique >> 16) & 4095, unique & 65535),
-        pa.array(np.asarray(customs_tails, dtype=object)[unique >> 57], pa.string()),
+        pa.array(customs_tails, pa.string()).take(pa.array(unique >> 57)),
     ]
     return Column("answer", pc.binary_join_element_wise(*parts, ""), codes.ravel())
 
@@ -378,8 +378,9 @@ def _filled(templates: Sequence[str], which: np.ndarray, tenths: np.ndarray) -> 
     """Per value, templates[which] with its '{km}' (if any) filled with `tenths` of a km
     ('0.4 km', '6.0 km', '12.3 km'): three text arrays to join (before, distance, after)."""
     split = [t.split("{km}", 1) for t in templates]
-    before = np.array([p[0] for p in split], dtype=object)[which]
-    after = np.array([p[1] if len(p) > 1 else "" for p in split], dtype=object)[which]
+    rows = pa.array(which)
+    before = pa.array([p[0] for p in split], pa.string()).take(rows)
+    after = pa.array([p[1] if len(p) > 1 else "" for p in split], pa.string()).take(rows)
     has_km = np.array([len(p) > 1 for p in split], dtype=bool)[which]
     km = pc.binary_join_element_wise(
         pc.cast(pa.array(tenths // 10), pa.string()),
@@ -387,7 +388,7 @@ def _filled(templates: Sequence[str], which: np.ndarray, tenths: np.ndarray) -> 
         ".",
     )
     km = pc.if_else(pa.array(has_km), pc.binary_join_element_wise(km, " km", ""), "")
-    return [pa.array(before, pa.string()), km, pa.array(after, pa.string())]
+    return [before, km, after]
 
 
 def _customs_phrases(
