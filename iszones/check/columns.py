@@ -488,12 +488,14 @@ def result_columns(
     combos: list[tuple[int, ...]] = []
     tax: TaxAnswers | None = None
     if answers is not None:
-        combo[ok], nearest[ok], distance[ok] = answers.combo, answers.nearest, answers.distance
-        unit[ok] = answers.unit
+        combo = _on_rows(answers.combo, ok, -2)
+        nearest = _on_rows(answers.nearest, ok, 0)
+        distance = _on_rows(answers.distance, ok, np.nan)
+        unit = _on_rows(answers.unit, ok, -1)
         if answers.share is not None:
-            share[ok] = answers.share
-        if answers.unit_note is not None:
-            note[ok] = answers.unit_note
+            share = _on_rows(answers.share, ok, np.nan)
+        if answers.unit_note is not None and index.unit_names is not None:
+            note = _on_rows(answers.unit_note, ok, 0)
         combos = answers.combos
         if answers.tax is not None:
             tax = _spread(answers.tax, ok)
@@ -544,8 +546,6 @@ def result_columns(
         codes[said] = 1 + inverse.ravel()
     columns.append(Column("problem", np.array(["", *unique], dtype=object), codes))
     columns.append(Column("lad_code", np.array([None, *unit_codes], dtype=object), unit_key))
-    if index.unit_names is None:
-        note[:] = 0  # no councils given: nothing to say about them
     columns.append(Column("lad_note", np.array(COUNCIL_NOTES, dtype=object), note))
     columns += _site_columns("tax", tax, index.tax.sites if index.tax else None, n)
     customs = _spread(answers.customs, ok) if answers and answers.customs is not None else None
@@ -559,14 +559,23 @@ def result_columns(
     return [by_name[name] for name in wanted]
 
 
+def _on_rows(values: np.ndarray, ok: np.ndarray, fill: Any) -> np.ndarray:
+    """Values of the ok rows as one per row, `fill` for the others; `values` itself when
+    every row is ok (no copy of a million answers)."""
+    if len(values) == len(ok):
+        return values
+    out = np.full(len(ok), fill, dtype=values.dtype)
+    out[ok] = values
+    return out
+
+
 def _spread(tax: TaxAnswers, ok: np.ndarray) -> TaxAnswers:
     """Tax answers for the ok rows spread over all rows (-1 / NaN elsewhere)."""
-    n = len(ok)
-    inside = np.full(n, -1, dtype=np.int64)
-    nearest = np.full(n, -1, dtype=np.int64)
-    distance = np.full(n, np.nan)
-    inside[ok], nearest[ok], distance[ok] = tax.inside, tax.nearest, tax.distance
-    return TaxAnswers(inside, nearest, distance)
+    return TaxAnswers(
+        _on_rows(tax.inside, ok, -1),
+        _on_rows(tax.nearest, ok, -1),
+        _on_rows(tax.distance, ok, np.nan),
+    )
 
 
 def _site_columns(level: str, found: TaxAnswers | None, sites: Any, n: int) -> list[Column]:

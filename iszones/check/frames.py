@@ -512,6 +512,7 @@ def check_indexed(
     if not len(todo) and progress is not None:
         progress(0, 0)
     answers = concat_answers(parts, index.n_zones) if parts else None
+    parts.clear()  # the chunks' answers, now in `answers`
     polygons = (
         answers is not None
         and answers.share is not None
@@ -526,13 +527,15 @@ def check_indexed(
         polygons=polygons,
         sources=None if sources is None else np.asarray(sources),
     )
+    del answers  # what the columns need of it, they hold
 
     out = sites.copy(deep=False)  # copy-on-write (pandas 3): the input frame is not changed
     names = {c.name for c in found}
     taken = set(map(str, out.columns)) | names
     clashes = {c: free_name(str(c), taken) for c in out.columns if c in names}
     out = out.rename(columns=clashes)
-    for column in found:  # object columns keep None for "not checked" (pandas 3 would make NaN)
-        values = column.values
-        out[column.name] = pd.Series(values, index=out.index, dtype=values.dtype)
+    while found:  # each column's codes may go once it is in the frame
+        column = found.pop(0)
+        values = column.values  # objects keep None for "not checked" (pandas 3 would make NaN)
+        out[column.name] = pd.Series(values, index=out.index, dtype=values.dtype, copy=False)
     return out

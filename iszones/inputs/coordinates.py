@@ -190,11 +190,11 @@ def _numbers(raw: Any, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
 def _arrow_text(raw: Any) -> pa.Array | None:
     """The column as one Arrow text array, or None when it holds other things than text."""
     try:
+        if not isinstance(raw, pa.Array | pa.ChunkedArray):
+            raw = pa.array(raw, pa.string())  # Arrow-backed text (pandas' str) stays chunked
         if isinstance(raw, pa.ChunkedArray):
             raw = raw.combine_chunks()
-        if isinstance(raw, pa.Array):
-            return raw if pa.types.is_string(raw.type) else raw.cast(pa.string())
-        return pa.array(raw, pa.string())
+        return raw if pa.types.is_string(raw.type) else raw.cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
 

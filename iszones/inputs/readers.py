@@ -25,7 +25,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyogrio
 import shapely
 from defusedxml import DefusedXmlException
@@ -273,11 +272,6 @@ def _decode(data: bytes, name: str) -> str:
         ) from err
 
 
-def text_column(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """An Arrow text column as a numpy array of Python str."""
-    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
-
-
 def _check_cells(rows: int, columns: int, name: str, max_cells: int | None) -> None:
     if max_cells is not None and rows * columns > max_cells:
         raise DataFileError(
@@ -297,8 +291,8 @@ def _read_csv(data: bytes, name: str, max_cells: int | None = None) -> pd.DataFr
     if not table.num_rows:
         raise DataFileError(f"{name}: has a header but no rows of sites under it.")
     _check_cells(table.num_rows, table.num_columns, name, max_cells)
-    frame = pd.DataFrame(
-        {n: text_column(table.column(i)) for i, n in enumerate(layout.names)}, dtype=object
+    frame = pd.DataFrame(  # Arrow-backed text: a few bytes a cell, not a Python str each
+        {n: pd.Series(table.column(i).to_pandas(), dtype="str") for i, n in enumerate(layout.names)}
     )
     frame.attrs["sep"] = layout.sep
     # only the ragged rows, by position: pandas deep-copies attrs on every operation
