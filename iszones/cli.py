@@ -389,8 +389,9 @@ def _refuse_overwriting(output: Path, *inputs: Path | None) -> None:
 
 
 def _streamed(input_file: Path, output: Path) -> bool:
-    """A CSV checked into a CSV is streamed in blocks (bulk.CsvCheck): same answers, any size."""
-    return input_file.suffix.lower() == ".csv" and output.suffix.lower() == ".csv"
+    """A CSV checked into a CSV or a GeoPackage is streamed in blocks (stream.CsvCheck): the
+    same answers, any size."""
+    return input_file.suffix.lower() == ".csv" and output.suffix.lower() in (".csv", ".gpkg")
 
 
 def _check_in_bulk(

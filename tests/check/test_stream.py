@@ -323,3 +323,67 @@ def test_result_cells_made_in_bulk_equal_one_by_one(column, bool_text):
         want = [("true" if v else "false") if isinstance(v, bool) else v for v in want]
     got = list(results._plain_values(column, bool_text))
     assert [type(v) for v in got] == [type(v) for v in want] and got == want
+
+
+# ---------------------------------------------------------------- streamed into a GeoPackage
+
+
+def geopackage(path: Path) -> tuple[list[str], list[str], dict]:
+    """A GeoPackage layer as GDAL reads it back: field names, field types and values."""
+    import pyogrio
+
+    info = pyogrio.read_info(path, layer="checked_sites")
+    _, table = pyogrio.read_arrow(path, layer="checked_sites")
+    return list(info["fields"]), list(info["dtypes"]), table.to_pydict()
+
+
+@pytest.mark.parametrize("name", ["sites_bng.csv", "sites_wgs84.csv", "clashes.csv", "quotes.csv"])
+def test_streamed_geopackage_equals_the_whole_file_path(name, fixture_zones, units, tmp_path):
+    """A CSV checked into a GeoPackage block by block holds what check_sites' frame written
+    as a GeoPackage holds: the same fields, types, values and points (none for problem rows)."""
+    source = FIXTURES / name
+    if name in TRICKY:
+        source = tmp_path / name
+        source.write_bytes(TRICKY[name].encode("utf-8"))
+    sites = read_site_file(source, max_mb=1e6)
+    frame = check_sites(
+        sites.frame, fixture_zones, units, problems=sites.problems, sources=sites.sources
+    )
+    results.write_result(frame, tmp_path / "whole.gpkg")
+    CsvCheck(source, block_bytes=1 << 10).run(
+        tmp_path / "streamed.gpkg", prepare_check(fixture_zones, units)
+    )
+    whole, stream = geopackage(tmp_path / "whole.gpkg"), geopackage(tmp_path / "streamed.gpkg")
+    assert stream == whole
+    fields, kinds, values = stream
+    assert kinds[fields.index("in_zone")] == "object" and "true" in values["in_zone"]
+    assert kinds[fields.index("nearest_zone_distance_m")] == "float64"
+
+
+def test_the_command_streams_a_csv_into_a_geopackage(fixture_zones, tmp_path):
+    source = write_sites_csv(tmp_path / "sites.csv", 2000, seed=5, variant="bng")
+    out = tmp_path / "checked.gpkg"
+    done = CliRunner().invoke(main, ["check", str(source), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "2000 sites:" in done.stdout
+    fields, _, values = geopackage(out)
+    assert len(values["answer"]) == 2000 and fields[:2] == ["site_id", "name"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checked.gpkg", "sites.csv"]
+
+
+def test_a_geopackage_stream_that_fails_keeps_nothing(fixture_zones, units, tmp_path):
+    """A bad line in a later block (found while GDAL is writing) and a CRS mix (found at the
+    end) stop the check with their own message; no GeoPackage or temporary file is left."""
+    bad = tmp_path / "bad.csv"
+    good = "".join(f"{i},435100,335100\n" for i in range(500))
+    bad.write_bytes(b"id,easting,northing\n" + good.encode() + b"x\xa3,435100,335100\n")
+    mixed = tmp_path / "mixed.csv"
+    rows = "".join(f"{i},-1.48,52.91\n" for i in range(200))
+    mixed.write_text("id,x,y\n" + rows + "".join(f"{i},435100,335100\n" for i in range(200)))
+    index = prepare_check(fixture_zones, units)
+    out = tmp_path / "out.gpkg"
+    with pytest.raises(DataFileError, match="line 502 is not UTF-8"):
+        CsvCheck(bad, block_bytes=1 << 10).run(out, index)
+    with pytest.raises(CRSError, match="mix degrees"):
+        CsvCheck(mixed, block_bytes=1 << 10).run(out, index)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "mixed.csv"]
