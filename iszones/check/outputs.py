@@ -31,7 +31,7 @@ from iszones.check.columns import (
     float_text,
     quote_column,
 )
-from iszones.data.atomic import atomic_path, write_bytes_atomic
+from iszones.data.atomic import atomic_output, atomic_path, write_bytes_atomic
 from iszones.data.catalogue import geojson_text, to_feature_collection
 from iszones.errors import DataFileError
 from iszones.inputs.text import (
@@ -140,10 +140,7 @@ def result_bytes(
     """
     suffix = output_format(f"out{suffix}")
     if suffix == ".csv":
-        # made inert as it is written: quote_column and csv_field neutralise every text cell
-        table = _plain_table(result, bool_text=True)
-        wkt = shapely.to_wkt(result.geometry.array, rounding_precision=-1) if include_wkt else None
-        return _csv_bytes(table, wkt)
+        return b"".join(_csv_parts(result, include_wkt))
     if suffix == ".xlsx":
         return _xlsx(_plain_table(result, bool_text=False, spreadsheet=True), progress)
     if suffix == ".geojson":
@@ -275,22 +272,25 @@ def _csv_field_column(name: str, values: np.ndarray) -> pa.Array:
     return quote_column(text.fill_null(""))
 
 
-def _csv_bytes(table: pd.DataFrame, wkt: np.ndarray | None = None) -> bytes:
-    """CSV with a byte-order mark and "\\n" line ends, through the stream's writer, in blocks of
-    CSV_BLOCK_ROWS rows (so the Arrow text of only one block is held at a time)."""
-    names = [str(c) for c in table.columns] + (["wkt"] if wkt is not None else [])
-    parts = [("\ufeff" + ",".join(csv_field(n) for n in names) + "\n").encode("utf-8")]
+def _csv_parts(result: gpd.GeoDataFrame, include_wkt: bool) -> Iterator[bytes]:
+    """CSV with a byte-order mark and "\n" line ends, through the stream's writer, in blocks of
+    CSV_BLOCK_ROWS rows: only one block's plain values and text are held at a time. Text is
+    made inert as it is written (quote_column and csv_field neutralise every text cell)."""
+    table = pd.DataFrame(result.drop(columns=result.geometry.name))
+    names = [str(c) for c in table.columns] + (["wkt"] if include_wkt else [])
+    yield ("\ufeff" + ",".join(csv_field(n) for n in names) + "\n").encode("utf-8")
     for start in range(0, len(table), CSV_BLOCK_ROWS):
         block = table.iloc[start : start + CSV_BLOCK_ROWS]
         fields = [
-            _csv_field_column(str(name), block.iloc[:, k].to_numpy())
+            _csv_field_column(str(name), _plain_values(block.iloc[:, k], bool_text=True))
             for k, name in enumerate(table.columns)
         ]
-        if wkt is not None:
-            fields.append(quote_column(pa.array(wkt[start : start + CSV_BLOCK_ROWS], pa.string())))
+        if include_wkt:
+            geoms = result.geometry.array[start : start + CSV_BLOCK_ROWS]
+            wkt = shapely.to_wkt(geoms, rounding_precision=-1)
+            fields.append(quote_column(pa.array(wkt, pa.string())))
         if fields:
-            parts.append(csv_rows(fields).to_pybytes())
-    return b"".join(parts)
+            yield csv_rows(fields).to_pybytes()
 
 
 EXCEL_MAX_ROWS = 1_048_576  # rows in a worksheet, header included
@@ -418,6 +418,11 @@ def write_result(
         with atomic_path(path) as tmp:
             tmp.unlink()  # GDAL makes a GeoPackage only where there is no file
             write_geopackage(result, tmp, shown=path)
+        return
+    if suffix == ".csv":  # block by block into the file
+        with atomic_output(path) as out:
+            for part in _csv_parts(result, include_wkt):
+                out.write(part)
         return
     payload = result_bytes(result, suffix, include_wkt=include_wkt, progress=progress)
     write_bytes_atomic(path, payload)
