@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 # A streamed check of a file this size or more starts from the grid cells kept by earlier ones
-LARGE_CHECK_BYTES = 4 << 20
+LARGE_CHECK_BYTES = 1 << 20
 
 
 def clean_errors(func: F) -> F:
