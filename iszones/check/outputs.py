@@ -4,14 +4,12 @@ Excel (text stays text, never a formula), GeoJSON and GeoPackage; files are writ
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import math
 import os
 import re
 import tempfile
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyogrio
 import shapely
 
 from iszones.check.columns import (
@@ -31,6 +28,7 @@ from iszones.check.columns import (
     float_text,
     quote_column,
 )
+from iszones.check.geopackage import distinct_fields, write_geopackage_arrow
 from iszones.data.atomic import atomic_output, atomic_path, write_bytes_atomic
 from iszones.data.catalogue import geojson_text, to_feature_collection
 from iszones.errors import DataFileError
@@ -43,7 +41,6 @@ from iszones.inputs.text import (
 
 OUTPUT_FORMATS = (".csv", ".geojson", ".gpkg", ".xlsx")
 CSV_BLOCK_ROWS = 100_000
-GPKG_CACHE_MB = 64  # SQLite's page cache while GDAL writes a GeoPackage
 
 
 def output_format(path: str | os.PathLike[str]) -> str:
@@ -161,21 +158,6 @@ def _arrow_column(values: pd.Series) -> pa.Array:
     return array.cast(pa.string()) if pa.types.is_null(array.type) else array
 
 
-def distinct_fields(names: Sequence[str]) -> list[str]:
-    """Names a GeoPackage accepts: fields differ in more than case ('Name' after 'name' becomes
-    'Name_2'), as SQLite compares them without it."""
-    seen: set[str] = set()
-    out = []
-    for name in names:
-        candidate, k = name, 1
-        while candidate.casefold() in seen:
-            k += 1
-            candidate = f"{name}_{k}"
-        seen.add(candidate.casefold())
-        out.append(candidate)
-    return out
-
-
 def _geopackage_column(column: pd.Series) -> pa.Array:
     """A column for the GeoPackage: numbers straight from numpy and text straight from its
     strings (NaN and None as null), anything else as _plain_values makes it (true/false as
@@ -211,42 +193,6 @@ def write_geopackage(result: gpd.GeoDataFrame, path: Path, shown: object = None)
         crs=geometry.crs.to_wkt() if geometry.crs is not None else None,
         shown=shown,
     )
-
-
-def write_geopackage_arrow(
-    data: Any, path: Path, *, geometry_type: str, crs: str | None, shown: object = None
-) -> None:
-    """GDAL writes Arrow data (a table, or a RecordBatchReader of blocks) whose last column is
-    the geometry as WKB, as the GeoPackage layer 'checked_sites' at `path` (a new file).
-    GDAL's failures are DataFileError naming `shown` (default: `path`)."""
-    try:
-        with warnings.catch_warnings(), _sqlite_cache():
-            warnings.simplefilter("ignore")
-            pyogrio.write_arrow(
-                data,
-                path,
-                driver="GPKG",
-                layer="checked_sites",
-                geometry_name=data.schema.names[-1],
-                geometry_type=geometry_type,
-                crs=crs,
-            )
-    except (OSError, RuntimeError) as err:  # pyogrio's errors are RuntimeErrors
-        raise DataFileError(
-            f"{shown or path}: GDAL could not write the GeoPackage ({err})."
-        ) from err
-
-
-@contextlib.contextmanager
-def _sqlite_cache() -> Iterator[None]:
-    """GDAL's SQLite page cache at GPKG_CACHE_MB while a GeoPackage is written (SQLite's
-    default of a few MB makes 1M rows take 5.2-6.0 s rather than 4.2 s), then as it was."""
-    before = pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE")
-    pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": str(GPKG_CACHE_MB)})
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": before})
 
 
 def _geopackage(result: gpd.GeoDataFrame) -> bytes:

@@ -398,10 +398,11 @@ class CsvCheck:
         file), block by block as GDAL asks for them: the same layer as outputs.write_geopackage
         makes of check_sites' frame. Closes the input.
 
-        GDAL holds the GIL while it writes (4 s of a million rows' 9 s), so the blocks are
-        checked in what time it leaves; checking them first into a spool file was measured
-        no faster."""
-        from iszones.check.outputs import distinct_fields, write_geopackage_arrow  # pyogrio
+        GDAL holds the GIL while it writes (4 s of a million rows' 8 s), so the blocks are
+        checked in what time it leaves. Measured no faster on two cores: checking them first
+        into a spool file, or GDAL in a process of its own fed through a pipe (the work is
+        bound by the cores: GDAL's 4 s and the check's)."""
+        from iszones.check.geopackage import distinct_fields, write_geopackage_arrow
 
         written, sources, results = output_names(self.layout.names, within_km)
         names = distinct_fields([*written, *results, "geometry"])
