@@ -55,7 +55,7 @@ from iszones.inputs.placing import find_postcode_column, locate_rows
 from iszones.inputs.text import spreadsheet_column
 from iszones.schema import MEASURE_CRS
 
-BLOCK_BYTES = 4 << 20  # bytes of CSV per block at most: about 100,000 rows of a site list
+BLOCK_BYTES = 1 << 20  # bytes of CSV per block at most: about 30,000 rows of a site list
 FIRST_BLOCK_BYTES = 1 << 20  # the first block, read alone to choose the CRS
 LAST_BLOCK_BYTES = 256 << 10  # blocks shrink towards this near the end, to share the last work
 WORKERS = min(4, os.cpu_count() or 1)  # threads checking blocks at once
