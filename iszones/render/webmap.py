@@ -1191,13 +1191,18 @@ def check_map(
     )
     problems = int((result["problem"].fillna("").astype(str) != "").sum())
     items += f'<li class="isz-small">With a problem, not on the map ({problems:,})</li>'
-    legend = f'<p class="isz-title">Your sites</p><ul>{items}</ul>'
+    legend = (
+        f'<details open><summary class="isz-title">Your sites</summary><ul>{items}</ul></details>'
+    )
     fmap.add_child(
-        _Script(
+        _Script(  # folded to its title on a phone, as the main map's, to cover none of the sites
             "(function(){var c=L.control({position:'bottomleft'});"
             "c.onAdd=function(){var d=L.DomUtil.create('div','isz-legend');"
             "d.setAttribute('role','region');d.setAttribute('aria-label','Legend');"
-            f"d.innerHTML={js_literal(legend)};return d;}};c.addTo({{map}});}})();"
+            f"d.innerHTML={js_literal(legend)};L.DomEvent.disableClickPropagation(d);"
+            f"var s={{map}}.getSize();if(s.x<{NARROW_MAP_PX}||s.y<480)"
+            "d.querySelector('details').open=false;return d;};"
+            "c.addTo({map});})();"
         )
     )
     return fmap

@@ -287,6 +287,15 @@ def test_check_page_in_a_real_browser_with_the_network_blocked(server):
             page.get_by_text("Only problems", exact=True).click()
             page.get_by_text("3 of 11 rows").wait_for(timeout=20_000)
             page.screenshot(path=str(ARTIFACTS / "browser-check-page-problems.png"), full_page=True)
+            # on a phone the legend opens folded to its title, covering none of the sites
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.route("**/*", only_local)
+            phone.goto(f"{server}Check_my_sites")
+            phone.locator("input[type=file]").first.set_input_files(FIXTURES / "sites_wgs84.csv")
+            frame = _map_frame(phone, want_markers=False)
+            folded = "() => !document.querySelector('.isz-legend details').open"
+            assert frame.evaluate(folded)
+            assert frame.evaluate(text_of(".isz-legend")).strip() == "Your sites"
         finally:
             browser.close()
     assert outside == [], f"requests left 127.0.0.1: {outside}"
