@@ -14,8 +14,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.request import urlopen
 
 import pytest
@@ -170,134 +172,137 @@ def _only_local(outside: list[str]):
     return handle
 
 
-def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
+@contextmanager
+def _chromium(outside: list[str]) -> Iterator[Callable[[int, int], Any]]:
+    """Debian's Chromium, headless; yields new_page(width, height): a page whose requests
+    beyond 127.0.0.1 are blocked and noted in `outside`."""
     sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+
+        def new_page(width: int, height: int) -> Any:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.route("**/*", _only_local(outside))
+            return page
+
+        try:
+            yield new_page
+        finally:
+            browser.close()
+
+
+def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     outside: list[str] = []
     dialogs: list[str] = []
-    only_local = _only_local(outside)
 
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.route("**/*", only_local)
+    with _chromium(outside) as new_page:
+        page = new_page(1400, 1000)
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        try:
-            # 1. The whole map: zones, markers, legend, attribution, served with no CDN.
-            page.goto(server)
-            all_sites = _on_map(page, COUNT_SITES_JS)
-            assert all_sites == 129  # every site with a location
-            assert _on_map(page, ZONE_PATHS_JS) == 22
-            assert "Freeport and Investment Zone" in _on_map(page, OPENED_LEGEND_JS)
-            assert "OpenStreetMap (ODbL)" in _on_map(page, text_of(".leaflet-control-attribution"))
-            page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
-            page.screenshot(path=str(ARTIFACTS / "browser-full.png"))
+        # 1. The whole map: zones, markers, legend, attribution, served with no CDN.
+        page.goto(server)
+        all_sites = _on_map(page, COUNT_SITES_JS)
+        assert all_sites == 129  # every site with a location
+        assert _on_map(page, ZONE_PATHS_JS) == 22
+        assert "Freeport and Investment Zone" in _on_map(page, OPENED_LEGEND_JS)
+        assert "OpenStreetMap (ODbL)" in _on_map(page, text_of(".leaflet-control-attribution"))
+        page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
+        page.screenshot(path=str(ARTIFACTS / "browser-full.png"))
 
-            # 2. A sector filter through the sidebar widget changes the markers shown.
-            sector = page.get_by_test_id("stMultiSelect").first
-            sector.click()
-            page.keyboard.type("Defence")
-            page.keyboard.press("Enter")
-            page.keyboard.press("Escape")
-            deadline = time.monotonic() + 30
-            shown = all_sites
-            while time.monotonic() < deadline and shown in (all_sites, -1):
-                page.wait_for_timeout(200)
-                shown = _on_map(page, COUNT_SITES_JS)
-            assert 0 < shown < all_sites
-            assert "sector=Defence" in page.url
-            page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
-            page.screenshot(path=str(ARTIFACTS / "browser-defence.png"))
+        # 2. A sector filter through the sidebar widget changes the markers shown.
+        sector = page.get_by_test_id("stMultiSelect").first
+        sector.click()
+        page.keyboard.type("Defence")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        deadline = time.monotonic() + 30
+        shown = all_sites
+        while time.monotonic() < deadline and shown in (all_sites, -1):
+            page.wait_for_timeout(200)
+            shown = _on_map(page, COUNT_SITES_JS)
+        assert 0 < shown < all_sites
+        assert "sector=Defence" in page.url
+        page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
+        page.screenshot(path=str(ARTIFACTS / "browser-defence.png"))
 
-            # 3. The hostile name stays text in the app's card and in the map's popup.
-            page.goto(f"{server}?site={XSS_SITE_ID}&zone=22")
-            card = page.locator(".isz-card h3").first
-            card.wait_for(timeout=30000)
-            assert card.inner_text() == XSS_NAME
-            assert page.locator("img[src='x']").count() == 0
-            deadline = time.monotonic() + 30
-            while not _on_map(page, SETTLED_AT_SITE_JS) and time.monotonic() < deadline:
-                page.wait_for_timeout(100)
-            assert _on_map(page, OPEN_POPUP_JS, XSS_SITE_ID) == XSS_NAME
-            assert _on_map(page, "() => document.querySelectorAll('img[src=\"x\"]').length") == 0
-            page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
-            page.screenshot(path=str(ARTIFACTS / "browser-xss-card.png"))
+        # 3. The hostile name stays text in the app's card and in the map's popup.
+        page.goto(f"{server}?site={XSS_SITE_ID}&zone=22")
+        card = page.locator(".isz-card h3").first
+        card.wait_for(timeout=30000)
+        assert card.inner_text() == XSS_NAME
+        assert page.locator("img[src='x']").count() == 0
+        deadline = time.monotonic() + 30
+        while not _on_map(page, SETTLED_AT_SITE_JS) and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert _on_map(page, OPEN_POPUP_JS, XSS_SITE_ID) == XSS_NAME
+        assert _on_map(page, "() => document.querySelectorAll('img[src=\"x\"]').length") == 0
+        page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
+        page.screenshot(path=str(ARTIFACTS / "browser-xss-card.png"))
 
-            # 4. Embed view of zone 22: the map alone, with its legend; no sidebar, no tables.
-            page.goto(f"{server}?view=embed&zone=22")
-            assert _on_map(page, ZONE_PATHS_JS) == 1
-            assert "in 1 of 22 zones" in _on_map(page, OPENED_LEGEND_JS)
-            assert not page.get_by_test_id("stSidebar").is_visible()
-            assert not page.get_by_test_id("stExpandSidebarButton").is_visible()
-            assert page.get_by_test_id("stDataFrame").count() == 0
-            assert page.get_by_test_id("stTabs").count() == 0
-            page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
-            page.screenshot(path=str(ARTIFACTS / "browser-embed-zone22.png"))
+        # 4. Embed view of zone 22: the map alone, with its legend; no sidebar, no tables.
+        page.goto(f"{server}?view=embed&zone=22")
+        assert _on_map(page, ZONE_PATHS_JS) == 1
+        assert "in 1 of 22 zones" in _on_map(page, OPENED_LEGEND_JS)
+        assert not page.get_by_test_id("stSidebar").is_visible()
+        assert not page.get_by_test_id("stExpandSidebarButton").is_visible()
+        assert page.get_by_test_id("stDataFrame").count() == 0
+        assert page.get_by_test_id("stTabs").count() == 0
+        page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
+        page.screenshot(path=str(ARTIFACTS / "browser-embed-zone22.png"))
 
-            # 5. The map download opens from disk, offline, with the same zone and sites.
-            page.goto(f"{server}?zone=22")
-            _map_frame(page)
-            page.get_by_role("radio", name="Share and download").click()
-            button = page.get_by_role("button", name="Map (HTML, works offline)")
-            with page.expect_download(timeout=30000) as download:
-                button.click()
-            saved = ARTIFACTS / "browser-download-map.html"
-            download.value.save_as(saved)
-            html = saved.read_text(encoding="utf-8")
-            assert "&lt;img src=x onerror=alert(1)&gt;" in html and XSS_NAME not in html
-            offline = browser.new_page(viewport={"width": 1200, "height": 800})
-            offline.route("**/*", only_local)
-            offline.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            offline.goto(saved.as_uri())
-            assert _on_map(offline, ZONE_PATHS_JS, timeout_s=20) == 1
-            assert _on_map(offline, COUNT_SITES_JS) > 0
-            offline.wait_for_timeout(800)
-            offline.screenshot(path=str(ARTIFACTS / "browser-download-offline.png"))
-        finally:
-            browser.close()
+        # 5. The map download opens from disk, offline, with the same zone and sites.
+        page.goto(f"{server}?zone=22")
+        _map_frame(page)
+        page.get_by_role("radio", name="Share and download").click()
+        button = page.get_by_role("button", name="Map (HTML, works offline)")
+        with page.expect_download(timeout=30000) as download:
+            button.click()
+        saved = ARTIFACTS / "browser-download-map.html"
+        download.value.save_as(saved)
+        html = saved.read_text(encoding="utf-8")
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html and XSS_NAME not in html
+        offline = new_page(1200, 800)
+        offline.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        offline.goto(saved.as_uri())
+        assert _on_map(offline, ZONE_PATHS_JS, timeout_s=20) == 1
+        assert _on_map(offline, COUNT_SITES_JS) > 0
+        offline.wait_for_timeout(800)
+        offline.screenshot(path=str(ARTIFACTS / "browser-download-offline.png"))
     assert dialogs == [], "a script ran from the data"
     assert outside == [], f"requests left 127.0.0.1: {outside}"
 
 
 def test_check_page_in_a_real_browser_with_the_network_blocked(server):
     """A council officer's upload: the page's map draws its sites and zones with no CDN."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     outside: list[str] = []
-    only_local = _only_local(outside)
 
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1400})
-        page.route("**/*", only_local)
-        try:
-            page.goto(f"{server}Check_my_sites")
-            page.locator("input[type=file]").first.set_input_files(FIXTURES / "sites_wgs84.csv")
-            # the zones the sites are in or nearest to, the sites as icons by level, a legend
-            frame = _map_frame(page, want_markers=False)
-            assert frame.evaluate(ZONE_PATHS_JS) >= 1
-            icons = "() => document.querySelectorAll('.leaflet-marker-icon').length"
-            assert frame.evaluate(icons) >= 3
-            legend = frame.evaluate("() => document.querySelector('.isz-legend').innerText")
-            assert "Your sites" in legend and "Outside every zone" in legend
-            assert "inside a zone" in page.get_by_test_id("stHeading").last.inner_text()
-            page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
-            page.screenshot(path=str(ARTIFACTS / "browser-check-page.png"), full_page=True)
-            # the table's filter: only the rows with a problem
-            page.get_by_text("Only problems", exact=True).click()
-            page.get_by_text("3 of 11 rows").wait_for(timeout=20_000)
-            page.screenshot(path=str(ARTIFACTS / "browser-check-page-problems.png"), full_page=True)
-            # on a phone the legend opens folded to its title, covering none of the sites
-            phone = browser.new_page(viewport={"width": 390, "height": 844})
-            phone.route("**/*", only_local)
-            phone.goto(f"{server}Check_my_sites")
-            phone.locator("input[type=file]").first.set_input_files(FIXTURES / "sites_wgs84.csv")
-            frame = _map_frame(phone, want_markers=False)
-            folded = "() => !document.querySelector('.isz-legend details').open"
-            assert frame.evaluate(folded)
-            assert frame.evaluate(text_of(".isz-legend")).strip() == "Your sites"
-        finally:
-            browser.close()
+    with _chromium(outside) as new_page:
+        page = new_page(1400, 1400)
+        page.goto(f"{server}Check_my_sites")
+        page.locator("input[type=file]").first.set_input_files(FIXTURES / "sites_wgs84.csv")
+        # the zones the sites are in or nearest to, the sites as icons by level, a legend
+        frame = _map_frame(page, want_markers=False)
+        assert frame.evaluate(ZONE_PATHS_JS) >= 1
+        icons = "() => document.querySelectorAll('.leaflet-marker-icon').length"
+        assert frame.evaluate(icons) >= 3
+        legend = frame.evaluate("() => document.querySelector('.isz-legend').innerText")
+        assert "Your sites" in legend and "Outside every zone" in legend
+        assert "inside a zone" in page.get_by_test_id("stHeading").last.inner_text()
+        page.wait_for_timeout(1200)  # let Leaflet finish its zoom animation
+        page.screenshot(path=str(ARTIFACTS / "browser-check-page.png"), full_page=True)
+        # the table's filter: only the rows with a problem
+        page.get_by_text("Only problems", exact=True).click()
+        page.get_by_text("3 of 11 rows").wait_for(timeout=20_000)
+        page.screenshot(path=str(ARTIFACTS / "browser-check-page-problems.png"), full_page=True)
+        # on a phone the legend opens folded to its title, covering none of the sites
+        phone = new_page(390, 844)
+        phone.goto(f"{server}Check_my_sites")
+        phone.locator("input[type=file]").first.set_input_files(FIXTURES / "sites_wgs84.csv")
+        frame = _map_frame(phone, want_markers=False)
+        folded = "() => !document.querySelector('.isz-legend details').open"
+        assert frame.evaluate(folded)
+        assert frame.evaluate(text_of(".isz-legend")).strip() == "Your sites"
     assert outside == [], f"requests left 127.0.0.1: {outside}"
 
 
@@ -306,33 +311,27 @@ def test_check_page_shows_template_text_as_typed_and_runs_none(server, tmp_path)
     tooltips and table) and nothing runs on the server (its folder gains no directory)."""
     from tests.templates import EXPR, LOOP, MKDIR, PWNED
 
-    sync_api = pytest.importorskip("playwright.sync_api")
     outside: list[str] = []
     source = tmp_path / "templates.csv"
     source.write_text(
         f'name,lat,lon\n"{EXPR} {MKDIR}",52.9,-1.47\n"Plot {{{{A {LOOP}",52.95,-1.2\n'
     )
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1400})
-        page.route("**/*", _only_local(outside))
-        try:
-            page.goto(f"{server}Check_my_sites")
-            page.locator("input[type=file]").first.set_input_files(source)
-            frame = _map_frame(page, want_markers=False)
-            tips = frame.evaluate(
-                """() => { const out = []; map.eachLayer(l => { if (l.getTooltip && l.getTooltip())
-                  out.push(l.getTooltip().getContent()); }); return out.join(' '); }"""
-            )
-            shown = frame.evaluate(
-                "(html) => { const d = document.createElement('div'); d.innerHTML = html;"
-                " return d.textContent; }",
-                tips,
-            )
-            assert EXPR in shown and LOOP in shown and "Plot {{A" in shown
-            assert "1234000" not in shown and "zqzqzq" not in shown
-        finally:
-            browser.close()
+    with _chromium(outside) as new_page:
+        page = new_page(1400, 1400)
+        page.goto(f"{server}Check_my_sites")
+        page.locator("input[type=file]").first.set_input_files(source)
+        frame = _map_frame(page, want_markers=False)
+        tips = frame.evaluate(
+            """() => { const out = []; map.eachLayer(l => { if (l.getTooltip && l.getTooltip())
+              out.push(l.getTooltip().getContent()); }); return out.join(' '); }"""
+        )
+        shown = frame.evaluate(
+            "(html) => { const d = document.createElement('div'); d.innerHTML = html;"
+            " return d.textContent; }",
+            tips,
+        )
+        assert EXPR in shown and LOOP in shown and "Plot {{A" in shown
+        assert "1234000" not in shown and "zqzqzq" not in shown
     assert not (ROOT / PWNED).exists(), "a template payload ran on the server"
     assert outside == [], f"requests left 127.0.0.1: {outside}"
 
@@ -376,156 +375,129 @@ def _settled(page) -> None:
 
 @pytest.mark.parametrize(("label", "width", "height"), SIZES, ids=[s[0] for s in SIZES])
 def test_zoomed_in_map_names_places_and_keeps_the_data_visible(server, label, width, height):
-    sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     outside: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": width, "height": height})
-        page.route("**/*", _only_local(outside))
-        try:
-            page.goto(f"{server}?zone=22&site=ratcliffe-on-soar")
-            _settled(page)
-            labels = _on_map(page, LABELS_JS)
-            assert {"Kegworth", "Long Eaton"} & set(labels["towns"]), labels
-            page.goto(f"{server}?zone=22&lat=52.95&lon=-1.2&z=9")  # districts named from zoom 9
-            _map_frame(page)
-            page.wait_for_timeout(1500)
-            assert _on_map(page, "() => map.getZoom()") == 9
-            assert _on_map(page, LABELS_JS)["districts"], "no district names at zoom 9"
-            page.screenshot(path=str(ARTIFACTS / f"browser-{label}-zoom9.png"))
-            page.goto(f"{server}?zone=22&site=ratcliffe-on-soar")
-            _settled(page)
-            _on_map(page, POPUP_AT_JS, "ratcliffe-on-soar")
-            cover = _on_map(page, COVER_JS)
-            assert cover["legend"] <= 0.25, cover
-            assert cover["popupInside"] and not cover["popupUnderLegend"], cover
-            page.screenshot(path=str(ARTIFACTS / f"browser-{label}-popup.png"))
-            if label == "desktop":
-                names = page.get_by_test_id("stSidebarNav").inner_text()
-                assert "Map" in names and "Check my sites" in names and "app" not in names
-                assert page.get_by_text("Deploy", exact=True).count() == 0
-        finally:
-            browser.close()
+    with _chromium(outside) as new_page:
+        page = new_page(width, height)
+        page.goto(f"{server}?zone=22&site=ratcliffe-on-soar")
+        _settled(page)
+        labels = _on_map(page, LABELS_JS)
+        assert {"Kegworth", "Long Eaton"} & set(labels["towns"]), labels
+        page.goto(f"{server}?zone=22&lat=52.95&lon=-1.2&z=9")  # districts named from zoom 9
+        _map_frame(page)
+        page.wait_for_timeout(1500)
+        assert _on_map(page, "() => map.getZoom()") == 9
+        assert _on_map(page, LABELS_JS)["districts"], "no district names at zoom 9"
+        page.screenshot(path=str(ARTIFACTS / f"browser-{label}-zoom9.png"))
+        page.goto(f"{server}?zone=22&site=ratcliffe-on-soar")
+        _settled(page)
+        _on_map(page, POPUP_AT_JS, "ratcliffe-on-soar")
+        cover = _on_map(page, COVER_JS)
+        assert cover["legend"] <= 0.25, cover
+        assert cover["popupInside"] and not cover["popupUnderLegend"], cover
+        page.screenshot(path=str(ARTIFACTS / f"browser-{label}-popup.png"))
+        if label == "desktop":
+            names = page.get_by_test_id("stSidebarNav").inner_text()
+            assert "Map" in names and "Check my sites" in names and "app" not in names
+            assert page.get_by_text("Deploy", exact=True).count() == 0
     assert outside == [], f"requests left 127.0.0.1: {outside}"
 
 
 def test_embed_fits_a_small_iframe_and_a_link_keeps_the_view(server):
-    sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     outside: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 640, "height": 440})
-        page.route("**/*", _only_local(outside))
-        try:
-            page.set_content(
-                f'<iframe src="{server}?zone=22&view=embed&embed=true" width="600" height="400"'
-                ' style="border:0"></iframe>'
-            )
-            frame = _map_frame(page)
-            page.wait_for_timeout(1500)
-            box = frame.evaluate(
-                "() => { const m = document.querySelector('.leaflet-container')"
-                ".getBoundingClientRect(); const z = [...document.querySelectorAll("
-                "'path.leaflet-interactive')].map(p => p.getBoundingClientRect());"
-                " const l = document.querySelector('.isz-legend').getBoundingClientRect();"
-                " return {h: m.height, w: m.width, inner: window.innerHeight, legend: l.width"
-                " * l.height / (m.width * m.height), zone: z.every(r => r.top >= m.top - 2 &&"
-                " r.bottom <= m.bottom + 2 && r.left >= m.left - 2 && r.right <= m.right + 2)}; }"
-            )
-            assert box["legend"] <= 0.25 and box["zone"], box
-            outer = page.frames[1]
-            caption = outer.locator("[data-testid=stCaptionContainer]").first
-            c = caption.bounding_box()
-            assert c is not None and c["y"] + c["height"] <= 400 + 2  # inside the frame
-            page.screenshot(path=str(ARTIFACTS / "browser-embed-600x400.png"))
+    with _chromium(outside) as new_page:
+        page = new_page(640, 440)
+        page.set_content(
+            f'<iframe src="{server}?zone=22&view=embed&embed=true" width="600" height="400"'
+            ' style="border:0"></iframe>'
+        )
+        frame = _map_frame(page)
+        page.wait_for_timeout(1500)
+        box = frame.evaluate(
+            "() => { const m = document.querySelector('.leaflet-container')"
+            ".getBoundingClientRect(); const z = [...document.querySelectorAll("
+            "'path.leaflet-interactive')].map(p => p.getBoundingClientRect());"
+            " const l = document.querySelector('.isz-legend').getBoundingClientRect();"
+            " return {h: m.height, w: m.width, inner: window.innerHeight, legend: l.width"
+            " * l.height / (m.width * m.height), zone: z.every(r => r.top >= m.top - 2 &&"
+            " r.bottom <= m.bottom + 2 && r.left >= m.left - 2 && r.right <= m.right + 2)}; }"
+        )
+        assert box["legend"] <= 0.25 and box["zone"], box
+        outer = page.frames[1]
+        caption = outer.locator("[data-testid=stCaptionContainer]").first
+        c = caption.bounding_box()
+        assert c is not None and c["y"] + c["height"] <= 400 + 2  # inside the frame
+        page.screenshot(path=str(ARTIFACTS / "browser-embed-600x400.png"))
 
-            # A link with a map position opens there.
-            link = browser.new_page(viewport={"width": 1400, "height": 1000})
-            link.route("**/*", _only_local(outside))
-            link.goto(f"{server}?lat=53.2000&lon=-1.5000&z=10")
-            _map_frame(link)
-            link.wait_for_timeout(1500)
-            centre = _on_map(
-                link, "() => [map.getCenter().lat, map.getCenter().lng, map.getZoom()]"
-            )
-            assert abs(centre[0] - 53.2) < 0.01 and abs(centre[1] + 1.5) < 0.01 and centre[2] == 10
-            link.wait_for_timeout(500)
-            assert "z=10" in link.url and "lat=53.2" in link.url
-        finally:
-            browser.close()
+        # A link with a map position opens there.
+        link = new_page(1400, 1000)
+        link.goto(f"{server}?lat=53.2000&lon=-1.5000&z=10")
+        _map_frame(link)
+        link.wait_for_timeout(1500)
+        centre = _on_map(link, "() => [map.getCenter().lat, map.getCenter().lng, map.getZoom()]")
+        assert abs(centre[0] - 53.2) < 0.01 and abs(centre[1] + 1.5) < 0.01 and centre[2] == 10
+        link.wait_for_timeout(500)
+        assert "z=10" in link.url and "lat=53.2" in link.url
     assert outside == [], f"requests left 127.0.0.1: {outside}"
 
 
 def test_search_box_drops_a_pin_and_answers_with_the_network_blocked(server):
     """Find a place (issue 13): typing a postcode pins it on the map at zoom 12 and the card
     names its council, zone and nearest tax site."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     outside: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.route("**/*", _only_local(outside))
-        try:
-            page.goto(server)
-            _map_frame(page)
-            box = page.get_by_role("textbox", name="Find a place")
-            box.fill("DE74 2SA")
-            box.press("Enter")
-            page.get_by_text("North West Leicestershire (E07000134)").wait_for(timeout=30_000)
-            pin = "() => document.querySelectorAll('.isz-icon path[fill=\"#d7191c\"]').length"
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and _on_map(page, pin) != 1:
-                page.wait_for_timeout(200)
-            assert _on_map(page, pin) == 1
-            zoom = _on_map(page, "() => map.getZoom()")
-            assert zoom == 12
-            assert "at=DE74+2SA" in page.url or "at=DE74%202SA" in page.url
-            page.screenshot(path=str(ARTIFACTS / "browser-search.png"))
-        finally:
-            browser.close()
+    with _chromium(outside) as new_page:
+        page = new_page(1400, 1000)
+        page.goto(server)
+        _map_frame(page)
+        box = page.get_by_role("textbox", name="Find a place")
+        box.fill("DE74 2SA")
+        box.press("Enter")
+        page.get_by_text("North West Leicestershire (E07000134)").wait_for(timeout=30_000)
+        pin = "() => document.querySelectorAll('.isz-icon path[fill=\"#d7191c\"]').length"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _on_map(page, pin) != 1:
+            page.wait_for_timeout(200)
+        assert _on_map(page, pin) == 1
+        zoom = _on_map(page, "() => map.getZoom()")
+        assert zoom == 12
+        assert "at=DE74+2SA" in page.url or "at=DE74%202SA" in page.url
+        page.screenshot(path=str(ARTIFACTS / "browser-search.png"))
     assert outside == [], f"requests left 127.0.0.1: {outside}"
 
 
 def test_a_table_row_opens_its_site_card_or_its_zone_sheet(server):
     """The panels under the map open on request; picking a row (the table is a canvas, so by
     position: the first row under the header) opens that site's card, or that zone's sheet."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     outside: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.route("**/*", _only_local(outside))
-        try:
-            page.goto(server)
-            _map_frame(page)
-            assert page.get_by_test_id("stDataFrame").count() == 0  # no panel open at first
+    with _chromium(outside) as new_page:
+        page = new_page(1400, 1000)
+        page.goto(server)
+        _map_frame(page)
+        assert page.get_by_test_id("stDataFrame").count() == 0  # no panel open at first
 
-            def pick_first_row(panel: str) -> None:
-                page.get_by_role("radio", name=panel).click()
-                grid = page.get_by_test_id("stDataFrame").first
-                grid.wait_for()
-                page.wait_for_timeout(1500)  # the canvas draws its rows
-                grid.scroll_into_view_if_needed()
-                box = grid.bounding_box()
-                assert box is not None
-                page.mouse.click(box["x"] + 17, box["y"] + 35 + 17)  # the row's select box
+        def pick_first_row(panel: str) -> None:
+            page.get_by_role("radio", name=panel).click()
+            grid = page.get_by_test_id("stDataFrame").first
+            grid.wait_for()
+            page.wait_for_timeout(1500)  # the canvas draws its rows
+            grid.scroll_into_view_if_needed()
+            box = grid.bounding_box()
+            assert box is not None
+            page.mouse.click(box["x"] + 17, box["y"] + 35 + 17)  # the row's select box
 
-            pick_first_row("Sites table")
-            page.wait_for_url("**site=*", timeout=30000)
-            pick_first_row("Zones table")
-            page.wait_for_url("**zone=*", timeout=30000)
-            sheet = page.get_by_role("radio", name="Zone sheet")
-            sheet.wait_for()
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('[role=radio]')]"
-                ".some(r => r.innerText.includes('Zone sheet')"
-                " && r.getAttribute('aria-checked') === 'true')",
-                timeout=30000,
-            )
-            page.get_by_text("Sites inside (").first.wait_for(timeout=30000)
-        finally:
-            browser.close()
+        pick_first_row("Sites table")
+        page.wait_for_url("**site=*", timeout=30000)
+        pick_first_row("Zones table")
+        page.wait_for_url("**zone=*", timeout=30000)
+        sheet = page.get_by_role("radio", name="Zone sheet")
+        sheet.wait_for()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[role=radio]')]"
+            ".some(r => r.innerText.includes('Zone sheet')"
+            " && r.getAttribute('aria-checked') === 'true')",
+            timeout=30000,
+        )
+        page.get_by_text("Sites inside (").first.wait_for(timeout=30000)
     assert outside == [], f"requests left 127.0.0.1: {outside}"
