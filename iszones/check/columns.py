@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from iszones.check.summary import possibly_in_tax_site
 from iszones.check.taxsites import TaxAnswers
+from iszones.errors import IszonesError
 from iszones.inputs.placing import GEOMETRY, LOCATION_SOURCES
 from iszones.inputs.text import spreadsheet_column, spreadsheet_text
 
@@ -88,6 +89,12 @@ _LEVEL = {
     "Investment Zone": "Investment Zone area",
     "Freeport and Investment Zone": "programme area",
 }
+
+
+def require_within_km(within_km: float | None) -> None:
+    """IszonesError unless within_km is None or a distance (km, 0 or more)."""
+    if within_km is not None and not (within_km >= 0 and np.isfinite(within_km)):
+        raise IszonesError(f"within_km must be a distance of 0 km or more, not {within_km!r}.")
 
 
 def result_names(*, within_km: float | None, polygons: bool) -> list[str]:

@@ -12,7 +12,6 @@ that only shares an edge with a zone is outside it, at distance 0.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Sequence
 
 import geopandas as gpd
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from iszones.check.columns import BORDER_NOTE_M, Answers, result_columns
+from iszones.check.columns import BORDER_NOTE_M, Answers, require_within_km, result_columns
 from iszones.check.core import (
     CheckIndex,
     check_points,
@@ -483,8 +482,7 @@ def check_indexed(
     sources: Sequence[int] | np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """check_sites against an index made already (prepare_check): a Dask task's partition."""
-    if within_km is not None and not (math.isfinite(within_km) and within_km >= 0):
-        raise IszonesError(f"within_km must be a distance of 0 km or more, not {within_km!r}.")
+    require_within_km(within_km)
     n = len(sites)
     problem = np.full(n, "", dtype=object)
     if problems is not None:

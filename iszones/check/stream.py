@@ -33,6 +33,7 @@ from iszones.check.columns import (
     csv_fields,
     csv_rows,
     quote_column,
+    require_within_km,
     result_columns,
     result_names,
     tax_level,
@@ -40,7 +41,7 @@ from iszones.check.columns import (
 from iszones.check.core import CheckIndex, check_points, free_name
 from iszones.check.summary import SHOWN_PROBLEMS, CheckSummary, sum_evidence
 from iszones.data.atomic import atomic_output, atomic_path
-from iszones.errors import DataFileError, IszonesError
+from iszones.errors import DataFileError
 from iszones.inputs.coordinates import (
     CoordinateEvidence,
     TablePoints,
@@ -413,16 +414,12 @@ class CsvCheck:
         render = partial(
             geopackage_table, sources=sources, index=index, within_km=within_km, schema=schema
         )
-        summary = self.summary
         failed: list[BaseException] = []  # GDAL reports a failed block as its own error
 
         def batches() -> Iterator[pa.RecordBatch]:
             try:
-                for block, answers, table in self._checked(index, render):
-                    count_block(block, answers, within_km, summary, index)
+                for table in self._rendered(index, render, within_km, progress):
                     yield from table.to_batches()
-                    if progress is not None:
-                        progress(block.end_byte, self.size)
             except BaseException as err:
                 failed.append(err)
                 raise
@@ -441,8 +438,8 @@ class CsvCheck:
             raise
         finally:
             self.close()
-        summary.evidence = self.evidence
-        return summary
+        self.summary.evidence = self.evidence
+        return self.summary
 
     def write(
         self,
@@ -455,10 +452,7 @@ class CsvCheck:
     ) -> CheckSummary:
         """Check every row and write the results to an open binary file, as CSV (byte-order
         mark, header, rows) or Parquet; returns what was found. Closes the input."""
-        if within_km is not None and not (within_km >= 0 and np.isfinite(within_km)):
-            raise IszonesError(f"within_km must be a distance of 0 km or more, not {within_km!r}.")
         written, sources, results = output_names(self.layout.names, within_km)
-        summary = self.summary
         try:
             if fmt == "parquet":
                 schema = result_schema(written, results)
@@ -466,11 +460,8 @@ class CsvCheck:
                     typed_table, sources=sources, index=index, within_km=within_km, schema=schema
                 )
                 with pq.ParquetWriter(out, schema) as parquet:
-                    for block, answers, table in self._checked(index, render):
-                        count_block(block, answers, within_km, summary, index)
+                    for table in self._rendered(index, render, within_km, progress):
                         parquet.write_table(table)
-                        if progress is not None:
-                            progress(block.end_byte, self.size)
             else:
                 quote = self.layout.sep != ","  # a value may hold a comma
                 render = partial(
@@ -478,21 +469,35 @@ class CsvCheck:
                 )
                 header = ",".join(csv_field(n) for n in [*written, *results]) + "\n"
                 out.write(BOM + header.encode("utf-8"))
-                for block, answers, rows in self._checked(index, render):
-                    count_block(block, answers, within_km, summary, index)
+                for rows in self._rendered(index, render, within_km, progress):
                     out.write(rows)
-                    if progress is not None:
-                        progress(block.end_byte, self.size)
-            summary.evidence = self.evidence
-            return summary
+            self.summary.evidence = self.evidence
+            return self.summary
         finally:
             self.close()
+
+    def _rendered(
+        self,
+        index: CheckIndex,
+        render: Callable[[Block, Answers | None], Any],
+        within_km: float | None,
+        progress: Progress | None,
+    ) -> Iterator[Any]:
+        """render(block, answers) of every block, in file order; each block is counted into
+        the summary, and `progress` told once the caller has written it."""
+        for block, answers, rendered in self._checked(index, render):
+            count_block(block, answers, within_km, self.summary, index)
+            yield rendered
+            if progress is not None:
+                progress(block.end_byte, self.size)
 
 
 def output_names(
     names: Sequence[str], within_km: float | None
 ) -> tuple[list[str], list[int], list[str]]:
-    """(input column names as written, the input column each comes from, result names)."""
+    """(input column names as written, the input column each comes from, result names);
+    IszonesError for a within_km that is not a distance."""
+    require_within_km(within_km)
     results = result_names(within_km=within_km, polygons=False)
     kept = [(n, i) for i, n in enumerate(names) if n != "geometry"]
     if "geometry" in names:  # readers keep a 'geometry' column as 'geometry_input'

@@ -27,7 +27,7 @@ from iszones.data.catalogue import (
     read_sites,
     read_zones,
 )
-from iszones.errors import CRSError, DataFileError
+from iszones.errors import CRSError, DataFileError, IszonesError
 from iszones.inputs import readers
 from iszones.inputs.readers import read_site_file
 from tests.conftest import TESTS, X0, Y0
@@ -387,3 +387,15 @@ def test_a_geopackage_stream_that_fails_keeps_nothing(fixture_zones, units, tmp_
     with pytest.raises(CRSError, match="mix degrees"):
         CsvCheck(mixed, block_bytes=1 << 10).run(out, index)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "mixed.csv"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".gpkg"])
+@pytest.mark.parametrize("within_km", [-1.0, float("nan")])
+def test_a_bad_within_km_is_refused_before_any_output(
+    suffix, within_km, fixture_zones, units, tmp_path
+):
+    out = tmp_path / f"out{suffix}"
+    job = CsvCheck(FIXTURES / "sites_bng.csv")
+    with pytest.raises(IszonesError, match="0 km or more"):
+        job.run(out, prepare_check(fixture_zones, units), within_km=within_km)
+    assert list(tmp_path.iterdir()) == []
