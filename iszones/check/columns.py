@@ -486,26 +486,21 @@ def result_columns(
     order of the ok rows) and the others with their `problems`; `sources` says where each
     row's location came from (inputs.placing.LOCATION_SOURCES codes; None: its geometry)."""
     n = len(ok)
-    combo = np.full(n, -2, dtype=np.int64)  # -2 unchecked, -1 outside, else a combo
-    nearest = np.full(n, 0, dtype=np.int64)
-    distance = np.full(n, np.nan)
-    unit = np.full(n, -1, dtype=np.int64)
-    share = np.full(n, np.nan)
-    note = np.zeros(n, dtype=np.int64)
-    combos: list[tuple[int, ...]] = []
-    tax: TaxAnswers | None = None
-    if answers is not None:
-        combo = _on_rows(answers.combo, ok, -2)
-        nearest = _on_rows(answers.nearest, ok, 0)
-        distance = _on_rows(answers.distance, ok, np.nan)
-        unit = _on_rows(answers.unit, ok, -1)
-        if answers.share is not None:
-            share = _on_rows(answers.share, ok, np.nan)
-        if answers.unit_note is not None and index.unit_names is not None:
-            note = _on_rows(answers.unit_note, ok, 0)
-        combos = answers.combos
-        if answers.tax is not None:
-            tax = _spread(answers.tax, ok)
+
+    def on_rows(field: str, fill: Any, dtype: Any = np.int64) -> np.ndarray:
+        """An answer for every row (`fill` where there is none), made once."""
+        values = None if answers is None else getattr(answers, field)
+        return np.full(n, fill, dtype=dtype) if values is None else _on_rows(values, ok, fill)
+
+    combo = on_rows("combo", -2)  # -2 unchecked, -1 outside, else a combo
+    nearest = on_rows("nearest", 0)
+    distance = on_rows("distance", np.nan, float)
+    unit = on_rows("unit", -1)
+    share = on_rows("share", np.nan, float)
+    # councils given: their notes; none given: nothing to say about them
+    note = on_rows("unit_note", 0) if index.unit_names is not None else np.zeros(n, np.int64)
+    combos: list[tuple[int, ...]] = answers.combos if answers is not None else []
+    tax = None if answers is None or answers.tax is None else _spread(answers.tax, ok)
     inside = combo >= 0
     text = index.zone_text
     ids = index.zone_ids
