@@ -219,7 +219,7 @@ def _csv_field_column(name: str, values: np.ndarray) -> pa.Array:
 
 
 def _csv_parts(result: gpd.GeoDataFrame, include_wkt: bool) -> Iterator[bytes]:
-    """CSV with a byte-order mark and "\n" line ends, through the stream's writer, in blocks of
+    """CSV with a byte-order mark and "\\n" line ends, through the stream's writer, in blocks of
     CSV_BLOCK_ROWS rows: only one block's plain values and text are held at a time. Text is
     made inert as it is written (quote_column and csv_field neutralise every text cell)."""
     table = pd.DataFrame(result.drop(columns=result.geometry.name))
