@@ -40,10 +40,16 @@ def clean_errors(func: F) -> F:
 @click.version_option(package_name="iszones")
 def main() -> None:
     """Maps and site checks for the UK's Industrial Strategy Zones."""
+    import atexit
+    import gc
     import signal
 
     # SIGTERM becomes SystemExit, so that half-written outputs are removed on the way out
     signal.signal(signal.SIGTERM, _terminated)
+    # At exit, every object still alive is about to go: freezing them spares the interpreter's
+    # final garbage collections from walking them (0.2-0.3 s after a check of 1M rows).
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 def _terminated(signum: int, frame: Any) -> None:
