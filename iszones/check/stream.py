@@ -400,9 +400,11 @@ class CsvCheck:
         makes of check_sites' frame. Closes the input.
 
         GDAL holds the GIL while it writes (4 s of a million rows' 8 s), so the blocks are
-        checked in what time it leaves. Measured no faster on two cores: checking them first
-        into a spool file, or GDAL in a process of its own fed through a pipe (the work is
-        bound by the cores: GDAL's 4 s and the check's)."""
+        checked in what time it leaves. Measured on two cores, the work being bound by them
+        (GDAL's 4 s and the check's): checking every block first into a spool file was no
+        faster; GDAL in a process of its own, fed Arrow through a pipe, took 7.45-7.75 s
+        against 7.65-7.95 s here (alternated), 6.6-6.9 s only when started before the index
+        loads: not worth a second process to manage."""
         from iszones.check.geopackage import distinct_fields, write_geopackage_arrow
 
         written, sources, results = output_names(self.layout.names, within_km)
