@@ -297,13 +297,15 @@ def check_command(
         _check_in_bulk(input_file, output, index, crs, within_km, max_mb, scheduler)
         return
     # geopandas and pandas load from here on: a CSV into a CSV (above) needs neither
-    from iszones.check.outputs import output_format, write_result
+    from iszones.check.outputs import output_format, require_excel_rows, write_result
     from iszones.check.summary import summarise
     from iszones.inputs.readers import read_site_file
 
     reference = functools.partial(_reference, folder, *uploads, max_mb)
     output_format(output)  # refuse a bad output name before any work
     sites = read_site_file(input_file, crs=crs, layer=layer, max_mb=max_mb)
+    if output_format(output) == ".xlsx":  # refused now, not after the check
+        require_excel_rows(len(sites.frame))
     against = reference()
     for note in [f"{sites.name}: {sites.crs_note}", *sites.notes, *against.notes]:
         click.echo(note, err=True)

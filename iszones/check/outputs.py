@@ -255,6 +255,15 @@ def excel_number(text: str) -> float | int | None:
     return float(text) if "." in text else int(text)
 
 
+def require_excel_rows(rows: int) -> None:
+    """DataFileError when `rows` rows (under a header) do not fit in an Excel sheet."""
+    if rows + 1 > EXCEL_MAX_ROWS:
+        raise DataFileError(
+            f"{rows:,} rows do not fit in an Excel sheet (at most"
+            f" {EXCEL_MAX_ROWS - 1:,} under the header). Write a .csv or .gpkg instead."
+        )
+
+
 def _xlsx(table: pd.DataFrame, progress: Callable[[int, int], None] | None = None) -> bytes:
     """The table as one sheet: header frozen, auto-filter on, columns as wide as their content
     (within limits); numbers as numbers (plain-number text too), text as text, never formulas."""
@@ -263,11 +272,7 @@ def _xlsx(table: pd.DataFrame, progress: Callable[[int, int], None] | None = Non
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.utils import get_column_letter
 
-    if len(table) + 1 > EXCEL_MAX_ROWS:
-        raise DataFileError(
-            f"{len(table):,} rows do not fit in an Excel sheet (at most"
-            f" {EXCEL_MAX_ROWS - 1:,} under the header). Write a .csv or .gpkg instead."
-        )
+    require_excel_rows(len(table))
     book = Workbook(write_only=True)
     sheet = book.create_sheet("checked_sites")
     columns = [str(c) for c in table.columns]
