@@ -269,7 +269,7 @@ def _xlsx(table: pd.DataFrame, progress: Callable[[int, int], None] | None = Non
     (within limits); numbers as numbers (plain-number text too), text as text, never formulas."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
     from openpyxl.utils import get_column_letter
 
     require_excel_rows(len(table))
@@ -285,14 +285,19 @@ def _xlsx(table: pd.DataFrame, progress: Callable[[int, int], None] | None = Non
     sheet.auto_filter.ref = f"A1:{get_column_letter(max(1, len(columns)))}{len(table) + 1}"
 
     def cell(value: Any) -> Any:
+        """The value as openpyxl appends it; a cell of its own only for text openpyxl would
+        take as a formula or an error code (a cell costs openpyxl an exception to append)."""
         if not isinstance(value, str):
-            return WriteOnlyCell(sheet, value=value)
+            return value
         number = excel_number(value)
         if number is not None:
-            return WriteOnlyCell(sheet, value=number)
-        text = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value)[:32767])
-        text.data_type = "s"  # text stays text: '=1+1' must not become a formula
-        return text
+            return number
+        text = ILLEGAL_CHARACTERS_RE.sub("", value)[:32767]
+        if not text.startswith("=") and text not in ERROR_CODES:
+            return text
+        kept = WriteOnlyCell(sheet, value=text)
+        kept.data_type = "s"  # text stays text: '=1+1' must not become a formula
+        return kept
 
     header = []
     for name in columns:

@@ -223,6 +223,7 @@ def test_excel_keeps_numbers_as_numbers_and_text_as_text(tmp_path):
             "easting": ["435100", "435200.5"],
             "phone": ["0115 123", "01159"],
             "formula": ["=1+1", "-x"],
+            "code": ["#N/A", "#REF!x"],  # Excel's error codes stay text too
             "distance_m": [12.5, None],
         },
         geometry=[None, None],
@@ -231,9 +232,16 @@ def test_excel_keeps_numbers_as_numbers_and_text_as_text(tmp_path):
     path = tmp_path / "out.xlsx"
     path.write_bytes(result_bytes(frame, ".xlsx"))
     sheet = load_workbook(path).active
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:E3"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:F3"
     first = [(c.value, c.data_type) for c in next(sheet.iter_rows(min_row=2, max_row=2))]
-    assert first == [("007", "s"), (435100, "n"), ("0115 123", "s"), ("'=1+1", "s"), (12.5, "n")]
+    assert first == [
+        ("007", "s"),
+        (435100, "n"),
+        ("0115 123", "s"),
+        ("'=1+1", "s"),
+        ("#N/A", "s"),
+        (12.5, "n"),
+    ]
     assert sheet.column_dimensions["A"].width >= 8
     assert excel_number("1e5") is None and excel_number("1,200") is None
     assert excel_number("-1.4746") == -1.4746
