@@ -342,12 +342,15 @@ def context_labels(
     return [row for _, row in ranked]
 
 
-def precision_circles(sites: gpd.GeoDataFrame) -> list[list[float]]:
-    """[lon, lat, radius m] for each located tax site with a location precision."""
+def precision_circles(
+    sites: gpd.GeoDataFrame, radius_column: str = "location_precision_m"
+) -> list[list[float]]:
+    """[lon, lat, radius m] for each located tax site with a location precision: a catalogue's
+    sites of kind tax_site, or a check reference's tax sites (`precision_m`, no kind)."""
     rows = []
     for record in sites.to_dict("records"):
-        geom, radius = record.get("geometry"), record.get("location_precision_m")
-        if record.get("kind") != "tax_site" or geom is None or geom.is_empty:
+        geom, radius = record.get("geometry"), record.get(radius_column)
+        if record.get("kind", "tax_site") != "tax_site" or geom is None or geom.is_empty:
             continue
         if radius is None or (isinstance(radius, float) and math.isnan(radius)) or radius <= 0:
             continue
@@ -721,7 +724,7 @@ _CONTEXT = """
   // In the dashboard the map sits in a frame of the page: keep its position in the page's
   // address (lat, lon, z; iszones.web.urlstate), so a copied link opens the same view.
   map.on('moveend', function () {
-    if (window.parent === window) return;
+    if (!data.shareView || window.parent === window) return;
     try {
       var loc = window.parent.location, q = new URLSearchParams(loc.search), c = map.getCenter();
       q.set('lat', c.lat.toFixed(4)); q.set('lon', c.lng.toFixed(4)); q.set('z', map.getZoom());
@@ -878,6 +881,21 @@ def as_backdrop(background: Backdrop | gpd.GeoDataFrame | None) -> Backdrop | No
     return web_backdrop(background) if not background.empty else None
 
 
+def _credits(
+    attribution: str, backdrop: Backdrop | None, labels: Sequence[Sequence[Any]]
+) -> tuple[list[str], list[str]]:
+    """(full credits, short credits for the attribution line) of what a map draws: the
+    districts when it has a backdrop, GeoNames when it names towns."""
+    credits, short = [attribution], ["iszones"]
+    if backdrop is not None:
+        credits.append(DISTRICTS_CREDIT)
+        short.append(DISTRICTS_SHORT)
+    if any(row[4] == 0 for row in labels):
+        credits.append(PLACES_CREDIT)
+        short.append(PLACES_SHORT)
+    return credits, short
+
+
 def build_map(
     zones: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
@@ -1017,15 +1035,10 @@ def build_map(
         "land": land_name,
         "borders": backdrop.border_rows if backdrop is not None else [],
         "borderStyle": BORDER_STYLE,
+        "shareView": True,
     }
     fmap.add_child(_Script(_CONTEXT.replace("DATA", js_literal(context))))
-    credits, short = [attribution], ["iszones"]
-    if backdrop is not None:
-        credits.append(DISTRICTS_CREDIT)
-        short.append(DISTRICTS_SHORT)
-    if any(row[4] == 0 for row in labels):
-        credits.append(PLACES_CREDIT)
-        short.append(PLACES_SHORT)
+    credits, short = _credits(attribution, backdrop, labels)
     legend = _legend_html(
         title, selection_summary, kinds, ". ".join(credits), vintage, has_nearby, bool(circles)
     )
@@ -1121,12 +1134,19 @@ def check_map(
     result: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
     background: Backdrop | gpd.GeoDataFrame | None = None,
+    *,
+    places: Iterable[Place] = (),
+    tax_sites: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """A site check's results (check.check_sites): the first CHECK_MAP_MAX_SITES located
     sites marked by level (in or possibly in a tax site, inside a zone's area, outside; shape
     and colour), over the zones they are in or nearest to, on the council areas `background`
     (EPSG:4326, light: see simplify_for_web) as land, with a legend; all text escaped. Links
-    Leaflet only, like build_map."""
+    Leaflet only, like build_map.
+
+    Zoomed in, it shows what the main map does (build_map): district borders and names, the
+    towns of `places`, and the precision circles of the check's `tax_sites` (a Reference's,
+    EPSG:4326) given as points, so that a site's place and its nearest tax site can be seen."""
     located = result[result["in_zone"].notna()]
     shown = located.head(CHECK_MAP_MAX_SITES)
     labels = _site_labels(result)[np.flatnonzero(result["in_zone"].notna())][:CHECK_MAP_MAX_SITES]
@@ -1159,9 +1179,19 @@ def check_map(
         crs=STORAGE_CRS,
     )
     fmap = leaflet_map()
+    if rows:
+        minx, miny, maxx, maxy = points.total_bounds
+        bounds = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+    else:
+        bounds = _bounds([outlines])
     backdrop = as_backdrop(background)
+    if backdrop is not None and small_view(bounds):
+        backdrop = backdrop.near(bounds)
+    land_name = None
     if backdrop is not None:
-        _land_layer(backdrop, as_land=True).add_to(fmap)
+        land = _land_layer(backdrop, as_land=True)
+        land.add_to(fmap)
+        land_name = land.get_name()
     if len(outlines):
         folium.GeoJson(
             outlines,
@@ -1182,8 +1212,22 @@ def check_map(
             name="Sites",
             options_js="{onEachFeature: window.iszBind, pointToLayer: window.iszPoint}",
         ).add_to(fmap)
-        minx, miny, maxx, maxy = points.total_bounds
-        fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(40, 40))  # no dot on the edge
+        fmap.fit_bounds(bounds, padding=(40, 40))  # no dot on the edge
+    names = context_labels(places, backdrop, bounds)
+    context = {
+        "labels": names,
+        "zones": [],
+        "circles": precision_circles(tax_sites, "precision_m") if tax_sites is not None else [],
+        "circleZoom": CIRCLE_ZOOM,
+        "outlineZoom": DISTRICT_OUTLINE_ZOOM,
+        "fillWindow": False,
+        "land": land_name,
+        "borders": backdrop.border_rows if backdrop is not None else [],
+        "borderStyle": BORDER_STYLE,
+        "shareView": False,  # the Check page's address keeps no map view
+    }
+    fmap.add_child(_Script(_CONTEXT.replace("DATA", js_literal(context))))
+    credit = esc(" · ".join(_credits(ATTRIBUTION, backdrop, names)[1]))
     counts = {level: int((levels == level).sum()) for level in CHECK_LEVELS}
     items = "".join(
         f"<li>{_check_icon(level)}{esc(label)} ({counts[level]:,})</li>"
@@ -1202,7 +1246,8 @@ def check_map(
             f"d.innerHTML={js_literal(legend)};L.DomEvent.disableClickPropagation(d);"
             f"var s={{map}}.getSize();if(s.x<{NARROW_MAP_PX}||s.y<480)"
             "d.querySelector('details').open=false;return d;};"
-            "c.addTo({map});})();"
+            "c.addTo({map});"
+            f"{{map}}.attributionControl.addAttribution({js_literal(credit)});}})();"
         )
     )
     return fmap

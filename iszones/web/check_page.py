@@ -33,8 +33,8 @@ from iszones.inputs.readers import (
 from iszones.inputs.text import clean_text
 from iszones.render import assets
 from iszones.render.safe import md
-from iszones.render.webmap import CHECK_MAP_MAX_SITES, check_map, simplify_for_web
-from iszones.web.geometry import web_layers
+from iszones.render.webmap import CHECK_MAP_MAX_SITES, check_map
+from iszones.web.geometry import cached_places, web_layers
 
 DOWNLOADS = (
     (".csv", "CSV", "text/csv"),
@@ -70,12 +70,6 @@ STYLED_ROWS = 10_000  # rows highlighted by colour; larger tables are shown plai
 def bundled(folder: str) -> Reference:
     """The zones, councils and tax sites of a data folder (reference.cached_reference)."""
     return cached_reference(data_dir(folder))
-
-
-@st.cache_resource
-def land(folder: str) -> gpd.GeoDataFrame:
-    """The council areas made light for the browser: the land under the check's map."""
-    return simplify_for_web(bundled(folder).councils)[0]
 
 
 def run_check(
@@ -125,6 +119,7 @@ def run_check(
         "summary": summarise(result, within_km),
         "include_wkt": not sites.tabular,
         "stem": stem,
+        "tax_sites": against.tax_sites,  # the map draws the precision of those given as points
     }
 
 
@@ -258,8 +253,15 @@ for column, (label, value) in zip(
 for note in done["notes"]:
     st.caption(md(note))
 
+check_view = check_map(
+    result,
+    done["zones"],
+    web_layers(data_dir())[1],
+    places=cached_places(),
+    tax_sites=done.get("tax_sites"),
+)
 st_folium(
-    assets.localise(check_map(result, done["zones"], web_layers(data_dir())[1]), ASSET_URL),
+    assets.localise(check_view, ASSET_URL),
     height=520,
     use_container_width=True,
     returned_objects=[],

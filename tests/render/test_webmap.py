@@ -16,6 +16,7 @@ from iszones.inputs.places import Place, uk_places
 from iszones.render import assets, safe
 from iszones.render import webmap as maps
 from iszones.render.format import count_line
+from iszones.render.safe import js_literal
 from tests.conftest import X0, Y0
 from tests.xss import (
     XSS_DESCRIPTION,
@@ -386,6 +387,31 @@ def test_zone_map_carries_labels_circles_and_short_popups(catalogue, web):
     assert "Full card beside the map" in html  # short popups
     assert "Location precision" not in html  # the full card is not in the popups
     assert '"collapsed": true' in html  # the layer control is folded to its icon
+
+
+def test_check_map_shows_where_the_sites_are_and_credits_what_it_draws(web):
+    """A council officer's sites near East Midlands Airport, checked: zoomed in, the map names
+    the towns and districts round them and draws the tax sites' precision circles, as the main
+    map does; its attribution line credits the districts and GeoNames; and it keeps its view
+    out of the Check page's address."""
+    from iszones.check.reference import cached_reference
+    from iszones.inputs.readers import read_site_bytes
+
+    reference = cached_reference(data_dir())
+    rows = "ref,easting,northing\nA,449500,330500\nB,448000,327000\nC,436600,331300\n"
+    result = reference.check_table(read_site_bytes(rows.encode(), "sites.csv"))
+    fmap = maps.check_map(
+        result, reference.zones, web[1], places=uk_places(), tax_sites=reference.tax_sites
+    )
+    html = fmap.get_root().render()
+    assert '"Kegworth"' in html and '"Castle Donington"' in html
+    assert '"Rushcliffe"' in html and '"Highland"' not in html  # districts near the sites only
+    assert "GeoNames (CC BY 4.0)" in html and "ONS (OGL)" in html  # on the attribution line
+    ratcliffe = reference.tax_sites.set_index("tax_site_id").loc["ratcliffe-on-soar"]
+    circle = [round(ratcliffe.geometry.x, 5), round(ratcliffe.geometry.y, 5), 700.0]
+    assert circle in maps.precision_circles(reference.tax_sites, "precision_m")
+    assert js_literal(circle) in html and f'"circleZoom":{maps.CIRCLE_ZOOM}' in html
+    assert '"shareView":false' in html
 
 
 def test_site_popup_is_short_and_escaped():
