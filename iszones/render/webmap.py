@@ -1130,6 +1130,31 @@ def check_levels(result: pd.DataFrame) -> np.ndarray:
     return np.where(in_tax, "tax", np.where(inside, "inside", "outside"))
 
 
+TAX_SITE_STYLE = {  # as the precision circles of tax sites known as points
+    "color": "#000000",
+    "weight": 1.5,
+    "dashArray": "4 3",
+    "fillColor": "#000000",
+    "fillOpacity": 0.06,
+}
+
+
+def _tax_site_shapes(tax_sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """A check's tax sites given as areas (an uploaded official boundary, say), light for the
+    browser (simplified by 5 m), with their name and source escaped for the tooltip."""
+    if tax_sites is None:
+        return gpd.GeoDataFrame({"tax_site": [], "source": []}, geometry=[], crs=STORAGE_CRS)
+    areas = tax_sites[tax_sites.geom_type.isin(["Polygon", "MultiPolygon"])]
+    return gpd.GeoDataFrame(
+        {
+            "tax_site": [esc(name) for name in areas["name"]],
+            "source": [esc(source) for source in areas["decided_by"]],
+        },
+        geometry=areas.geometry.to_crs(MEASURE_CRS).simplify(5).to_crs(STORAGE_CRS).array,
+        crs=STORAGE_CRS,
+    )
+
+
 def check_map(
     result: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
@@ -1145,8 +1170,9 @@ def check_map(
     Leaflet only, like build_map.
 
     Zoomed in, it shows what the main map does (build_map): district borders and names, the
-    towns of `places`, and the precision circles of the check's `tax_sites` (a Reference's,
-    EPSG:4326) given as points, so that a site's place and its nearest tax site can be seen."""
+    towns of `places`, and the check's `tax_sites` (a Reference's, EPSG:4326): the precision
+    circles of those given as points, the outlines of those given as areas (drawn at every
+    zoom), so that a site's place and its nearest tax site can be seen."""
     located = result[result["in_zone"].notna()]
     shown = located.head(CHECK_MAP_MAX_SITES)
     labels = _site_labels(result)[np.flatnonzero(result["in_zone"].notna())][:CHECK_MAP_MAX_SITES]
@@ -1203,6 +1229,14 @@ def check_map(
                 "fillOpacity": 0.25,
             },
             tooltip=folium.GeoJsonTooltip(["zone", "source"], aliases=["Zone", "Boundary"]),
+        ).add_to(fmap)
+    shapes = _tax_site_shapes(tax_sites)
+    if len(shapes):
+        folium.GeoJson(
+            shapes,
+            name="Tax sites",
+            style_function=lambda _: TAX_SITE_STYLE,
+            tooltip=folium.GeoJsonTooltip(["tax_site", "source"], aliases=["Tax site", "Boundary"]),
         ).add_to(fmap)
     icons = {level: _check_icon(level) for level in CHECK_LEVELS}
     fmap.add_child(_Script(f"window.iszIcons = {js_literal(icons)};"))

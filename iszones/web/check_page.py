@@ -269,7 +269,9 @@ st_folium(
 )
 st.caption(
     "Grey areas: the zones the sites are in or nearest to (hover for the zone and how its"
-    " boundary was drawn). Rows with a problem have no place on the map; the table lists them."
+    " boundary was drawn). Dashed: the tax sites (an uploaded boundary; or, zoomed in, a circle"
+    " as wide as a bundled point's precision). Rows with a problem have no place on the map;"
+    " the table lists them."
     ' A tax site known only as a point is never called "inside": the answer says how far it'
     " is and how precisely it is placed."
 )

@@ -414,6 +414,49 @@ def test_check_map_shows_where_the_sites_are_and_credits_what_it_draws(web):
     assert '"shareView":false' in html
 
 
+def test_check_map_draws_an_uploaded_tax_site_boundary_with_its_name_as_text(web):
+    """An officer's official tax-site boundary, uploaded: the map outlines it, and its name
+    (hostile here) is shown as text in the tooltip, never run as HTML or a template."""
+    import json
+
+    from iszones.check.reference import cached_reference, with_uploads
+    from iszones.inputs.readers import read_boundary_bytes, read_site_bytes
+
+    ring = [[-1.33, 52.82], [-1.30, 52.82], [-1.30, 52.84], [-1.33, 52.84], [-1.33, 52.82]]
+    name = "Official <b>Tax</b> Site {{7*7}}"
+    upload = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": name},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        ],
+    }
+    official = read_boundary_bytes(json.dumps(upload).encode(), "tax.geojson")
+    reference = with_uploads(cached_reference(data_dir()), None, tax_sites=official)
+    sites = read_site_bytes(b"ref,lon,lat\nA,-1.315,52.83\n", "sites.csv")
+    result = reference.check_table(sites)
+    assert result["tax_site_name"].iloc[0] == name
+    html = (
+        maps.check_map(result, reference.zones, web[1], tax_sites=reference.tax_sites)
+        .get_root()
+        .render()
+    )
+    drawn = re.search(
+        r'"type": "Polygon"\}, "id": "0", "properties": \{([^}]*"tax_site"[^}]*)\}', html
+    )
+    assert drawn is not None  # the boundary, with its tooltip's fields (folium's JSON: & is \u0026)
+    assert '"source": "uploaded file tax.geojson"' in drawn.group(1)
+    assert (
+        '"tax_site": "Official \\u0026lt;b\\u0026gt;Tax\\u0026lt;/b\\u0026gt; Site'
+        ' \\u0026#123;\\u0026#123;7*7\\u0026#125;\\u0026#125;"'
+    ) in drawn.group(1)
+    assert "<b>Tax</b>" not in html and "Site 49" not in html
+    assert maps.precision_circles(reference.tax_sites, "precision_m") == []  # areas, not points
+
+
 def test_site_popup_is_short_and_escaped():
     html = maps.site_popup_html({"name": XSS_NAME, "kind": "tax_site", "zone_names": ["Z"]})
     assert safe.esc(XSS_NAME) in html and "<img" not in html
