@@ -34,6 +34,7 @@ from iszones.inputs.places import Place
 from iszones.inputs.text import safe_cell as _safe_cell  # the one CSV/XLSX choke point
 from iszones.render import assets
 from iszones.render import webmap as maps
+from iszones.render.cards import site_card_html, zone_card_html
 from iszones.render.format import count_line, data_date, format_gbp, vintage_line
 from iszones.render.safe import md
 from iszones.render.style import ATTRIBUTION, DISTRICTS_CREDIT, PLACES_CREDIT
@@ -583,7 +584,7 @@ def sheet_panel(cat: Catalogue, key: tuple[str, tuple[float, ...]], selection: S
             "Sites inside": len(inside),
         }
         st.markdown(" · ".join(f"**{label}:** {md(value)}" for label, value in facts.items()))
-        card(maps.zone_card_html(zone), wide=True)
+        card(zone_card_html(zone), wide=True)
         brief_button(st, cat, selection.zone_id)
         st.subheader(f"Sites inside ({len(inside)}, from the spatial join)")
         st.dataframe(sites_table(inside), hide_index=True, width="stretch")
@@ -808,10 +809,10 @@ def map_page() -> None:
         )
         if site_id:
             record = cat.sites[cat.sites["site_id"] == site_id].iloc[0].to_dict()
-            card(maps.site_card_html(record))
+            card(site_card_html(record))
         elif selection.zone_id is not None:
             zone = cat.zones[cat.zones["zone_id"] == selection.zone_id].iloc[0].to_dict()
-            card(maps.zone_card_html(zone))
+            card(zone_card_html(zone))
         else:
             st.info(
                 "Click a marker on the map or a row in the Sites table to see its card: sectors,"

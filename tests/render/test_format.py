@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from iszones.data.selection import Selection
-from iszones.render import webmap
+from iszones.render import cards, webmap
 from iszones.render.format import (
     count_line,
     data_date,
@@ -131,7 +131,7 @@ def test_an_amount_prints_the_same_on_the_dashboard_card_the_map_card_and_the_pd
 
     expected = list(AMOUNTS.values())
     # The dashboard shows this card beside the map and on the Zone sheet (dashboard.card).
-    dashboard_card = html.unescape(webmap.zone_card_html(_zone22(priced)))
+    dashboard_card = html.unescape(cards.zone_card_html(_zone22(priced)))
     # The map's own card: the zone's popup in the map HTML (the downloaded map uses full cards).
     zone22 = priced.zones[priced.zones["zone_id"] == 22]
     fmap = webmap.build_map(zone22, priced.sites.iloc[0:0], selection_summary="", popups="full")

@@ -23,7 +23,6 @@ from tests.xss import (
     XSS_DESIGNATION,
     XSS_LEAD_BODY,
     XSS_NAME,
-    XSS_SITE_ID,
     make_xss_data,
 )
 
@@ -119,25 +118,6 @@ def test_unknown_basemap_is_refused(catalogue):
         maps.build_map(catalogue.zones, catalogue.sites, selection_summary="", basemap="satellite")
 
 
-def test_site_card_shows_zone_from_join_funding_jobs_sources_and_precision(catalogue):
-    site = catalogue.sites.set_index("site_id").loc["ratcliffe-on-soar"].to_dict()
-    site["site_id"] = "ratcliffe-on-soar"
-    card = maps.site_card_html(site)
-    assert "East Midlands Freeport and Investment Zone" in card  # from assign_zones
-    for heading in ("Sectors", "Funding", "Jobs", "Location precision", "Sources"):
-        assert f"<h4>{heading}</h4>" in card
-    assert 'target="_blank" rel="noreferrer"' in card  # noreferrer implies noopener
-    assert "nan" not in card
-
-
-def test_zone_card_shows_geometry_precision_and_funding(catalogue):
-    zone = catalogue.zones[catalogue.zones["zone_id"] == 22].iloc[0].to_dict()
-    card = maps.zone_card_html(zone)
-    assert "indicative" in card
-    assert "£160m" in card
-    assert "Tax sites" in card
-
-
 # ---------------------------------------------------------------- escaping
 
 
@@ -179,14 +159,6 @@ def test_template_literal_in_data_is_inert(xss_html):
     assert "`$&#123;alert(3)&#125;`" in xss_html  # literal text inside a JSON string
     assert "$(`" not in xss_html  # folium's jQuery popup template is not used
     assert safe.esc(XSS_DESCRIPTION) in xss_html
-
-
-def test_only_http_links_become_links(xss_catalogue):
-    site = xss_catalogue.sites.set_index("site_id").loc[XSS_SITE_ID].to_dict()
-    card = maps.site_card_html(site)
-    hrefs = re.findall(r'href="([^"]*)"', card)
-    assert hrefs and all(h.startswith(("https://", "http://")) for h in hrefs)
-    assert "javascript:" not in card
 
 
 # ---------------------------------------------------------------- offline assets
@@ -455,9 +427,3 @@ def test_check_map_draws_an_uploaded_tax_site_boundary_with_its_name_as_text(web
     ) in drawn.group(1)
     assert "<b>Tax</b>" not in html and "Site 49" not in html
     assert maps.precision_circles(reference.tax_sites, "precision_m") == []  # areas, not points
-
-
-def test_site_popup_is_short_and_escaped():
-    html = maps.site_popup_html({"name": XSS_NAME, "kind": "tax_site", "zone_names": ["Z"]})
-    assert safe.esc(XSS_NAME) in html and "<img" not in html
-    assert "Tax site" in html and "Z" in html
