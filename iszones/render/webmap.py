@@ -710,6 +710,54 @@ def _land_layer(backdrop: Backdrop, *, as_land: bool) -> _GeoLayer:
     )
 
 
+def _add_land(
+    fmap: folium.Map,
+    background: Backdrop | gpd.GeoDataFrame | None,
+    bounds: Sequence[Sequence[float]],
+    *,
+    as_land: bool,
+) -> tuple[Backdrop | None, str | None]:
+    """The backdrop (only the borders near a zone-sized view) and its land layer's name, the
+    layer added to `fmap`; (None, None) without a background."""
+    backdrop = as_backdrop(background)
+    if backdrop is None:
+        return None, None
+    if small_view(bounds):
+        backdrop = backdrop.near(bounds)
+    land = _land_layer(backdrop, as_land=as_land)
+    land.add_to(fmap)
+    return backdrop, land.get_name()
+
+
+def _add_context(
+    fmap: folium.Map,
+    backdrop: Backdrop | None,
+    land_name: str | None,
+    *,
+    labels: list[list[Any]],
+    circles: list[list[float]],
+    zones: Sequence[str] = (),
+    fill_window: bool = False,
+    share_view: bool = False,
+) -> None:
+    """What the map shows by zoom (_CONTEXT): place and district labels, district borders in
+    the land layer, tax-site circles, the zone layers restyled; with `share_view`, its view
+    kept in the page's address (the dashboard's map, not the Check page's)."""
+    context = {
+        "labels": labels,
+        "zones": list(zones),
+        "circles": circles,
+        "circleZoom": CIRCLE_ZOOM,
+        "outlineZoom": DISTRICT_OUTLINE_ZOOM,
+        "fillWindow": fill_window,
+        "land": land_name,
+        "borders": backdrop.border_rows if backdrop is not None else [],
+        "borderStyle": BORDER_STYLE,
+        "shareView": share_view,
+    }
+    fmap.add_child(_Script(_CONTEXT.replace("DATA", js_literal(context))))
+
+
 def as_backdrop(background: Backdrop | gpd.GeoDataFrame | None) -> Backdrop | None:
     """A Backdrop from districts (`web_backdrop`), or the one given."""
     if background is None or isinstance(background, Backdrop):
@@ -806,14 +854,7 @@ def build_map(
         folium.TileLayer(_TILES[basemap], name=BASEMAPS[basemap], control=False).add_to(fmap)
 
     bounds = _bounds([zones, sites, nearby])
-    backdrop = as_backdrop(background)
-    if backdrop is not None and small_view(bounds):
-        backdrop = backdrop.near(bounds)
-    land_name = None
-    if backdrop is not None:
-        land = _land_layer(backdrop, as_land=basemap == "none")
-        land.add_to(fmap)
-        land_name = land.get_name()
+    backdrop, land_name = _add_land(fmap, background, bounds, as_land=basemap == "none")
     zone_card, site_card = (
         (zone_card_html, site_card_html) if popups == "full" else (zone_popup_html, site_popup_html)
     )
@@ -861,19 +902,16 @@ def build_map(
     has_nearby = nearby is not None and not nearby.empty
     circles = precision_circles(sites)
     labels = context_labels(places, backdrop, bounds)
-    context = {
-        "labels": labels,
-        "zones": [zone_layer.get_name()],
-        "circles": circles,
-        "circleZoom": CIRCLE_ZOOM,
-        "outlineZoom": DISTRICT_OUTLINE_ZOOM,
-        "fillWindow": fill_window,
-        "land": land_name,
-        "borders": backdrop.border_rows if backdrop is not None else [],
-        "borderStyle": BORDER_STYLE,
-        "shareView": True,
-    }
-    fmap.add_child(_Script(_CONTEXT.replace("DATA", js_literal(context))))
+    _add_context(
+        fmap,
+        backdrop,
+        land_name,
+        labels=labels,
+        circles=circles,
+        zones=[zone_layer.get_name()],
+        fill_window=fill_window,
+        share_view=True,
+    )
     credits, short = _credits(attribution, backdrop, labels)
     legend = _legend_html(
         title, selection_summary, kinds, ". ".join(credits), vintage, has_nearby, bool(circles)
@@ -1046,14 +1084,7 @@ def check_map(
         bounds = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
     else:
         bounds = _bounds([outlines])
-    backdrop = as_backdrop(background)
-    if backdrop is not None and small_view(bounds):
-        backdrop = backdrop.near(bounds)
-    land_name = None
-    if backdrop is not None:
-        land = _land_layer(backdrop, as_land=True)
-        land.add_to(fmap)
-        land_name = land.get_name()
+    backdrop, land_name = _add_land(fmap, background, bounds, as_land=True)
     if len(outlines):
         folium.GeoJson(
             outlines,
@@ -1084,19 +1115,8 @@ def check_map(
         ).add_to(fmap)
         fmap.fit_bounds(bounds, padding=(40, 40))  # no dot on the edge
     names = context_labels(places, backdrop, bounds)
-    context = {
-        "labels": names,
-        "zones": [],
-        "circles": precision_circles(tax_sites, "precision_m") if tax_sites is not None else [],
-        "circleZoom": CIRCLE_ZOOM,
-        "outlineZoom": DISTRICT_OUTLINE_ZOOM,
-        "fillWindow": False,
-        "land": land_name,
-        "borders": backdrop.border_rows if backdrop is not None else [],
-        "borderStyle": BORDER_STYLE,
-        "shareView": False,  # the Check page's address keeps no map view
-    }
-    fmap.add_child(_Script(_CONTEXT.replace("DATA", js_literal(context))))
+    circles = precision_circles(tax_sites, "precision_m") if tax_sites is not None else []
+    _add_context(fmap, backdrop, land_name, labels=names, circles=circles)  # keeps no view
     credit = esc(" · ".join(_credits(ATTRIBUTION, backdrop, names)[1]))
     counts = {level: int((levels == level).sum()) for level in CHECK_LEVELS}
     items = "".join(
