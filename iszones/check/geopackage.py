@@ -15,6 +15,7 @@ from iszones.errors import DataFileError
 
 LAYER = "checked_sites"
 GPKG_CACHE_MB = 64  # SQLite's page cache while GDAL writes a GeoPackage
+GPKG_PAGE_BYTES = 65536  # SQLite's page size in a new GeoPackage (its default: 4096)
 
 
 def distinct_fields(names: Sequence[str]) -> list[str]:
@@ -41,7 +42,7 @@ def write_geopackage_arrow(
     import pyogrio  # GDAL: loaded only where a GeoPackage is written
 
     try:
-        with warnings.catch_warnings(), _sqlite_cache(pyogrio):
+        with warnings.catch_warnings(), _sqlite_settings(pyogrio):
             warnings.simplefilter("ignore")
             pyogrio.write_arrow(
                 data,
@@ -59,12 +60,19 @@ def write_geopackage_arrow(
 
 
 @contextlib.contextmanager
-def _sqlite_cache(pyogrio: Any) -> Iterator[None]:
-    """GDAL's SQLite page cache at GPKG_CACHE_MB while a GeoPackage is written (SQLite's
-    default of a few MB makes 1M rows take 5.2-6.0 s rather than 4.0-4.2 s), then as it was."""
-    before = pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE")
-    pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": str(GPKG_CACHE_MB)})
+def _sqlite_settings(pyogrio: Any) -> Iterator[None]:
+    """GDAL's SQLite settings while a GeoPackage is written, then as they were: a page cache of
+    GPKG_CACHE_MB (SQLite's default of a few MB makes 1M rows take 5.2-6.0 s rather than
+    4.0-4.2 s) and pages of GPKG_PAGE_BYTES (GDAL alone writing 1M checked rows: 3.40-3.65 s
+    against 4.05-4.19 s with 4 KB pages; the whole command 7.0-7.8 s against 7.3-8.2 s, and
+    a file 6% smaller)."""
+    settings = {
+        "OGR_SQLITE_CACHE": str(GPKG_CACHE_MB),
+        "OGR_SQLITE_PRAGMA": f"page_size={GPKG_PAGE_BYTES}",
+    }
+    before = {name: pyogrio.get_gdal_config_option(name) for name in settings}
+    pyogrio.set_gdal_config_options(settings)
     try:
         yield
     finally:
-        pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": before})
+        pyogrio.set_gdal_config_options(before)

@@ -113,6 +113,30 @@ def test_geopackage_written_in_place_equals_its_bytes_and_a_failure_keeps_the_ol
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bytes.gpkg", "out.gpkg"]
 
 
+def test_geopackage_has_large_pages_and_a_spatial_index_and_gdal_is_left_as_it_was(
+    result, tmp_path
+):
+    """The GeoPackage is written with 64 KB SQLite pages (quicker to write), keeps its R-tree,
+    passes SQLite's integrity check, and GDAL's settings are restored for other files."""
+    import sqlite3
+
+    import pyogrio
+
+    before = {
+        k: pyogrio.get_gdal_config_option(k) for k in ("OGR_SQLITE_PRAGMA", "OGR_SQLITE_CACHE")
+    }
+    path = tmp_path / "out.gpkg"
+    write_result(result, path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA page_size").fetchone() == (65536,)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert any(t.startswith("rtree_checked_sites_") for t in tables)
+    after = {k: pyogrio.get_gdal_config_option(k) for k in before}
+    assert after == before
+    assert gpd.read_file(path)["name"].tolist() == ["=1+1", "<b>x</b>", "z"]
+
+
 def test_geopackage_fields_that_differ_only_in_case_are_kept(result, tmp_path):
     """SQLite compares field names without case: 'Name' after 'name' is written as 'Name_2'
     (it stopped the write with a traceback), and a user's 'Geometry' column is kept too."""
