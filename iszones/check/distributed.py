@@ -225,13 +225,15 @@ def _csv_tasks(
                     within_km,
                     url,
                     fmt,
+                    layout.encoding,
                 )
             )
 
     def check_crs(evidence: Any) -> Any:
         return table_crs(evidence, cols, name, user_crs)
 
-    return tasks, [f"{name}: {note}"], check_crs
+    told = [note, layout.note]
+    return tasks, [f"{name}: {t}" for t in told if t], check_crs
 
 
 def _check_csv_part(
@@ -244,12 +246,14 @@ def _check_csv_part(
     within_km: float | None,
     url: str,
     fmt: str,
+    encoding: str,
 ) -> CheckSummary:
-    """One task: check a byte range of a CSV (with the header put back) into a part file."""
+    """One task: check a byte range of a CSV (with the header put back) into a part file, its
+    text read in the file's `encoding`."""
     import fsspec
 
     data = block if header is None else header + block
-    job = CsvCheck(data=data, name=name, crs=crs, chosen=chosen, part=True)
+    job = CsvCheck(data=data, name=name, crs=crs, chosen=chosen, part=True, encoding=encoding)
     with fsspec.open(url, "wb") as out:
         return job.write(out, index, within_km=within_km, fmt=fmt.lstrip("."))
 

@@ -13,7 +13,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -136,6 +136,8 @@ class CsvCheck:
     block_bytes: bytes of CSV per block.
     data, name: check these bytes (a whole CSV, header first) instead of a file.
     chosen: the CRS already chosen for the whole file, when `data` is a part of it.
+    encoding: the text encoding chosen for the whole file (csvparse.text_encoding), when `data`
+        is a part of it.
     part: `data` is one part of a larger file: whole-file problems (no rows, none located, the
         CRS) are left to whoever joins the parts' summaries (distributed.py).
     """
@@ -151,6 +153,7 @@ class CsvCheck:
         name: str | None = None,
         chosen: CRS | None = None,
         part: bool = False,
+        encoding: str | None = None,
     ) -> None:
         self.block_bytes = max(int(block_bytes), 1 << 10)
         self.user_crs = parse_crs(crs) if crs else None
@@ -168,7 +171,7 @@ class CsvCheck:
             raise ValueError("CsvCheck needs a path or data.")
         self.name = name or self.path.name
         try:
-            self._start(chosen)
+            self._start(chosen, encoding)
         except BaseException:
             self._handle.close()
             raise
@@ -204,7 +207,7 @@ class CsvCheck:
         except OSError as err:
             raise DataFileError(f"{self.path}: cannot read ({err.strerror}).") from err
 
-    def _start(self, chosen: CRS | None) -> None:
+    def _start(self, chosen: CRS | None, encoding: str | None) -> None:
         # A small first block: the CRS is chosen and the pipeline starts sooner.
         head = self._read(min(self.block_bytes, FIRST_BLOCK_BYTES))
         self._offset = len(head)
@@ -224,6 +227,8 @@ class CsvCheck:
         self.layout: CsvLayout = csv_layout(
             head[:end] if end and not self._eof else head, self.name
         )
+        if encoding is not None:
+            self.layout = replace(self.layout, encoding=encoding)
         cols = find_coordinate_columns(self.layout.names, self.name, self.user_crs)
         self.cols = cols
         self._buffer = head[self.layout.body_start :]
@@ -312,7 +317,8 @@ class CsvCheck:
     @property
     def notes(self) -> list[str]:
         """What the reader assumed, for the user: '<file>: coordinates read as ...'."""
-        return [f"{self.name}: {self.crs_note}"]
+        told = [self.crs_note, self.layout.note]
+        return [f"{self.name}: {note}" for note in told if note]
 
     def close(self) -> None:
         self._handle.close()

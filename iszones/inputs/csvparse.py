@@ -19,6 +19,7 @@ import pyarrow.csv as pa_csv
 
 from iszones.errors import DataFileError
 from iszones.inputs.limits import MAX_COLUMNS, MAX_LINE_BYTES
+from iszones.inputs.text import decoded
 
 
 def unique_names(raw: Sequence[Any], positions: Sequence[int] | None = None) -> list[str]:
@@ -68,18 +69,44 @@ class CsvLayout:
     names: list[str]  # the header, made unique (column_3 for a blank name, a.1 for a repeat)
     body_start: int  # byte offset of the line after the header (after any byte-order mark)
     body_line: int  # 1-based line number of that line
+    encoding: str = "utf-8"  # or LEGACY_ENCODING (text_encoding), for every block of the file
+
+    @property
+    def note(self) -> str:
+        """What to tell the user about the file's text, if anything."""
+        if self.encoding == "utf-8":
+            return ""
+        return "read as Windows-1252 text, as Excel saves 'CSV (Comma delimited)'"
 
 
-def _decode_lines(data: bytes, name: str, first_line: int) -> str:
-    """Text of complete lines, or DataFileError naming the line (counted from `first_line`)."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = first_line + data[: err.start].count(b"\n")
+# What Excel's 'CSV (Comma delimited)' writes on a Windows PC set up for the UK: a £, an é or
+# a curly apostrophe (St John’s) is one byte that is not UTF-8.
+LEGACY_ENCODING = "cp1252"
+SAVE_AS_UTF8 = "Save the file as UTF-8: in Excel, 'Save as' > 'CSV UTF-8 (Comma delimited)'."
+ENCODING_SAMPLE_BYTES = 1 << 20  # the text judged, in whole lines: the streamed check's first block
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def text_encoding(head: bytes, name: str) -> str:
+    """How to read a CSV file's text, judged from the whole lines in its first
+    ENCODING_SAMPLE_BYTES (so alike whether the file is read whole or streamed): UTF-8, else
+    LEGACY_ENCODING when they read as that; DataFileError for UTF-16 and for bytes that are
+    neither, naming the line."""
+    if head.startswith(_UTF16_BOMS):
         raise DataFileError(
-            f"{name}: line {line} is not UTF-8 text (byte 0x{data[err.start]:02x})."
-            " Save the file as UTF-8: in Excel, 'Save as' > 'CSV UTF-8 (Comma delimited)'."
-        ) from err
+            f"{name}: is UTF-16 text (Excel's 'Unicode Text'), not UTF-8. {SAVE_AS_UTF8}"
+        )
+    if len(head) > ENCODING_SAMPLE_BYTES:
+        head = head[: head.rfind(b"\n", 0, ENCODING_SAMPLE_BYTES) + 1] or head
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            head.decode(LEGACY_ENCODING)
+        except UnicodeDecodeError:
+            decoded(head, name, SAVE_AS_UTF8, encoding=LEGACY_ENCODING)  # names the line
+        return LEGACY_ENCODING
+    return "utf-8"
 
 
 def _csv_error(name: str, line: int, err: csv.Error) -> DataFileError:
@@ -99,11 +126,14 @@ def _long_line(name: str, line: int, size: int | None) -> DataFileError:
 
 
 def csv_layout(head: bytes, name: str) -> CsvLayout:
-    """Find the separator and header in the first bytes of a CSV file (byte-order mark removed).
+    """Find the text encoding, separator and header in the first bytes of a CSV file (whole
+    lines, byte-order mark removed).
 
-    The separator is the most frequent of comma, semicolon and tab in the first non-blank line;
-    the header is the first row with a non-blank cell. `head` must hold the header's line.
+    The encoding is text_encoding's; the separator is the most frequent of comma, semicolon
+    and tab in the first non-blank line; the header is the first row with a non-blank cell.
+    `head` must hold the header's line.
     """
+    encoding = text_encoding(head, name)
     start = 0
     sep = None
     ends = itertools.chain((m.end() for m in _LINE_END.finditer(head)), [None])
@@ -116,7 +146,8 @@ def csv_layout(head: bytes, name: str) -> CsvLayout:
                 f"{name}: has no header in its first {MAX_LINE_BYTES / 1e6:g} MB (only blank"
                 " lines). Put the column names on the first line."
             )
-        line = _decode_lines(raw, name, number).rstrip("\r\n")
+        line = decoded(raw, name, SAVE_AS_UTF8, encoding=encoding, first_line=number)
+        line = line.rstrip("\r\n")
         if sep is None and line.strip():
             first = line.lstrip()
             sep = max(CSV_SEPARATORS, key=first.count)
@@ -128,7 +159,7 @@ def csv_layout(head: bytes, name: str) -> CsvLayout:
             if any(cell.strip() for cell in row):
                 _check_width(len(row), name, "the header")
                 body_start = len(head) if end is None else end
-                return CsvLayout(sep, unique_names(row), body_start, number + 1)
+                return CsvLayout(sep, unique_names(row), body_start, number + 1, encoding)
         if end is None:
             break
         start = end
@@ -181,7 +212,12 @@ def parse_csv_rows(
     Arrow parses well-formed rows fast; anything it refuses (rows of the wrong length, stray
     quotes, bad UTF-8) is parsed again with the csv module, row by row, as before. The second
     value is None when no row is ragged. `first_line` numbers `body`'s first line in messages.
+    Text in the layout's legacy encoding is made UTF-8 first (one byte a character, so any
+    block of whole lines converts on its own).
     """
+    if layout.encoding != "utf-8":
+        text = decoded(body, name, SAVE_AS_UTF8, encoding=layout.encoding, first_line=first_line)
+        body = text.encode("utf-8")
     width = len(layout.names)
     if body.strip():
         try:
@@ -201,7 +237,7 @@ def parse_csv_rows(
         except pa.ArrowInvalid:
             pass  # parsed again below, row by row, to say which rows are wrong
     _check_line_lengths(body, name, first_line)  # before the csv module holds a row in memory
-    text = _decode_lines(body, name, first_line)
+    text = decoded(body, name, SAVE_AS_UTF8, first_line=first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=layout.sep)
     try:
         rows = [row for row in reader if any(cell.strip() for cell in row)]

@@ -51,6 +51,7 @@ from iszones.inputs.limits import (
     check_max_mb,
 )
 from iszones.inputs.placing import find_postcode_column, locate_rows
+from iszones.inputs.text import decoded
 from iszones.schema import PROGRAMME_LABELS, PROGRAMMES, STORAGE_CRS
 
 SITE_FORMATS = {
@@ -261,17 +262,6 @@ def _format(name: str, formats: dict[str, str], what: str) -> str:
 # ---------------------------------------------------------------- tables (CSV, XLSX)
 
 
-def _decode(data: bytes, name: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DataFileError(
-            f"{name}: line {line} is not UTF-8 text (byte 0x{data[err.start]:02x})."
-            " Save the file as UTF-8: in Excel, 'Save as' > 'CSV UTF-8 (Comma delimited)'."
-        ) from err
-
-
 def _check_cells(rows: int, columns: int, name: str, max_cells: int | None) -> None:
     if max_cells is not None and rows * columns > max_cells:
         raise DataFileError(
@@ -295,6 +285,8 @@ def _read_csv(data: bytes, name: str, max_cells: int | None = None) -> pd.DataFr
         {n: pd.Series(table.column(i).to_pandas(), dtype="str") for i, n in enumerate(layout.names)}
     )
     frame.attrs["sep"] = layout.sep
+    if layout.note:
+        frame.attrs["note"] = f"{name}: {layout.note}"
     # only the ragged rows, by position: pandas deep-copies attrs on every operation
     frame.attrs["ragged"] = {i: text for i, text in enumerate(ragged or ()) if text}
     return frame
@@ -691,7 +683,9 @@ def _gpkg(data: bytes, name: str, layer: str | None) -> gpd.GeoDataFrame:
 def _geojson(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, bool, list[str]]:
     """Parse GeoJSON ourselves: exact error positions, and one bad feature does not sink all."""
     try:
-        doc = json.loads(_decode(data, name))
+        doc = json.loads(
+            decoded(data, name, "GeoJSON is UTF-8 text: save it as UTF-8.", encoding="utf-8-sig")
+        )
     except json.JSONDecodeError as err:
         raise DataFileError(
             f"{name}: broken JSON at line {err.lineno}, column {err.colno}: {err.msg}."

@@ -1,6 +1,7 @@
-"""Text hygiene for user-supplied strings: bidi controls removed (`clean_text`) and, for
-spreadsheets and CSV, formula-looking text made inert (`spreadsheet_text`, `spreadsheet_column`:
-the one choke point every CSV and XLSX writer uses)."""
+"""Text hygiene for user-supplied strings: files' bytes decoded with a message naming the bad
+line (`decoded`), bidi controls removed (`clean_text`) and, for spreadsheets and CSV,
+formula-looking text made inert (`spreadsheet_text`, `spreadsheet_column`: the one choke point
+every CSV and XLSX writer uses)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from iszones.errors import DataFileError
+
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}
 
 # Unicode bidirectional embedding/override/isolate controls and the implicit marks.
 # They can make a name display reversed or hide part of it ("Trojan Source", CVE-2021-42574);
@@ -29,6 +34,21 @@ _BIDI_RE = re.compile(f"[{BIDI_CONTROLS}]")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?"
 _NUMBER_RE = re.compile(_NUMBER)
+
+
+def decoded(
+    data: bytes, name: str, fix: str, *, encoding: str = "utf-8", first_line: int = 1
+) -> str:
+    """`data` decoded, or DataFileError naming the file, the first line that is not `encoding`
+    text (lines counted from `first_line`), its byte, and `fix`."""
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = first_line + data[: err.start].count(b"\n")
+        what = ENCODING_NAMES.get(encoding, encoding)
+        raise DataFileError(
+            f"{name}: line {line} is not {what} text (byte 0x{data[err.start]:02x}). {fix}"
+        ) from err
 
 
 def clean_text(s: str) -> str:

@@ -86,6 +86,19 @@ def test_csv_parts_hold_the_single_machine_rows(client, index, sites_csv, tmp_pa
     assert not list(tmp_path.glob("*.tmp-*"))
 
 
+def test_a_windows_1252_csv_on_the_cluster_equals_one_machine(client, index, tmp_path):
+    rows = "".join(f"Caf\u00e9 {i} \u00a3{i},-1.{i % 90:02d},52.9\n" for i in range(300))
+    source = tmp_path / "council.csv"
+    source.write_bytes(("name,lon,lat\n" + rows).encode("cp1252"))
+    out = tmp_path / "checked.csv"
+    outcome = check_distributed(str(source), str(out), index, client=client, part_bytes=3_000)
+    parts = sorted(out.glob("part-*.csv"))
+    assert len(parts) >= 2
+    expected = single_machine(source, index, tmp_path / "one.csv").split(b"\n", 1)[1]
+    assert b"".join(p.read_bytes().split(b"\n", 1)[1] for p in parts) == expected
+    assert "council.csv: read as Windows-1252 text" in " ".join(outcome.notes)
+
+
 def test_parquet_parts_hold_typed_results(client, index, sites_csv, tmp_path):
     out = tmp_path / "checked.parquet"
     check_distributed(str(sites_csv), str(out), index, client=client, part_bytes=60_000)

@@ -117,6 +117,39 @@ def test_synthetic_rows_across_many_blocks(fixture_zones, zones, units, tmp_path
     assert got == expected
 
 
+def test_a_windows_1252_csv_streams_as_the_whole_file_path_reads_it(fixture_zones, units, tmp_path):
+    """A Windows-1252 file (Excel's 'CSV (Comma delimited)'), its non-UTF-8 bytes in the first
+    block and in later ones: streamed in 1 KB blocks it writes the whole-file path's UTF-8
+    bytes, and the notes say how it was read."""
+    rows = "".join(f"St John’s {i} – £{i},435{i % 900:03d},335100\n" for i in range(400))
+    source = tmp_path / "council.csv"
+    source.write_bytes(("name,easting,northing\n" + rows).encode("cp1252"))
+    expected = whole_file(source, fixture_zones, units)
+    job = CsvCheck(source, block_bytes=1 << 10)
+    assert job.notes[1].startswith("council.csv: read as Windows-1252 text")
+    job.run(tmp_path / "out.csv", prepare_check(fixture_zones, units))
+    got = (tmp_path / "out.csv").read_bytes()
+    assert got == expected
+    assert "St John’s 399 – £399" in got.decode("utf-8")
+
+
+def test_a_part_of_a_file_reads_its_text_as_the_whole_file_was_judged(
+    fixture_zones, units, tmp_path
+):
+    """A part of a Windows-1252 file (a Dask task's) whose first block is plain ASCII is read
+    in the encoding judged for the whole file; judged on its own, its later £ is refused."""
+    ascii_rows = "".join(f"Unit {i},435100,335100\n" for i in range(100))
+    data = ("name,easting,northing\n" + ascii_rows + "Café £5,435200,335200\n").encode("cp1252")
+    index = prepare_check(fixture_zones, units)
+    whole = CsvCheck(data=data, name="p.csv", block_bytes=1 << 10, part=True, encoding="cp1252")
+    out = io.BytesIO()
+    whole.write(out, index)
+    assert "Café £5" in out.getvalue().decode("utf-8")
+    alone = CsvCheck(data=data, name="p.csv", block_bytes=1 << 10, part=True)
+    with pytest.raises(DataFileError, match=r"p\.csv: line 102 is not UTF-8 text \(byte 0xe9\)"):
+        alone.write(io.BytesIO(), index)
+
+
 def test_whole_file_problems_found_across_blocks(fixture_zones, units, tmp_path):
     rows = "".join(f"{i},-1.48,52.91\n" for i in range(200))  # degrees first ...
     later = "".join(f"{i},435100,335100\n" for i in range(200))  # ... metres later

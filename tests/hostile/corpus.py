@@ -499,6 +499,10 @@ def _long_data_line() -> bytes:
     return b"name,lon,lat\n" + b"a," * 1_000_000 + b"\n"
 
 
+def _read_as_windows_1252(rows: list[dict[str, str]]) -> None:
+    assert rows[0]["name"] == "Caf\u00e9 \u2019s", rows[0]["name"]
+
+
 def cases() -> Iterator[Case]:
     """Every case, in the issue's order, then the classics."""
     x, y = DERBY
@@ -678,11 +682,18 @@ def cases() -> Iterator[Case]:
         "not UTF-8",
     )
     yield Case(
-        "latin1_csv",
+        "windows_1252_csv",
+        "cp1252.csv",
+        lambda: f"name,lon,lat\nCaf\u00e9 \u2019s,{x},{y}\n".encode("cp1252"),
+        CHECKED,
+        check=_read_as_windows_1252,
+    )
+    yield Case(
+        "neither_utf8_nor_1252_csv",
         "latin1.csv",
-        lambda: f"name,lon,lat\nCaf\u00e9,{x},{y}\n".encode("latin-1"),
+        lambda: f"name,lon,lat\nCaf\u00e9\x81,{x},{y}\n".encode("latin-1"),
         REFUSED,
-        "not UTF-8",
+        "not Windows-1252 text (byte 0x81)",
     )
     yield Case("ragged_rows", "ragged.csv", _ragged_csv, ROW_PROBLEM, "fields where the header has")
     yield Case("not_a_zip_xlsx", "junk.xlsx", lambda: b"PK\x03\x04junk" * 10, REFUSED, "")

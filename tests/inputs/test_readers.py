@@ -211,6 +211,43 @@ def test_bad_bng_rows(row, problem):
     assert table.problems[1].startswith(problem)
 
 
+def test_a_windows_1252_csv_from_excel_is_read_and_said_to_be():
+    """Excel's 'CSV (Comma delimited)' on a UK PC writes Windows-1252: a £, an é and a curly
+    apostrophe are one byte each, not UTF-8. The file is read, and the notes say how."""
+    text = (
+        "name,cost,easting,northing\nSt John’s Café,£500,435100,335100\nB – east,,436100,336100\n"
+    )
+    table = read_site_bytes(text.encode("cp1252"), "council.csv")
+    assert table.frame["name"].tolist() == ["St John’s Café", "B – east"]
+    assert table.frame["cost"].tolist()[0] == "£500"
+    assert xy(table) == [(435100.0, 335100.0), (436100.0, 336100.0)]
+    assert any(n.startswith("council.csv: read as Windows-1252 text") for n in table.notes), (
+        table.notes
+    )
+    assert not any("Windows-1252" in n for n in csv_sites(text).notes)  # UTF-8: nothing said
+
+
+def test_the_encoding_is_judged_from_the_first_megabyte_as_the_stream_does():
+    """Read whole or streamed, a file is judged on the same first 1 MB: one whose first MB is
+    plain ASCII is UTF-8, and a Windows-1252 byte after it is refused, naming its line."""
+    rows = "".join(f"Unit {i},435100,335100\n" for i in range(60_000))  # 1.3 MB
+    data = ("name,easting,northing\n" + rows + "Café,435100,335100\n").encode("cp1252")
+    with pytest.raises(
+        DataFileError, match=r"big\.csv: line 60002 is not UTF-8 text \(byte 0xe9\)"
+    ):
+        read_site_bytes(data, "big.csv", max_mb=10)
+
+
+def test_a_geojson_that_is_not_utf8_names_its_line_and_no_excel_fix():
+    doc = '{"type": "FeatureCollection", "features": []}\n"Café"'.encode("cp1252")
+    with pytest.raises(
+        DataFileError,
+        match=r"^x\.geojson: line 2 is not UTF-8 text \(byte 0xe9\)\. GeoJSON is UTF-8 text: save"
+        r" it as UTF-8\.$",
+    ):
+        read_site_bytes(doc, "x.geojson")
+
+
 # ---------------------------------------------------------------- CSV: whole-file problems
 
 
@@ -220,9 +257,14 @@ def test_bad_bng_rows(row, problem):
         (b"", DataFileError, r"sites\.csv: the file is empty"),
         (b"name,lat,lon\n", DataFileError, "has a header but no rows"),
         (
-            "name,lat,lon\nPoundland £,52.9,-1.4\n".encode("cp1252"),
+            "name,lat,lon\nPoundland £,52.9,-1.4\nA\x81,52.9,-1.4\n".encode("latin-1"),
             DataFileError,
-            r"line 2 is not UTF-8 text \(byte 0xa3\)\. Save the file as UTF-8",
+            r"line 3 is not Windows-1252 text \(byte 0x81\)\. Save the file as UTF-8",
+        ),
+        (
+            "name,lat,lon\nA,52.9,-1.4\n".encode("utf-16"),
+            DataFileError,
+            r"sites\.csv: is UTF-16 text \(Excel's 'Unicode Text'\), not UTF-8\. Save the file",
         ),
         (
             b"name,town\nA,Derby\n",
