@@ -204,6 +204,26 @@ def _check_line_lengths(body: bytes, name: str, first_line: int) -> None:
         raise _long_line(name, first_line + longest, int(lengths[longest]))
 
 
+UNCLOSED_QUOTE = (
+    "a double quote in this row is never closed, so the lines after it were read into it;"
+    " close the quote, or remove it"
+)
+
+
+def _ends_in_open_quote(text: str, sep: str) -> bool:
+    """Whether the text ends inside a quoted value (a quote opened and never closed: the csv
+    module then reads the rest of the text into that row). A strict reading says so; it may
+    stop sooner at another fault, which the lenient reading has already forgiven."""
+    if '"' not in text:
+        return False
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True):
+            pass
+    except csv.Error as err:
+        return "unexpected end of data" in str(err)
+    return False
+
+
 def parse_csv_rows(
     body: bytes, layout: CsvLayout, name: str, *, first_line: int
 ) -> tuple[pa.Table, list[str] | None]:
@@ -252,6 +272,8 @@ def parse_csv_rows(
         else ""
         for row in rows
     ]
+    if rows and _ends_in_open_quote(text, layout.sep):
+        ragged[-1] = UNCLOSED_QUOTE
     columns = [[row[i] if i < len(row) else "" for row in rows] for i in range(width)]
     table = pa.table([pa.array(values, type=pa.string()) for values in columns], names=layout.names)
     return table, ragged

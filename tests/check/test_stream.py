@@ -94,6 +94,7 @@ TRICKY = {
     ),
     "bom_tabs.csv": "\ufeffname\tx\ty\nA\t435100\t335100\nB\t435500.5\t335500.25\n",
     "control_bytes.csv": "name,lat,lon\nA\x01B,52.91,-1.48\nC\x05,52.92,-1.47\n",
+    "unclosed_quote.csv": 'name,easting,northing\nA,435100,335100\n"B,435200,335200\nC,1,2\n',
     "not_utf8_later.csv": None,
 }
 

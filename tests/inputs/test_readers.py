@@ -23,6 +23,7 @@ from shapely.geometry import Point, Polygon, box
 from iszones.errors import CRSError, DataFileError
 from iszones.inputs import coordinates
 from iszones.inputs.coordinates import find_coordinate_columns, parse_crs
+from iszones.inputs.csvparse import UNCLOSED_QUOTE
 from iszones.inputs.readers import read_boundary_bytes, read_site_bytes, read_site_file
 from tests.conftest import TESTS, X0, Y0
 
@@ -209,6 +210,16 @@ def test_bad_rows_get_a_problem_and_are_kept(row, problem):
 def test_bad_bng_rows(row, problem):
     table = csv_sites(f"name,easting,northing\nA,435100,335100\n{row}\n")
     assert table.problems[1].startswith(problem)
+
+
+def test_a_quote_never_closed_is_said_on_its_row_not_as_empty_coordinates():
+    """A stray opening quote makes the csv module read the rest of the file into that row:
+    its problem says so (it said the coordinates were empty), and the rows before it stand."""
+    table = csv_sites('name,easting,northing\nA,435100,335100\n"B,435200,335200\nC,1,2\n')
+    assert table.problems.tolist() == ["", UNCLOSED_QUOTE]
+    assert table.frame["name"].tolist()[1] == "B,435200,335200\nC,1,2\n"
+    closed = csv_sites('name,easting,northing\n"A\nB",435100,335100\n5" pipe,435200,335200\n')
+    assert closed.problems.tolist() == ["", ""]  # a quoted line break, and a stray quote
 
 
 def test_a_windows_1252_csv_from_excel_is_read_and_said_to_be():
