@@ -302,9 +302,9 @@ def check_command(
     from iszones.inputs.readers import read_site_file
 
     reference = functools.partial(_reference, folder, *uploads, max_mb)
-    output_format(output)  # refuse a bad output name before any work
+    fmt = output_format(output)  # refuse a bad output name before any work
     sites = read_site_file(input_file, crs=crs, layer=layer, max_mb=max_mb)
-    if output_format(output) == ".xlsx":  # refused now, not after the check
+    if fmt == ".xlsx":  # refused now, not after the check
         require_excel_rows(len(sites.frame))
     against = reference()
     for note in [f"{sites.name}: {sites.crs_note}", *sites.notes, *against.notes]:
@@ -316,7 +316,7 @@ def check_command(
 
         result = against.check_table(sites, within_km=within_km, progress=advance)
         bar.update(len(sites.frame) - bar.pos)
-    if output_format(output) == ".xlsx":  # openpyxl writes a cell at a time: show how far
+    if fmt == ".xlsx":  # openpyxl writes a cell at a time: show how far
         with click.progressbar(length=len(result), label="Writing Excel", file=sys.stderr) as bar:
             write_result(
                 result,

@@ -19,7 +19,7 @@ import pyarrow.csv as pa_csv
 
 from iszones.errors import DataFileError
 from iszones.inputs.limits import MAX_COLUMNS, MAX_LINE_BYTES
-from iszones.inputs.text import decoded
+from iszones.inputs.text import ENCODING_NAMES, decoded
 
 
 def unique_names(raw: Sequence[Any], positions: Sequence[int] | None = None) -> list[str]:
@@ -76,7 +76,9 @@ class CsvLayout:
         """What to tell the user about the file's text, if anything."""
         if self.encoding == "utf-8":
             return ""
-        return "read as Windows-1252 text, as Excel saves 'CSV (Comma delimited)'"
+        return (
+            f"read as {ENCODING_NAMES[self.encoding]} text, as Excel saves 'CSV (Comma delimited)'"
+        )
 
 
 # What Excel's 'CSV (Comma delimited)' writes on a Windows PC set up for the UK: a £, an é or
