@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 
 from iszones.check import core
-from iszones.check.columns import csv_rows, quote_column
+from iszones.check.csvtext import csv_rows
 from iszones.check.outputs import write_result
 from iszones.check.reference import Reference, bundled_reference
 from iszones.check.stream import CsvCheck
@@ -48,6 +48,7 @@ from iszones.data.diskcache import CACHE_ENV
 from iszones.geo.grid import PolygonGrid
 from iszones.inputs.coordinates import transformer
 from iszones.inputs.readers import read_site_file
+from iszones.inputs.text import spreadsheet_column
 
 REPO = Path(__file__).resolve().parent.parent
 ISZONES = Path(sys.executable).parent / "iszones"
@@ -163,7 +164,7 @@ def write_sites_csv(path: Path, n: int, *, seed: int = 0, variant: str = "bng") 
                 )
             else:
                 out.write((",".join(frame.columns) + "\n").encode())
-            fields = [quote_column(pa.array(frame[c], pa.string())) for c in frame]
+            fields = [spreadsheet_column(pa.array(frame[c], pa.string())) for c in frame]
             out.write(csv_rows(fields))
     return path
 

@@ -2,8 +2,8 @@
 
 `result_columns` turns answers (positions into the index's zones, units and tax sites) into
 `Column`s; each Column gives its values to a frame (`Column.values`), to Arrow/Parquet
-(`Column.arrow`) and to CSV text (`Column.csv`). The stream, the in-memory check and the Dask
-path all call it, so adding a result column is one entry here.
+(`Column.arrow`) and to CSV (`Column.csv`, a field of csvtext.csv_rows). The stream, the
+in-memory check and the Dask path all call it, so adding a result column is one entry here.
 
 Most answers follow from a few keys (the set of zones a site is in, or the zone nearest to it;
 its council; its nearest tax site), so a column is stored as values per key plus a key per row.
@@ -11,8 +11,6 @@ its council; its nearest tax site), so a column is stored as values per key plus
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +19,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from iszones.check.csvtext import Field, cell_text, float_text
 from iszones.check.summary import possibly_in_tax_site
 from iszones.check.taxsites import TaxAnswers
 from iszones.errors import IszonesError
 from iszones.inputs.placing import GEOMETRY, LOCATION_SOURCES
-from iszones.inputs.text import spreadsheet_column, spreadsheet_text
+from iszones.inputs.text import spreadsheet_column
 
 RESULT_COLUMNS = (
     "zone_id",
@@ -135,90 +134,6 @@ class Answers:
 # ---------------------------------------------------------------- columns
 
 
-def _probe_quoting() -> str:
-    """The characters that make Python's csv writer (which pandas uses) quote a field."""
-    quoted = []
-    for char in ',"\n\r':
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow([f"a{char}b", "c"])
-        if buffer.getvalue().startswith('"'):
-            quoted.append(char)
-    return "".join(quoted)
-
-
-# A carriage return too: Python's writer leaves it bare with "\n" line ends, and a spreadsheet
-# reads a bare one as the end of a row (the rest of the value becoming a row of its own).
-QUOTED_CHARS = "".join(dict.fromkeys(_probe_quoting() + "\r"))
-_QUOTE_PATTERN = "[" + QUOTED_CHARS.replace("\n", "\\n").replace("\r", "\\r") + "]"
-_SPECIAL = (b",", b'"', b"\n", b"\r")
-
-
-def csv_field(value: Any) -> str:
-    """One CSV field as the check writes it: true/false, '' for none, quoted when it must be."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    if isinstance(value, np.generic):
-        value = value.item()
-    text = spreadsheet_text(value) if isinstance(value, str) else str(value)  # formulas inert
-    if any(c in text for c in QUOTED_CHARS):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def patched(base: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
-    """`base` with `values` in place of its `rows` (Arrow has no scatter: a take does it)."""
-    order = np.arange(len(base))
-    order[rows] = len(base) + np.arange(len(rows))
-    return pa.concat_arrays([base, values.cast(base.type)]).take(pa.array(order))
-
-
-def quote_column(values: pa.Array) -> pa.Array:
-    """A text column's values made inert (inputs.text) and quoted where Python's csv writer
-    quotes them (and at a carriage return)."""
-    values = spreadsheet_column(values)
-    data = values.buffers()[2]
-    raw = b"" if data is None else data.to_pybytes()
-    if not any(c in raw for c in _SPECIAL):
-        return values  # a plain search of the bytes settles most columns
-    rows = np.flatnonzero(
-        np.asarray(
-            pc.match_substring_regex(values, _QUOTE_PATTERN).to_numpy(zero_copy_only=False),
-            dtype=bool,
-        )
-    )
-    if not len(rows):
-        return values
-    if len(rows) == len(values):  # all of them (a column of sentences)
-        return pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', "")
-    some = pc.replace_substring(values.take(pa.array(rows)), '"', '""')  # only these change
-    return patched(values, rows, pc.binary_join_element_wise('"', some, '"', ""))
-
-
-def float_text(values: np.ndarray) -> pa.Array:
-    """Floats as Python prints them (1234.5, 0.0, 12.05, 1e-05); empty where NaN.
-
-    Arrow prints a float with a fraction as Python does (shortest round trip), a whole one
-    without its '.0' (added here), and very large or small ones in another notation (those,
-    rare, are printed by Python).
-    """
-    values = np.asarray(values, dtype=float)
-    known = ~np.isnan(values)
-    text = pc.cast(pa.array(values, mask=~known), pa.string())
-    size = np.abs(values)
-    finite = np.isfinite(values)
-    odd = finite & ((size >= 1e16) | ((size < 1e-4) & (values != 0)))  # Python: 1e+16, 1e-05
-    odd |= np.asarray(pc.fill_null(pc.match_substring(text, "e"), False), dtype=bool)  # Arrow
-    whole = finite & ~odd & (values == np.floor(values))
-    if whole.any():
-        text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(text, ".0", ""), text)
-    if odd.any():
-        rows = np.flatnonzero(odd)
-        text = patched(text, rows, pa.array([repr(float(v)) for v in values[rows]], pa.string()))
-    return text
-
-
 @dataclass(frozen=True)
 class Column:
     """One result column: `table` values taken by `codes` per row, or per-row `table` when
@@ -252,70 +167,18 @@ class Column:
             table = pa.array(values, kind, from_pandas=True)
         return table if self.codes is None else table.take(pa.array(self.codes))
 
-    def csv(self) -> pa.Array:
-        """Per row, as a quoted CSV field (empty for none)."""
-        fields = self.table_csv()
-        return fields if self.codes is None else fields.take(pa.array(self.codes))
-
-    def table_csv(self) -> pa.Array:
-        """Each value of `table` as a quoted CSV field (empty for none)."""
+    def text(self) -> pa.Array:
+        """Each value of `table` as a CSV cell holds it (csvtext.cell_text), before quoting."""
         if isinstance(self.table, pa.Array):
-            return quote_column(self.table.fill_null(""))
-        if self.name in ARROW_TYPES and ARROW_TYPES[self.name] == pa.float64():
+            return spreadsheet_column(self.table.fill_null(""))
+        if ARROW_TYPES.get(self.name) == pa.float64():
             return float_text(np.asarray(self.table, dtype=float))
-        if all(v is None or isinstance(v, str) for v in self.table):  # text, or none at all
-            return quote_column(pa.array(self.table, pa.string()).fill_null(""))
-        # flags, numbers and text mixed: one by one (small tables of keys)
-        return pa.array([csv_field(v) for v in self.table], pa.string())
+        # a table of keys (zones, councils, problems: a few hundred at most), one by one
+        return pa.array([cell_text(v) for v in self.table], pa.string())
 
-
-def csv_fields(columns: Sequence[Column]) -> list[pa.Array]:
-    """The columns as CSV fields (Column.csv), a run of neighbouring keyed columns as one field
-    of them all ("a,b,c"): their texts are joined once per distinct combination of keys and
-    taken once per row. The same bytes as column by column, with fewer and longer copies."""
-    fields: list[pa.Array] = []
-    run: list[Column] = []
-    for column in [*columns, None]:
-        if column is not None and column.codes is not None:
-            run.append(column)
-            continue
-        if run:
-            fields += _run_fields(run)
-            run = []
-        if column is not None:
-            fields.append(column.csv())
-    return fields
-
-
-def _run_fields(run: Sequence[Column]) -> list[pa.Array]:
-    """Keyed columns as one field per row (see csv_fields), or column by column when their
-    keys do not pack into 63 bits."""
-    keys: list[np.ndarray] = []  # the distinct code arrays (shared by columns of one key)
-    for column in run:
-        assert column.codes is not None
-        if not any(column.codes is k for k in keys):
-            keys.append(column.codes)
-    widths = [max(int(k.max(initial=0)), 0).bit_length() for k in keys]
-    if len(run) == 1 or sum(widths) > 63 or any(k.min(initial=0) < 0 for k in keys):
-        return [column.csv() for column in run]
-    if len(keys) == 1:
-        combos, codes = [np.arange(int(keys[0].max(initial=0)) + 1)], keys[0]
-    else:
-        shifts = np.cumsum([0, *widths[:-1]])
-        packed = np.zeros(len(keys[0]), dtype=np.int64)
-        for key, shift in zip(keys, shifts, strict=True):
-            packed |= key.astype(np.int64) << shift
-        unique, codes = np.unique(packed, return_inverse=True)
-        combos = [
-            (unique >> shift) & ((1 << width) - 1)
-            for shift, width in zip(shifts, widths, strict=True)
-        ]
-    parts = []
-    for column in run:
-        which = next(i for i, k in enumerate(keys) if k is column.codes)
-        parts.append(column.table_csv().fill_null("").take(pa.array(combos[which])))
-    joined = pc.binary_join_element_wise(*parts, ",")
-    return [joined.take(pa.array(np.asarray(codes).ravel()))]
+    def csv(self) -> Field:
+        """The column as a field of csvtext.csv_rows."""
+        return self.text() if self.codes is None else (self.text(), self.codes)
 
 
 def _tenths(metres: np.ndarray) -> np.ndarray:
@@ -604,13 +467,3 @@ def _site_columns(level: str, found: TaxAnswers | None, sites: Any, n: int) -> l
         Column(f"nearest_{level}_site_distance_m", found.distance),
         Column(f"nearest_{level}_site_precision_m", precision, near),
     ]
-
-
-def csv_rows(columns: Sequence[pa.Array]) -> pa.Buffer:
-    """Rows of CSV from columns of quoted fields; each row ends with a newline."""
-    last = columns[-1].fill_null("")  # an empty last field must still end its row
-    ended = [*columns[:-1], pc.binary_join_element_wise(last, "\n", "")]
-    rows = pc.binary_join_element_wise(*ended, ",", null_handling="replace", null_replacement="")
-    wide = pa.types.is_large_string(rows.type)
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64 if wide else np.int32)[rows.offset :]
-    return rows.buffers()[2][offsets[0] : offsets[len(rows)]]

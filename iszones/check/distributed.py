@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from iszones.check.csvtext import csv_field
 from iszones.check.stream import (
     BOM,  # the single-machine steps, run here on partitions
     CheckIndex,  # the single-machine steps, run here on partitions
@@ -28,7 +29,6 @@ from iszones.check.stream import (
     block_answers,  # the single-machine steps, run here on partitions
     block_csv,  # the single-machine steps, run here on partitions
     count_block,  # the single-machine steps, run here on partitions
-    csv_field,  # the single-machine steps, run here on partitions
     locate_block,  # the single-machine steps, run here on partitions
     output_names,  # the single-machine steps, run here on partitions
     result_schema,  # the single-machine steps, run here on partitions
@@ -365,7 +365,7 @@ def _check_table_part(
         [pc.cast(c, pa.string()) for c in text.columns], names=text.column_names
     )  # numbers and dates as Arrow prints them
     block.table = text
-    rows = block_csv(block, answers, list(range(len(sources))), index, within_km, True)
+    rows = block_csv(block, answers, list(range(len(sources))), index, within_km)
     header = ",".join(csv_field(n) for n in [*written, *results]) + "\n"
     with fsspec.open(url, "wb") as out:
         out.write(BOM + header.encode("utf-8"))

@@ -20,14 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from iszones.check.columns import (
-    ARROW_TYPES,
-    RESULT_COLUMNS,
-    csv_field,
-    csv_rows,
-    float_text,
-    quote_column,
-)
+from iszones.check.columns import ARROW_TYPES, RESULT_COLUMNS
+from iszones.check.csvtext import cell_text, csv_field, csv_rows, float_text
 from iszones.check.geopackage import distinct_fields, write_geopackage_arrow
 from iszones.data.atomic import atomic_output, atomic_path, write_bytes_atomic
 from iszones.data.catalogue import geojson_text, to_feature_collection
@@ -36,6 +30,7 @@ from iszones.inputs.text import (
     clean_text,
     safe_cell,
     spreadsheet_changes,
+    spreadsheet_column,
     spreadsheet_text,
 )
 
@@ -204,9 +199,9 @@ def _geopackage(result: gpd.GeoDataFrame) -> bytes:
         return path.read_bytes()
 
 
-def _csv_field_column(name: str, values: np.ndarray) -> pa.Array:
-    """A column of plain values (_plain_values, true/false as text) as quoted CSV fields, as the
-    streamed check writes them (columns.csv_rows): text and floats a column at a time."""
+def _csv_text_column(name: str, values: np.ndarray) -> pa.Array:
+    """A column of plain values (_plain_values, true/false as text) as CSV cells hold them
+    (csvtext.cell_text), as the streamed check writes them: text and floats a column at a time."""
     if ARROW_TYPES.get(name) == pa.float64():  # a result distance: as Column.csv prints it
         return float_text(np.array(values, dtype=float))  # None becomes NaN, written empty
     try:
@@ -214,29 +209,29 @@ def _csv_field_column(name: str, values: np.ndarray) -> pa.Array:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         if all(v is None or type(v) is int for v in values):  # Arrow prints ints as str()
             return pa.array(values, pa.int64()).cast(pa.string()).fill_null("")
-        return pa.array([csv_field(v) for v in values], pa.string())  # as str() prints each
-    return quote_column(text.fill_null(""))
+        return pa.array([cell_text(v) for v in values], pa.string())  # as str() prints each
+    return spreadsheet_column(text.fill_null(""))
 
 
 def _csv_parts(result: gpd.GeoDataFrame, include_wkt: bool) -> Iterator[bytes]:
     """CSV with a byte-order mark and "\\n" line ends, through the stream's writer, in blocks of
     CSV_BLOCK_ROWS rows: only one block's plain values and text are held at a time. Text is
-    made inert as it is written (quote_column and csv_field neutralise every text cell)."""
+    made inert as it is written (spreadsheet_column and cell_text neutralise every text cell)."""
     table = pd.DataFrame(result.drop(columns=result.geometry.name))
     names = [str(c) for c in table.columns] + (["wkt"] if include_wkt else [])
     yield ("\ufeff" + ",".join(csv_field(n) for n in names) + "\n").encode("utf-8")
     for start in range(0, len(table), CSV_BLOCK_ROWS):
         block = table.iloc[start : start + CSV_BLOCK_ROWS]
         fields = [
-            _csv_field_column(str(name), _plain_values(block.iloc[:, k], bool_text=True))
+            _csv_text_column(str(name), _plain_values(block.iloc[:, k], bool_text=True))
             for k, name in enumerate(table.columns)
         ]
         if include_wkt:
             geoms = result.geometry.array[start : start + CSV_BLOCK_ROWS]
             wkt = shapely.to_wkt(geoms, rounding_precision=-1)
-            fields.append(quote_column(pa.array(wkt, pa.string())))
+            fields.append(spreadsheet_column(pa.array(wkt, pa.string())))
         if fields:
-            yield csv_rows(fields).to_pybytes()
+            yield csv_rows(fields).tobytes()
 
 
 EXCEL_MAX_ROWS = 1_048_576  # rows in a worksheet, header included

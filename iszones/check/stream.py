@@ -29,16 +29,13 @@ from iszones.check.columns import (
     ARROW_TYPES,
     Answers,
     Column,
-    csv_field,
-    csv_fields,
-    csv_rows,
-    quote_column,
     require_within_km,
     result_columns,
     result_names,
     tax_level,
 )
 from iszones.check.core import CheckIndex, check_points, free_name
+from iszones.check.csvtext import csv_field, csv_rows
 from iszones.check.summary import SHOWN_PROBLEMS, CheckSummary, sum_evidence
 from iszones.data.atomic import atomic_output, atomic_path
 from iszones.errors import DataFileError
@@ -75,7 +72,6 @@ class Block:
     points: TablePoints
     first_row: int  # 1-based number of its first row in the file (set as blocks come in order)
     end_byte: int = 0  # bytes of the file read up to the end of this block
-    quoted: bool = True  # whether its text has a double quote (else no value needs quoting)
     x_bng: np.ndarray | None = None
     y_bng: np.ndarray | None = None
 
@@ -303,7 +299,6 @@ class CsvCheck:
             decimal_comma=self.layout.sep == ";",
         )
         block.end_byte = chunk.end_byte
-        block.quoted = b'"' in chunk.data
         return block
 
     def _place(self, block: Block) -> None:
@@ -471,10 +466,7 @@ class CsvCheck:
                     for table in self._rendered(index, render, within_km, progress):
                         parquet.write_table(table)
             else:
-                quote = self.layout.sep != ","  # a value may hold a comma
-                render = partial(
-                    block_csv, sources=sources, index=index, within_km=within_km, quote=quote
-                )
+                render = partial(block_csv, sources=sources, index=index, within_km=within_km)
                 header = ",".join(csv_field(n) for n in [*written, *results]) + "\n"
                 out.write(BOM + header.encode("utf-8"))
                 for rows in self._rendered(index, render, within_km, progress):
@@ -618,17 +610,12 @@ def block_csv(
     sources: Sequence[int],
     index: CheckIndex,
     within_km: float | None,
-    quote: bool,
-) -> pa.Buffer:
-    """A block's output rows as CSV (run in the writer thread); `quote`: whether input values
-    may need quoting (else only when the block has a double quote in it)."""
-    originals = [block.table.column(i).combine_chunks() for i in sources]
-    if quote or block.quoted:
-        originals = [quote_column(c) for c in originals]  # made inert there too
-    else:
-        originals = [spreadsheet_column(c) for c in originals]  # formulas inert (inputs.text)
+) -> np.ndarray:
+    """A block's output rows as CSV bytes: its `sources` columns (made inert, inputs.text),
+    then its results."""
+    originals = [spreadsheet_column(block.table.column(i).combine_chunks()) for i in sources]
     found = block_results(block, answers, index, within_km)
-    return csv_rows([*originals, *csv_fields(found)])
+    return csv_rows([*originals, *(column.csv() for column in found)])
 
 
 def result_schema(
