@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from iszones.check.columns import Column
 from iszones.check import csvtext
+from iszones.check.columns import Column
 from iszones.check.csvtext import cell_text, csv_field, csv_rows, float_text
 
 # Each test runs twice: rows written by the compiled loops, and by Python (under FEW_ROWS rows)
