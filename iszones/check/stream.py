@@ -3,7 +3,8 @@ of millions of rows, with progress and bounded memory.
 
 The answers are check_sites' answers, row for row and byte for byte in the CSV: each row's
 coordinates and problems follow coordinates.py's rules, zones and distances follow spatial.py's
-(grid.py answers exactly as shapely does), and the CSV is written as results.result_bytes writes.
+(grid.py answers exactly as shapely does), and the CSV is written as outputs.result_bytes writes
+(both through csvtext.csv_rows).
 """
 
 from __future__ import annotations

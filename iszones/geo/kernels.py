@@ -403,8 +403,7 @@ def cent_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 done[i] = True
                 cents[i] = k
                 whole = abs(k) // 100
-                size = (k < 0) + 2 + (k % 10 != 0)  # sign, point and one or two decimals
-                size += 1
+                size = (k < 0) + 3 + (k % 10 != 0)  # sign, a digit, point, one or two decimals
                 while whole >= 10:
                     whole //= 10
                     size += 1
