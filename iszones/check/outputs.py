@@ -20,12 +20,13 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from iszones.check.columns import ARROW_TYPES, RESULT_COLUMNS
-from iszones.check.csvtext import cell_text, csv_field, csv_rows, float_text
-from iszones.check.geopackage import distinct_fields, write_geopackage_arrow
+from iszones.check.columns import ARROW_TYPES, RESULT_COLUMNS, WGS84_DIGITS
+from iszones.check.csvtext import cell_text, csv_field, csv_rows
+from iszones.check.geopackage import LAYER, distinct_fields, write_geopackage_arrow
 from iszones.data.atomic import atomic_output, atomic_path, write_bytes_atomic
-from iszones.data.catalogue import geojson_text, to_feature_collection
+from iszones.data.geojson import geojson_blocks, geojson_bytes
 from iszones.errors import DataFileError
+from iszones.geo.texts import float_text
 from iszones.inputs.text import (
     clean_text,
     safe_cell,
@@ -36,6 +37,8 @@ from iszones.inputs.text import (
 
 OUTPUT_FORMATS = (".csv", ".geojson", ".gpkg", ".xlsx")
 CSV_BLOCK_ROWS = 100_000
+_TEXT_KINDS = ("string", "empty")  # pandas' infer_dtype kinds of text
+_JSON_KINDS = (*_TEXT_KINDS, "boolean", "floating")  # kinds GeoJSON writes as they are
 
 
 def output_format(path: str | os.PathLike[str]) -> str:
@@ -136,11 +139,30 @@ def result_bytes(
     if suffix == ".xlsx":
         return _xlsx(_plain_table(result, bool_text=False, spreadsheet=True), progress)
     if suffix == ".geojson":
-        frame = gpd.GeoDataFrame(
-            _plain_table(result, bool_text=False), geometry=result.geometry.array, crs=result.crs
-        )
-        return geojson_text(to_feature_collection(frame, name="checked_sites", digits=7)).encode()
+        return b"".join(_geojson_parts(result))
     return _geopackage(result)
+
+
+def _geojson_parts(result: gpd.GeoDataFrame) -> Iterator[bytes]:
+    """The results as GeoJSON, block by block (data.geojson), as the streamed check writes
+    them: result columns typed as for Parquet (columns.ARROW_TYPES; zone numbers as text),
+    other text, numbers and flags as they are, anything else as _plain_values makes it for
+    tables (lists and dicts as JSON text, dates in ISO 8601)."""
+    frame = result.copy(deep=False)
+    for i, column in enumerate(result.columns):
+        values = result.iloc[:, i]
+        if column == result.geometry.name or (
+            isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf"
+        ):
+            continue
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        if column in RESULT_COLUMNS and column not in ARROW_TYPES and kind not in _TEXT_KINDS:
+            text = _arrow_column(values).cast(pa.string()).to_numpy(zero_copy_only=False)
+            frame.isetitem(i, pd.Series(text, index=result.index, dtype=object))
+        elif kind not in _JSON_KINDS:
+            plain = _plain_values(values, bool_text=False)
+            frame.isetitem(i, pd.Series(plain, index=result.index, dtype=object))
+    return geojson_blocks(frame, name=LAYER, digits=WGS84_DIGITS)
 
 
 def _arrow_column(values: pd.Series) -> pa.Array:
@@ -351,7 +373,7 @@ def listing_bytes(
     """
     suffix = output_format(f"out{suffix}")
     if suffix == ".geojson":
-        return geojson_text(to_feature_collection(frame, digits=6)).encode()
+        return geojson_bytes(frame, digits=6)
     return result_bytes(_flat_lists(frame, columns), suffix)
 
 
@@ -370,9 +392,10 @@ def write_result(
             tmp.unlink()  # GDAL makes a GeoPackage only where there is no file
             write_geopackage(result, tmp, shown=path)
         return
-    if suffix == ".csv":  # block by block into the file
+    if suffix in (".csv", ".geojson"):  # block by block into the file
+        parts = _csv_parts(result, include_wkt) if suffix == ".csv" else _geojson_parts(result)
         with atomic_output(path) as out:
-            for part in _csv_parts(result, include_wkt):
+            for part in parts:
                 out.write(part)
         return
     payload = result_bytes(result, suffix, include_wkt=include_wkt, progress=progress)

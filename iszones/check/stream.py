@@ -28,6 +28,7 @@ from pyproj import CRS
 
 from iszones.check.columns import (
     ARROW_TYPES,
+    WGS84_DIGITS,
     Answers,
     Column,
     require_within_km,
@@ -52,7 +53,7 @@ from iszones.inputs.csvparse import CsvLayout, csv_layout, parse_csv_rows
 from iszones.inputs.limits import MAX_LINE_BYTES
 from iszones.inputs.placing import find_postcode_column, locate_rows
 from iszones.inputs.text import spreadsheet_column
-from iszones.schema import MEASURE_CRS
+from iszones.schema import MEASURE_CRS, STORAGE_CRS
 
 BLOCK_BYTES = 1 << 20  # bytes of CSV per block at most: about 30,000 rows of a site list
 FIRST_BLOCK_BYTES = 1 << 20  # the first block, read alone to choose the CRS
@@ -363,8 +364,8 @@ class CsvCheck:
         within_km: float | None = None,
         progress: Progress | None = None,
     ) -> CheckSummary:
-        """Check every row against `index` and write the results to `output` (.csv, .parquet
-        or .gpkg), atomically; returns what was found."""
+        """Check every row against `index` and write the results to `output` (.csv, .parquet,
+        .geojson or .gpkg), atomically; returns what was found."""
         target = Path(output)
         if target.suffix.lower() == ".gpkg":
             with atomic_path(target) as path:
@@ -374,7 +375,9 @@ class CsvCheck:
                 )
                 self._refuse_if_unlocated(summary)
             return summary
-        fmt = "parquet" if target.suffix.lower() == ".parquet" else "csv"
+        fmt = {".parquet": "parquet", ".geojson": "geojson", ".json": "geojson"}.get(
+            target.suffix.lower(), "csv"
+        )
         with atomic_output(target) as out:
             summary = self.write(out, index, within_km=within_km, progress=progress, fmt=fmt)
             self._refuse_if_unlocated(summary)
@@ -455,7 +458,8 @@ class CsvCheck:
         fmt: str = "csv",
     ) -> CheckSummary:
         """Check every row and write the results to an open binary file, as CSV (byte-order
-        mark, header, rows) or Parquet; returns what was found. Closes the input."""
+        mark, header, rows), Parquet or GeoJSON (`fmt`); returns what was found. Closes the
+        input."""
         written, sources, results = output_names(self.layout.names, within_km)
         try:
             if fmt == "parquet":
@@ -466,6 +470,25 @@ class CsvCheck:
                 with pq.ParquetWriter(out, schema) as parquet:
                     for table in self._rendered(index, render, within_km, progress):
                         parquet.write_table(table)
+            elif fmt == "geojson":
+                from iszones.check.geopackage import LAYER
+                from iszones.data.geojson import FEATURE_SEPARATOR, GEOJSON_CLOSING, geojson_opening
+
+                render = partial(
+                    block_geojson,
+                    sources=sources,
+                    index=index,
+                    within_km=within_km,
+                    keys=[*written, *results],
+                )
+                out.write(geojson_opening(LAYER))
+                separator = b""
+                for features in self._rendered(index, render, within_km, progress):
+                    if len(features):
+                        out.write(separator)
+                        out.write(features)
+                        separator = FEATURE_SEPARATOR
+                out.write(GEOJSON_CLOSING)
             else:
                 render = partial(block_csv, sources=sources, index=index, within_km=within_km)
                 header = ",".join(csv_field(n) for n in [*written, *results]) + "\n"
@@ -647,6 +670,31 @@ def geopackage_table(
     wkb = np.full(len(points.ok), None, dtype=object)
     wkb[points.ok] = shapely.to_wkb(shapely.points(points.x[points.ok], points.y[points.ok]))
     return pa.Table.from_arrays([*originals, *found, pa.array(wkb, pa.binary())], schema=schema)
+
+
+def block_geojson(
+    block: Block,
+    answers: Answers | None,
+    sources: Sequence[int],
+    index: CheckIndex,
+    within_km: float | None,
+    keys: Sequence[str],
+) -> np.ndarray:
+    """A block's features as GeoJSON (data.geojson.feature_lines): its `sources` columns as
+    text, its results typed as for Parquet, and its point in WGS84 (null where the row has a
+    problem), as outputs.result_bytes writes check_sites' frame."""
+    from iszones.data.geojson import feature_lines, json_texts, point_texts  # not for CSV
+
+    originals = [json_texts(block.table.column(i).combine_chunks()) for i in sources]
+    found = [column.json() for column in block_results(block, answers, index, within_km)]
+    points = block.points
+    x, y = np.full(len(points.ok), np.nan), np.full(len(points.ok), np.nan)
+    x[points.ok], y[points.ok] = points.x[points.ok], points.y[points.ok]
+    if not points.crs.equals(STORAGE_CRS):  # as GeoSeries.to_crs converts them
+        x[points.ok], y[points.ok] = transformer(points.crs, STORAGE_CRS).transform(
+            x[points.ok], y[points.ok]
+        )
+    return feature_lines(keys, [*originals, *found], point_texts(x, y, WGS84_DIGITS))
 
 
 def typed_table(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -11,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import mapping
 
-from iszones.data.atomic import write_text_atomic
+from iszones.data.atomic import write_bytes_atomic
+from iszones.data.geojson import geojson_bytes, json_value
 from iszones.data.paths import (
     admin_units_path,
     data_dir,
@@ -26,7 +24,7 @@ from iszones.data.paths import (
     zones_path,
 )
 from iszones.errors import CRSError, DataFileError, SchemaError
-from iszones.geo.spatial import assign_admin_units, assign_zones, make_valid_keeping_type
+from iszones.geo.spatial import assign_admin_units, assign_zones
 from iszones.schema import (
     SITE_FIELDS,
     STORAGE_CRS,
@@ -151,73 +149,18 @@ def read_sites(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     return frame
 
 
-def _round_coords(geom: Any, digits: int) -> Any:
-    """Round coordinates; rounding can fold a thin sliver, so repair what it breaks."""
-    return make_valid_keeping_type(shapely.transform(geom, lambda coords: np.round(coords, digits)))
-
-
-def _plain(value: Any) -> Any:
-    """Make pandas/numpy values JSON-serialisable; NaN becomes null."""
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def to_feature_collection(
-    frame: gpd.GeoDataFrame, *, name: str | None = None, digits: int = 6
-) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection (WGS84) of a frame, property values kept as lists and objects."""
-    if frame.crs is None:
-        raise CRSError("Cannot write GeoJSON from data with no CRS. Set one first with set_crs().")
-    wgs84 = frame.to_crs(STORAGE_CRS) if not frame.crs.equals(STORAGE_CRS) else frame
-    columns = [c for c in wgs84.columns if c != wgs84.geometry.name]
-    features = []
-    for record, geom in zip(wgs84[columns].to_dict("records"), wgs84.geometry.array, strict=True):
-        features.append(
-            {
-                "type": "Feature",
-                "properties": {k: _plain(v) for k, v in record.items()},
-                "geometry": None
-                if geom is None or geom.is_empty
-                else mapping(_round_coords(geom, digits)),
-            }
-        )
-    doc: dict[str, Any] = {"type": "FeatureCollection"}
-    if name:
-        doc["name"] = name
-    doc["features"] = features
-    return doc
-
-
-def geojson_text(doc: Mapping[str, Any]) -> str:
-    """GeoJSON text with one feature per line: compact, yet diffs show which feature changed."""
-    head = {k: v for k, v in doc.items() if k != "features"}
-    lines = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in doc["features"]]
-    opening = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [\n'
-    return opening + ",\n".join(lines) + "\n]}\n"
-
-
 def write_geojson(
     frame: gpd.GeoDataFrame, path: str | os.PathLike[str], *, name: str | None = None
 ) -> None:
     """Write a frame as WGS84 GeoJSON, atomically."""
-    write_text_atomic(path, geojson_text(to_feature_collection(frame, name=name)))
+    write_bytes_atomic(path, geojson_bytes(frame, name=name))
 
 
 def records(frame: gpd.GeoDataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
     """Plain dict rows of the given columns (for tables and CSV)."""
     return [
-        {k: _plain(v) for k, v in row.items()} for row in frame[list(columns)].to_dict("records")
+        {k: json_value(v) for k, v in row.items()}
+        for row in frame[list(columns)].to_dict("records")
     ]
 
 

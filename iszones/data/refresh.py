@@ -29,16 +29,15 @@ from iszones.data import lads as lad_build
 from iszones.data.atomic import write_bytes_atomic, write_text_atomic
 from iszones.data.catalogue import (
     districts_path,
-    geojson_text,
     load_json,
     read_districts,
     read_sites,
     read_zones,
     sites_path,
-    to_feature_collection,
     zones_path,
 )
 from iszones.data.footprints import Member, parse_membership
+from iszones.data.geojson import geojson_bytes
 from iszones.errors import DataFileError, IszonesError, SchemaError
 
 # ONS Open Geography Portal: Local Authority Districts (December 2024) Boundaries UK BGC
@@ -636,10 +635,8 @@ def refresh_boundaries(
     problems = lad_build.check_tax_sites(zones, inputs.sites)
     if problems:
         raise RefreshError(" ".join(problems) + f" {UNCHANGED}", report)
-    doc = to_feature_collection(
-        zones, name="Industrial Strategy Zones (footprints at local authority precision)", digits=5
-    )
-    text = geojson_text(doc)
+    name = "Industrial Strategy Zones (footprints at local authority precision)"
+    text = geojson_bytes(zones, name=name, digits=5).decode("utf-8")
     try:
         _check_round_trip(text)
     except IszonesError as err:

@@ -312,16 +312,17 @@ def nearest_points(
     return nearest, distance
 
 
-_QUOTE, _COMMA, _NEWLINE, _POINT = b'",\n.'  # as byte values
+_QUOTE, _NEWLINE, _POINT = b'"\n.'  # as byte values
 
 
 @compiled
-def csv_lines(
-    offsets: np.ndarray, data: np.ndarray, codes: np.ndarray, special: np.ndarray
+def text_rows(
+    offsets: np.ndarray, data: np.ndarray, codes: np.ndarray, special: np.ndarray, separator: int
 ) -> np.ndarray:
-    """Rows of CSV as UTF-8 bytes: field f of row r is text entry codes[r, f] (Arrow `offsets`
-    into `data`), fields joined by commas, each row ended by a newline. An entry holding a byte
-    marked in `special` (256 flags) is quoted, its double quotes doubled.
+    """Rows as UTF-8 bytes: field f of row r is text entry codes[r, f] (Arrow `offsets` into
+    `data`), fields joined by the byte `separator` (none when it is negative), each row ended
+    by a newline. An entry holding a byte marked in `special` (256 flags) is quoted as CSV
+    quotes it, its double quotes doubled.
 
     Byte positions are unsigned: numba then skips its check for negative indices on every byte
     (measured 4x quicker)."""
@@ -343,7 +344,7 @@ def csv_lines(
     for r in range(n):
         for f in range(fields):
             e = codes[r, f]
-            size += offsets[e + 1] - offsets[e] + extra[e] + 1
+            size += offsets[e + 1] - offsets[e] + extra[e] + (separator >= 0 or f == fields - 1)
     out = np.empty(size, dtype=np.uint8)
     k = np.uint64(0)
     for r in range(n):
@@ -367,25 +368,32 @@ def csv_lines(
                     out[k] = data[j]
                     k += one
                     j += one
-            out[k] = _NEWLINE if f == fields - 1 else _COMMA
-            k += one
+            if f == fields - 1:
+                out[k] = _NEWLINE
+                k += one
+            elif separator >= 0:
+                out[k] = separator
+                k += one
     return out
 
 
-_MAX_CENTS = 10**13  # |value| under 1e11: Python prints it in plain notation, to the cent
+_PLACES = 7  # decimals tried (coordinates are rounded to 7, distances to 2)
+_MAX_DIGITS = 10**15  # a decimal of 15 significant digits names one double, no other does
 
 
 @compiled
-def cent_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Numbers that are whole cents (12.05, 1234.5, 7.0) as Python prints them ('12.05',
-    '1234.5', '7.0'), NaN as ''; as Arrow offsets and UTF-8 data, and per value whether it was
-    written (others, such as 1e-05 or 0.1 + 0.2, are left empty for the caller).
+def decimal_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numbers with at most _PLACES decimals (12.05, 1234.5, 7.0, -2.6552515) as Python prints
+    them, NaN as ''; as Arrow offsets and UTF-8 data, and per value whether it was written
+    (others, such as 1e-05 or 0.1 + 0.2, are left empty for the caller).
 
-    A value is whole cents when k / 100 gives it back for k its hundredfold rounded; under 1e11
-    no shorter decimal is as near to it, so Python's shortest round trip prints k / 100 too."""
+    A value has p decimals when k / 10^p gives it back for k its 10^p-fold rounded, p the fewest
+    that do. When k has under 16 digits, no other decimal as short names the same double, so
+    Python's shortest round trip prints k / 10^p too (plain notation from 1e-4 up)."""
     n = len(values)
     done = np.zeros(n, dtype=np.bool_)
-    cents = np.zeros(n, dtype=np.int64)
+    scaled = np.zeros(n, dtype=np.int64)
+    places = np.zeros(n, dtype=np.int64)
     offsets = np.zeros(n + 1, dtype=np.int64)
     digits = np.empty(20, dtype=np.uint8)
     for i in range(n):
@@ -395,30 +403,39 @@ def cent_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             done[i] = True
         elif (
             math.isfinite(v)
-            and abs(v) < _MAX_CENTS / 100
+            and abs(v) < _MAX_DIGITS
+            and (abs(v) >= 1e-4 or v == 0)
             and not (v == 0 and math.copysign(1.0, v) < 0)
         ):
-            k = round(v * 100.0)
-            if k / 100.0 == v:
-                done[i] = True
-                cents[i] = k
-                whole = abs(k) // 100
-                size = (k < 0) + 3 + (k % 10 != 0)  # sign, a digit, point, one or two decimals
-                while whole >= 10:
-                    whole //= 10
-                    size += 1
+            for p in range(_PLACES + 1):
+                scale = _POWERS_OF_TEN[p]
+                k = round(v * scale)
+                if abs(k) >= _MAX_DIGITS:
+                    break
+                if k / scale == v:
+                    done[i] = True
+                    scaled[i] = k
+                    places[i] = p
+                    whole = abs(k) // np.int64(scale)
+                    size = (k < 0) + 2 + max(p, 1)  # sign, a digit, point, decimals
+                    while whole >= 10:
+                        whole //= 10
+                        size += 1
+                    break
         offsets[i + 1] = offsets[i] + size
     data = np.empty(offsets[n], dtype=np.uint8)
     for i in range(n):
         if offsets[i + 1] == offsets[i]:
             continue
-        k = cents[i]
+        k = scaled[i]
+        p = places[i]
         j = offsets[i]
         if k < 0:
             data[j] = _MINUS
             j += 1
             k = -k
-        whole = k // 100
+        unit = np.int64(_POWERS_OF_TEN[p])
+        whole = k // unit
         count = 0
         while True:
             digits[count] = _ZERO + whole % 10
@@ -430,7 +447,11 @@ def cent_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             data[j] = digits[count - 1 - d]
             j += 1
         data[j] = _POINT
-        data[j + 1] = _ZERO + (k // 10) % 10
-        if k % 10:
-            data[j + 2] = _ZERO + k % 10
+        j += 1
+        if p == 0:
+            data[j] = _ZERO
+        fraction = k % unit
+        for d in range(p):  # p decimals, the last not zero
+            data[j + p - 1 - d] = _ZERO + fraction % 10
+            fraction //= 10
     return offsets, data, done

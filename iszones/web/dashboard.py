@@ -22,11 +22,10 @@ from iszones.data.catalogue import (
     admin_units_path,
     data_dir,
     districts_path,
-    geojson_text,
     sites_path,
-    to_feature_collection,
     zones_path,
 )
+from iszones.data.geojson import geojson_bytes
 from iszones.data.selection import Selection, apply_selection, largest_amount
 from iszones.errors import IszonesError
 from iszones.geo.spatial import sites_near_zone
@@ -231,10 +230,6 @@ def sites_csv(sites: gpd.GeoDataFrame) -> bytes:
     ]
     table["Last checked"] = sites["last_checked"].to_numpy()
     return table.map(_safe_cell).to_csv(index=False).encode("utf-8-sig")
-
-
-def geojson_bytes(frame: gpd.GeoDataFrame, name: str) -> bytes:
-    return geojson_text(to_feature_collection(frame, name=name)).encode("utf-8")
 
 
 def brief_button(where: Any, cat: Catalogue, zone_id: int) -> None:
@@ -621,14 +616,14 @@ def share_panel(view: View, zone_names: dict[int, str]) -> None:
     )
     c2.download_button(
         "Sites (GeoJSON)",
-        lambda: geojson_bytes(kept_sites, "iszones sites"),
+        lambda: geojson_bytes(kept_sites, name="iszones sites"),
         "iszones-sites.geojson",
         "application/geo+json",
     )
     full_zones = cat.zones[cat.zones["zone_id"].isin(kept_zones["zone_id"])]
     c3.download_button(
         "Zones (GeoJSON)",
-        lambda: geojson_bytes(full_zones, "iszones zones"),
+        lambda: geojson_bytes(full_zones, name="iszones zones"),
         "iszones-zones.geojson",
         "application/geo+json",
     )

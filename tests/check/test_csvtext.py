@@ -9,9 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from iszones.check import csvtext
 from iszones.check.columns import Column
-from iszones.check.csvtext import cell_text, csv_field, csv_rows, float_text
+from iszones.check.csvtext import cell_text, csv_field, csv_rows
+from iszones.geo import texts
 
 # Each test runs twice: rows written by the compiled loops, and by Python (under FEW_ROWS rows)
 WRITERS = {"compiled": 0, "python": 10**9}
@@ -19,7 +19,7 @@ WRITERS = {"compiled": 0, "python": 10**9}
 
 @pytest.fixture(autouse=True, params=list(WRITERS))
 def writer(request, monkeypatch):
-    monkeypatch.setattr(csvtext, "FEW_ROWS", WRITERS[request.param])
+    monkeypatch.setattr(texts, "FEW_ROWS", WRITERS[request.param])
     return request.param
 
 
@@ -88,19 +88,3 @@ def test_a_keyed_column_writes_its_cells_made_inert():
         ["x\ny", "false", "3.0", ""],
     ]
     assert written == _python_rows([by_key[k] for k in codes])
-
-
-def test_float_text_prints_as_python_does():
-    rng = np.random.default_rng(4)
-    values = np.concatenate(
-        [
-            rng.standard_normal(20_000) * 10.0 ** rng.integers(-12, 20, 20_000),
-            np.round(rng.uniform(0, 2e6, 20_000), 2),
-            *(np.round(rng.uniform(-1e11, 1e11, 10_000), places) for places in (0, 1, 2)),
-            [0.0, -0.0, 2500.0, 1e16, 1e-5, 12345678901.5, np.inf, -np.inf, 5e-324],
-            [0.1 + 0.2, 99999.99, -12.34, 1e11, 5e10 + 0.5, 0.01, -0.01],
-        ]
-    )
-    expected = [repr(float(v)) for v in values]
-    assert float_text(values).to_pylist() == expected
-    assert float_text(np.array([np.nan, 1.0])).to_pylist() == ["", "1.0"]

@@ -4,6 +4,7 @@ whole-file path writes (byte for byte), and both agree with a plain geopandas pi
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,6 +19,7 @@ from iszones.check import outputs as results
 from iszones.check.core import check_points
 from iszones.check.frames import bundled_boundaries, bundled_tax_sites, check_sites, prepare_check
 from iszones.check.outputs import result_bytes
+from iszones.check.reference import bundled_reference
 from iszones.check.stream import CsvCheck
 from iszones.cli import main
 from iszones.data.catalogue import (
@@ -394,6 +396,61 @@ def test_streamed_geopackage_equals_the_whole_file_path(name, fixture_zones, uni
     assert kinds[fields.index("nearest_zone_distance_m")] == "float64"
 
 
+@pytest.mark.parametrize(
+    "name", ["sites_bng.csv", "sites_wgs84.csv", "clashes.csv", "quotes.csv", "control_bytes.csv"]
+)
+@pytest.mark.parametrize("within_km", [None, 1.0])
+def test_streamed_geojson_equals_the_whole_file_path(
+    name, within_km, fixture_zones, units, tmp_path
+):
+    """A CSV checked into GeoJSON block by block is the file check_sites' frame makes, byte for
+    byte: the same properties and types, points in WGS84, null geometry for problem rows."""
+    source = FIXTURES / name
+    if name in TRICKY:
+        source = tmp_path / name
+        source.write_bytes(TRICKY[name].encode("utf-8"))
+    sites = read_site_file(source, max_mb=1e6)
+    frame = check_sites(
+        sites.frame,
+        fixture_zones,
+        units,
+        problems=sites.problems,
+        sources=sites.sources,
+        within_km=within_km,
+    )
+    results.write_result(frame, tmp_path / "whole.geojson")
+    CsvCheck(source, block_bytes=1 << 10).run(
+        tmp_path / "streamed.geojson", prepare_check(fixture_zones, units), within_km=within_km
+    )
+    whole = (tmp_path / "whole.geojson").read_bytes()
+    assert (tmp_path / "streamed.geojson").read_bytes() == whole
+    features = json.loads(whole)["features"]
+    assert len(features) == len(sites.frame)
+    first = features[0]["properties"]
+    assert isinstance(first["nearest_zone_distance_m"], float)
+    assert first["in_zone"] in (True, False) and isinstance(first["nearest_zone_id"], str)
+    assert ("within_km" in first) == (within_km is not None)
+    problems = [f for f in features if f["properties"]["problem"]]
+    assert all(f["geometry"] is None for f in problems)
+    points = [f["geometry"]["coordinates"] for f in features if f["geometry"]]
+    assert points and all(-9 < x < 2 and 49 < y < 61 for x, y in points)
+
+
+def test_the_command_streams_a_csv_into_geojson(zones, tmp_path):
+    """Many blocks of generated rows: the command's file is check_sites' file, byte for byte."""
+    source = write_sites_csv(tmp_path / "sites.csv", 6000, seed=6, variant="bng")
+    out = tmp_path / "checked.geojson"
+    done = CliRunner().invoke(main, ["check", str(source), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "6000 sites:" in done.stdout
+    sites = read_site_file(source, max_mb=1e6)
+    against = bundled_reference(DATA.parent)
+    expected = result_bytes(against.check_table(sites), ".geojson")
+    assert out.read_bytes() == expected
+    assert len(json.loads(expected)["features"]) == 6000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checked.geojson", "sites.csv"]
+
+
 def test_the_command_streams_a_csv_into_a_geopackage(fixture_zones, tmp_path):
     source = write_sites_csv(tmp_path / "sites.csv", 2000, seed=5, variant="bng")
     out = tmp_path / "checked.gpkg"
@@ -405,9 +462,12 @@ def test_the_command_streams_a_csv_into_a_geopackage(fixture_zones, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checked.gpkg", "sites.csv"]
 
 
-def test_a_geopackage_stream_that_fails_keeps_nothing(fixture_zones, units, tmp_path):
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson"])
+def test_a_geopackage_or_geojson_stream_that_fails_keeps_nothing(
+    suffix, fixture_zones, units, tmp_path
+):
     """A bad line in a later block (found while GDAL is writing) and a CRS mix (found at the
-    end) stop the check with their own message; no GeoPackage or temporary file is left."""
+    end) stop the check with their own message; no output or temporary file is left."""
     bad = tmp_path / "bad.csv"
     good = "".join(f"{i},435100,335100\n" for i in range(500))
     bad.write_bytes(b"id,easting,northing\n" + good.encode() + b"x\xa3,435100,335100\n")
@@ -415,7 +475,7 @@ def test_a_geopackage_stream_that_fails_keeps_nothing(fixture_zones, units, tmp_
     rows = "".join(f"{i},-1.48,52.91\n" for i in range(200))
     mixed.write_text("id,x,y\n" + rows + "".join(f"{i},435100,335100\n" for i in range(200)))
     index = prepare_check(fixture_zones, units)
-    out = tmp_path / "out.gpkg"
+    out = tmp_path / f"out{suffix}"
     with pytest.raises(DataFileError, match="line 502 is not UTF-8"):
         CsvCheck(bad, block_bytes=1 << 10).run(out, index)
     with pytest.raises(CRSError, match="mix degrees"):
@@ -423,7 +483,7 @@ def test_a_geopackage_stream_that_fails_keeps_nothing(fixture_zones, units, tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "mixed.csv"]
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".gpkg"])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".gpkg", ".geojson"])
 @pytest.mark.parametrize("within_km", [-1.0, float("nan")])
 def test_a_bad_within_km_is_refused_before_any_output(
     suffix, within_km, fixture_zones, units, tmp_path
