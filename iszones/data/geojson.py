@@ -171,15 +171,22 @@ def _data(texts: pa.Array) -> bytes:
     return b"" if data is None else data.to_pybytes()[first:last]
 
 
-def _json_values(column: pd.Series) -> pa.Array:
+def _json_values(column: pd.Series) -> Field:
     """Each value of a column as JSON text (null for NaN, None and NA): flags, numbers and
-    text by Arrow, anything else (lists, dicts, mixtures) one by one."""
+    text by Arrow (Python strings as a table of the distinct ones and each row's position in
+    it), anything else (lists, dicts, mixtures) one by one."""
     if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
         return json_texts(pa.array(column.to_numpy()))
-    if isinstance(column.dtype, pd.StringDtype):
-        return json_texts(pa.array(column))
+    if isinstance(column.dtype, pd.StringDtype):  # Arrow's text already, in chunks maybe
+        text = pa.array(column)
+        return json_texts(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text)
     values = column.to_numpy(dtype=object)
-    typed = _ARROW_KINDS.get(pd.api.types.infer_dtype(values, skipna=True))
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind == "string":  # a result column's few names, say: each written once
+        codes, distinct = pd.factorize(values)
+        table = json_texts(pa.array([*distinct, None], _TEXT))
+        return table, np.where(codes < 0, len(distinct), codes)
+    typed = _ARROW_KINDS.get(kind)
     if typed is not None:
         try:
             return json_texts(pa.array(values, typed, from_pandas=True))

@@ -329,7 +329,7 @@ def text_rows(
     one = np.uint64(1)
     n, fields = codes.shape
     extra = np.zeros(len(offsets) - 1, dtype=np.int64)  # bytes quoting adds to each entry
-    for e in range(len(extra)):
+    for e in range(len(extra) if special.any() else 0):
         quotes = 0
         must = False
         j, end = np.uint64(offsets[e]), np.uint64(offsets[e + 1])

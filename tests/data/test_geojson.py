@@ -139,6 +139,24 @@ def test_a_frame_in_wgs84_is_not_converted_and_an_empty_one_is_valid():
     assert json.loads(empty) == {"type": "FeatureCollection", "name": "none", "features": []}
 
 
+def test_text_held_by_arrow_in_several_chunks():
+    """A `str` column read in blocks is Arrow text in chunks (escapes in a later one)."""
+    names = pd.concat(
+        [pd.Series(["a", None], dtype="str"), pd.Series(['say "b"', "c\\d"], dtype="str")],
+        ignore_index=True,
+    )
+    points = [Point(-1.5, 52.9 + i / 100) for i in range(4)]
+    frame = gpd.GeoDataFrame({"name": names}, geometry=points, crs="EPSG:4326")
+    written = geojson_bytes(frame)
+    assert written == _json_written(frame, None, 6)
+    assert [f["properties"]["name"] for f in json.loads(written)["features"]] == [
+        "a",
+        None,
+        'say "b"',
+        "c\\d",
+    ]
+
+
 def test_no_crs_is_refused():
     frame = gpd.GeoDataFrame({"name": ["a"]}, geometry=[Point(1, 2)])
     with pytest.raises(CRSError, match="no CRS"):
