@@ -5,7 +5,8 @@ and at sea; WGS84 and British National Grid variants), then, in this one process
 the other, checks them with iszones (CSV in, CSV out) and with the plain pipeline doing the same
 work (read CSV, points_from_xy, to_crs(27700), sjoin with the zones, sjoin_nearest for the points
 outside them, the same for local authorities, write CSV). Prints rows/s for both, their ratio
-and each run's peak memory; then times the `iszones check` command on the same file. iszones runs
+and each run's peak memory; then times the `iszones check` command on the same file, into CSV,
+a GeoPackage and GeoJSON. iszones runs
 --repeat times (each from scratch, its index rebuilt) and the median is shown with every run:
 this shared machine's speed varies by a tenth or more from minute to minute.
 
@@ -486,9 +487,9 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"  iszones is {ratio:.1f}x faster than the plain pipeline")
                 if args.dask:
                     run_dask(source, folder, against, n)
-                for suffix in (".csv", ".gpkg"):
+                for suffix in (".csv", ".gpkg", ".geojson"):
                     cli_runs(source, folder / f"d{suffix}", folder / "cache", args.repeat)
-                for name in ("a.csv", "b.csv", "c.csv", "d.csv", "d.gpkg"):
+                for name in ("a.csv", "b.csv", "c.csv", "d.csv", "d.gpkg", "d.geojson"):
                     (folder / name).unlink(missing_ok=True)
                 for name in ("dask.csv", "dask.parquet"):
                     shutil.rmtree(folder / name, ignore_errors=True)

@@ -38,8 +38,17 @@ from iszones.check.columns import (
 )
 from iszones.check.core import CheckIndex, check_points, free_name
 from iszones.check.csvtext import csv_field, csv_rows
+from iszones.check.geopackage import LAYER, distinct_fields, write_geopackage_arrow
 from iszones.check.summary import SHOWN_PROBLEMS, CheckSummary, sum_evidence
 from iszones.data.atomic import atomic_output, atomic_path
+from iszones.data.geojson import (
+    FEATURE_SEPARATOR,
+    GEOJSON_CLOSING,
+    feature_lines,
+    geojson_opening,
+    json_texts,
+    point_texts,
+)
 from iszones.errors import DataFileError
 from iszones.inputs.coordinates import (
     CoordinateEvidence,
@@ -410,8 +419,6 @@ class CsvCheck:
         faster; GDAL in a process of its own, fed Arrow through a pipe, took 7.45-7.75 s
         against 7.65-7.95 s here (alternated), 6.6-6.9 s only when started before the index
         loads: not worth a second process to manage."""
-        from iszones.check.geopackage import distinct_fields, write_geopackage_arrow
-
         written, sources, results = output_names(self.layout.names, within_km)
         names = distinct_fields([*written, *results, "geometry"])
         kinds = [pa.string()] * len(written)
@@ -471,9 +478,6 @@ class CsvCheck:
                     for table in self._rendered(index, render, within_km, progress):
                         parquet.write_table(table)
             elif fmt == "geojson":
-                from iszones.check.geopackage import LAYER
-                from iszones.data.geojson import FEATURE_SEPARATOR, GEOJSON_CLOSING, geojson_opening
-
                 render = partial(
                     block_geojson,
                     sources=sources,
@@ -683,8 +687,6 @@ def block_geojson(
     """A block's features as GeoJSON (data.geojson.feature_lines): its `sources` columns as
     text, its results typed as for Parquet, and its point in WGS84 (null where the row has a
     problem), as outputs.result_bytes writes check_sites' frame."""
-    from iszones.data.geojson import feature_lines, json_texts, point_texts  # not for CSV
-
     originals = [json_texts(block.table.column(i).combine_chunks()) for i in sources]
     found = [column.json() for column in block_results(block, answers, index, within_km)]
     points = block.points

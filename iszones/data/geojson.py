@@ -2,10 +2,12 @@
 
 Each feature is what `json.dumps(feature, ensure_ascii=False, separators=(",", ":"))` writes
 for {"type": "Feature", "properties": {...}, "geometry": {...}}, and the file is the same bytes
-whatever the block size. The usual columns (text, numbers, flags) and point geometries are
-turned into text a column at a time by Arrow; anything else (lists, dicts, shapes other than
-points) one value at a time by `json`. A million checked sites take seconds, and memory for one
-block, not a Python object per value.
+whatever the block size. The usual columns (text, numbers, flags) and point geometries become
+JSON texts a column at a time (Arrow, and geo.texts' loops for numbers), anything else (lists,
+dicts, shapes other than points) one value at a time by `json`; the features' lines are then
+written by the compiled loop that writes CSV rows (geo.texts.text_rows). A million checked
+sites take seconds, and memory for one block, not a Python object per value. The streamed check
+(check.stream) writes its blocks with the same pieces.
 """
 
 from __future__ import annotations
@@ -160,15 +162,6 @@ def _key(name: Hashable) -> str:
 def _joined(*parts: Any) -> pa.Array:
     """Texts and scalars end to end, row by row (null where any is null)."""
     return pc.binary_join_element_wise(*parts, pa.scalar("", _TEXT))
-
-
-def _data(texts: pa.Array) -> bytes:
-    """The UTF-8 bytes of a text array without nulls, end to end."""
-    texts = texts.cast(_TEXT)
-    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)
-    first, last = offsets[texts.offset], offsets[texts.offset + len(texts)]
-    data = texts.buffers()[2]
-    return b"" if data is None else data.to_pybytes()[first:last]
 
 
 def _json_values(column: pd.Series) -> Field:
