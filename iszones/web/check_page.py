@@ -317,4 +317,5 @@ for button, (suffix, label, mime) in zip(buttons, DOWNLOADS, strict=True):
         file_name=f"{done['stem']}_checked{suffix}",
         mime=mime,
         key=f"download{suffix}",
+        on_click="ignore",  # no rerun: the other buttons keep their files (a rerun made them anew)
     )

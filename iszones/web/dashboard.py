@@ -246,6 +246,7 @@ def brief_button(where: Any, cat: Catalogue, zone_id: int) -> None:
         f"iszones-zone-{zone_id}-brief.pdf",
         "application/pdf",
         key=f"brief-{zone_id}-{id(where)}",
+        on_click="ignore",
     )
 
 
@@ -612,13 +613,18 @@ def share_panel(view: View, zone_names: dict[int, str]) -> None:
     st.code(urlstate.iframe_snippet(base, state, title=f"{TITLE}: {count}"), language="html")
     c1, c2, c3, c4 = st.columns(4)
     c1.download_button(
-        "Sites (CSV)", lambda: sites_csv(kept_sites), "iszones-sites.csv", "text/csv"
+        "Sites (CSV)",
+        lambda: sites_csv(kept_sites),
+        "iszones-sites.csv",
+        "text/csv",
+        on_click="ignore",  # no rerun: the other buttons keep their files (a rerun made them anew)
     )
     c2.download_button(
         "Sites (GeoJSON)",
         lambda: geojson_bytes(kept_sites, name="iszones sites"),
         "iszones-sites.geojson",
         "application/geo+json",
+        on_click="ignore",
     )
     full_zones = cat.zones[cat.zones["zone_id"].isin(kept_zones["zone_id"])]
     c3.download_button(
@@ -626,13 +632,16 @@ def share_panel(view: View, zone_names: dict[int, str]) -> None:
         lambda: geojson_bytes(full_zones, name="iszones zones"),
         "iszones-zones.geojson",
         "application/geo+json",
+        on_click="ignore",
     )
 
     def map_html() -> str:
         fresh = make_map(view, popups="full")
         return assets.standalone_html(fresh, offline=True)
 
-    c4.download_button("Map (HTML, works offline)", map_html, "iszones-map.html", "text/html")
+    c4.download_button(
+        "Map (HTML, works offline)", map_html, "iszones-map.html", "text/html", on_click="ignore"
+    )
 
     st.markdown("**Static map for Word, slides and print** (drawn offline, no tiles):")
 
@@ -660,13 +669,18 @@ def share_panel(view: View, zone_names: dict[int, str]) -> None:
 
     s1, s2, s3 = st.columns(3)
     s1.download_button(
-        "Map (PNG, 2338 px)", lambda: static_map("png"), "iszones-map.png", "image/png"
+        "Map (PNG, 2338 px)",
+        lambda: static_map("png"),
+        "iszones-map.png",
+        "image/png",
+        on_click="ignore",
     )
     s2.download_button(
         "Map (PDF, A4 landscape)",
         lambda: static_map("pdf"),
         "iszones-map.pdf",
         "application/pdf",
+        on_click="ignore",
     )
     if selection.zone_id is not None:
         brief_button(s3, cat, selection.zone_id)

@@ -8,6 +8,8 @@ $ISZONES_ARTIFACTS (default build/test-artifacts/) for a person to look at.
 
 from __future__ import annotations
 
+import codecs
+import json
 import os
 import shutil
 import socket
@@ -261,6 +263,12 @@ def test_dashboard_in_a_real_browser_with_the_network_blocked(server):
         download.value.save_as(saved)
         html = saved.read_text(encoding="utf-8")
         assert "&lt;img src=x onerror=alert(1)&gt;" in html and XSS_NAME not in html
+        # the other downloads straight after it, as a user clicks them: each arrives whole
+        for name in ("Sites (CSV)", "Sites (GeoJSON)", "Zones (GeoJSON)"):
+            with page.expect_download(timeout=30000) as more:
+                page.get_by_role("button", name=name).click()
+            body = Path(more.value.path()).read_bytes()
+            assert body.startswith(codecs.BOM_UTF8) if "CSV" in name else json.loads(body)
         offline = new_page(1200, 800)
         offline.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         offline.goto(saved.as_uri())
@@ -295,6 +303,15 @@ def test_check_page_in_a_real_browser_with_the_network_blocked(server):
         page.get_by_text("Only problems", exact=True).click()
         page.get_by_text("3 of 11 rows").wait_for(timeout=20_000)
         page.screenshot(path=str(ARTIFACTS / "browser-check-page-problems.png"), full_page=True)
+        # every download, one straight after another as a user clicks them: each arrives whole
+        got = {}
+        for kind in ("CSV", "GeoJSON", "Excel", "GeoPackage"):
+            with page.expect_download(timeout=30_000) as download:
+                page.get_by_role("button", name=f"Download {kind}").click()
+            got[kind] = Path(download.value.path()).read_bytes()
+        assert got["CSV"].startswith(codecs.BOM_UTF8) and got["CSV"].count(b"\n") == 12
+        assert len(json.loads(got["GeoJSON"])["features"]) == 11
+        assert got["Excel"][:2] == b"PK" and got["GeoPackage"][:16] == b"SQLite format 3\x00"
         # on a phone the legend opens folded to its title, covering none of the sites
         phone = new_page(390, 844)
         phone.goto(f"{server}Check_my_sites")
