@@ -26,7 +26,7 @@ from iszones.check.geopackage import LAYER, distinct_fields, write_geopackage_ar
 from iszones.data.atomic import atomic_output, atomic_path, write_bytes_atomic
 from iszones.data.geojson import geojson_blocks, geojson_bytes
 from iszones.errors import DataFileError
-from iszones.geo.texts import float_text
+from iszones.geo.texts import block_rows, float_text
 from iszones.inputs.text import (
     clean_text,
     safe_cell,
@@ -237,19 +237,21 @@ def _csv_text_column(name: str, values: np.ndarray) -> pa.Array:
 
 def _csv_parts(result: gpd.GeoDataFrame, include_wkt: bool) -> Iterator[bytes]:
     """CSV with a byte-order mark and "\\n" line ends, through the stream's writer, in blocks of
-    CSV_BLOCK_ROWS rows: only one block's plain values and text are held at a time. Text is
-    made inert as it is written (spreadsheet_column and cell_text neutralise every text cell)."""
+    CSV_BLOCK_ROWS rows (fewer for a wide table: geo.texts.block_rows): only one block's plain
+    values and text are held at a time. Text is made inert as it is written (spreadsheet_column
+    and cell_text neutralise every text cell)."""
     table = pd.DataFrame(result.drop(columns=result.geometry.name))
     names = [str(c) for c in table.columns] + (["wkt"] if include_wkt else [])
     yield ("\ufeff" + ",".join(csv_field(n) for n in names) + "\n").encode("utf-8")
-    for start in range(0, len(table), CSV_BLOCK_ROWS):
-        block = table.iloc[start : start + CSV_BLOCK_ROWS]
+    rows = block_rows(len(names), CSV_BLOCK_ROWS)
+    for start in range(0, len(table), rows):
+        block = table.iloc[start : start + rows]
         fields = [
             _csv_text_column(str(name), _plain_values(block.iloc[:, k], bool_text=True))
             for k, name in enumerate(table.columns)
         ]
         if include_wkt:
-            geoms = result.geometry.array[start : start + CSV_BLOCK_ROWS]
+            geoms = result.geometry.array[start : start + rows]
             wkt = shapely.to_wkt(geoms, rounding_precision=-1)
             fields.append(spreadsheet_column(pa.array(wkt, pa.string())))
         if fields:

@@ -25,7 +25,7 @@ import shapely
 from shapely.geometry import mapping
 
 from iszones.errors import CRSError
-from iszones.geo.texts import Field, constant, float_text, patched, text_rows
+from iszones.geo.texts import Field, block_rows, constant, float_text, patched, text_rows
 from iszones.schema import STORAGE_CRS
 
 if TYPE_CHECKING:
@@ -61,7 +61,8 @@ def geojson_blocks(
     frame: gpd.GeoDataFrame, *, name: str | None = None, digits: int = 6
 ) -> Iterator[bytes]:
     """The FeatureCollection as UTF-8, in parts: the opening, the features BLOCK_ROWS at a
-    time (FEATURE_SEPARATOR between blocks), the closing. Coordinates are rounded to `digits`
+    time (fewer for many properties: geo.texts.block_rows; FEATURE_SEPARATOR between blocks),
+    the closing. Coordinates are rounded to `digits`
     decimals (a shape that the rounding breaks is repaired); NaN, infinities and missing
     values are null."""
     import geopandas as gpd  # loaded only for frames: the streamed check writes points
@@ -72,8 +73,9 @@ def geojson_blocks(
     geometry = frame.geometry.name
     columns = [i for i, c in enumerate(frame.columns) if c != geometry]
     keys = [frame.columns[i] for i in columns]
-    for start in range(0, len(frame), BLOCK_ROWS):
-        block = frame.iloc[start : start + BLOCK_ROWS]
+    rows = block_rows(2 * len(columns) + 3, BLOCK_ROWS)  # a key and a value per property
+    for start in range(0, len(frame), rows):
+        block = frame.iloc[start : start + rows]
         shapes = gpd.GeoSeries(block.geometry.array, crs=frame.crs)
         if not shapes.crs.equals(STORAGE_CRS):
             shapes = shapes.to_crs(STORAGE_CRS)

@@ -1,7 +1,8 @@
 """Columns of text made by compiled loops (geo.kernels): floats as Python prints them
 (`float_text`) and rows of fields side by side (`text_rows`), for the CSV and GeoJSON writers.
 
-Under FEW_ROWS rows Python does the same work, as numba takes some tenths of a second to load.
+For fewer values (FEW_ROWS, or as many rows of 30 fields) Python does the same work, as numba
+takes some tenths of a second to load.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from typing import Any, TypeAlias
 import numpy as np
 import pyarrow as pa
 
-FEW_ROWS = 5_000  # rows made by Python rather than by the compiled loops
+FEW_ROWS = 5_000  # values made by Python rather than by the compiled loops
+_ROW_FIELDS = 30  # about a checked site list's width: rows are counted in rows of 30 fields
+BLOCK_CELLS = 2_000_000  # fields (rows x columns) made into text at once: some tens of MB
+
+
+def block_rows(columns: int, most: int) -> int:
+    """Rows a block of `columns` fields may have (at most `most`): BLOCK_CELLS fields."""
+    return max(1, min(most, BLOCK_CELLS // max(1, columns)))
+
 
 # A field of a row: text per row, or (a table of texts, each row's position in it)
 Field: TypeAlias = pa.Array | tuple[pa.Array, np.ndarray]
@@ -68,7 +77,7 @@ def text_rows(
     if len(lengths) > 1:
         raise ValueError(f"Fields of different lengths: {sorted(lengths)}")
     n = lengths.pop() if lengths else 0
-    if n < FEW_ROWS:
+    if n * len(fields) < FEW_ROWS * _ROW_FIELDS:
         write = quoted or str
         texts = [[write(v or "") for v in table.to_pylist()] for table in tables]
         lines = (

@@ -59,6 +59,25 @@ def test_csv_written_in_blocks_is_the_same_file(result, monkeypatch):
     assert whole.decode("utf-8-sig").count("\n") == len(result) + 1
 
 
+def test_a_wide_table_is_written_in_blocks_of_fewer_rows(monkeypatch):
+    """Blocks are bounded by fields, not rows: 300 columns in blocks of 7 fields are cut to one
+    row at a time, and CSV and GeoJSON are the same files as written in one block."""
+    from iszones.geo import texts
+
+    wide = gpd.GeoDataFrame(
+        {f"c{k}": [f"v{k},{r}" for r in range(5)] for k in range(300)},
+        geometry=[Point(X0 + r, Y0) for r in range(5)],
+        crs="EPSG:27700",
+    )
+    whole = {suffix: result_bytes(wide, suffix) for suffix in (".csv", ".geojson")}
+    assert texts.block_rows(300, 100_000) == texts.BLOCK_CELLS // 300
+    monkeypatch.setattr(texts, "BLOCK_CELLS", 7)
+    assert texts.block_rows(300, 100_000) == 1 and texts.block_rows(3, 100_000) == 2
+    for suffix, expected in whole.items():
+        assert result_bytes(wide, suffix) == expected
+    assert len(json.loads(whole[".geojson"])["features"]) == 5
+
+
 def test_xlsx_keeps_text_as_text_and_booleans_as_booleans(result):
     book = load_workbook(io.BytesIO(result_bytes(result, ".xlsx")))
     rows = list(book.active.iter_rows(values_only=True))
