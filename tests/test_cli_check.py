@@ -290,10 +290,11 @@ def test_listing_errors_are_clean():
     assert code == 0 and stdout.splitlines()[-1] == "8 zones"  # 5 IZs + 3 both
 
 
-def test_a_small_csv_into_a_csv_loads_neither_geopandas_nor_numba(tmp_path):
-    """Issue 15's start-up target: a CSV into a CSV against the bundled data (its index read
-    back from the disk cache) imports no geopandas, matplotlib or numba; pandas comes only with
-    pyarrow, which imports it when it converts arrays."""
+@pytest.mark.parametrize("suffix", [".csv", ".geojson"])
+def test_a_small_csv_into_a_csv_loads_neither_geopandas_nor_numba(suffix, tmp_path):
+    """Issue 15's start-up target: a CSV into a CSV (or GeoJSON, streamed too) against the
+    bundled data (its index read back from the disk cache) imports no geopandas, matplotlib or
+    numba; pandas comes only with pyarrow, which imports it when it converts arrays."""
     source = tmp_path / "small.csv"
     rows = [f"s{i},{435000 + i * 100},{335000 + i * 50}" for i in range(10)]
     source.write_text("name,easting,northing\n" + "\n".join(rows) + "\n", encoding="utf-8")
@@ -308,7 +309,7 @@ def test_a_small_csv_into_a_csv_loads_neither_geopandas_nor_numba(tmp_path):
     )
     loaded = []
     for run in ("first", "again"):  # the first run after a change makes the cached index
-        out = tmp_path / f"{run}.csv"
+        out = tmp_path / f"{run}{suffix}"
         done = subprocess.run(
             [sys.executable, "-c", code, str(source), str(out)],
             capture_output=True,
@@ -317,7 +318,7 @@ def test_a_small_csv_into_a_csv_loads_neither_geopandas_nor_numba(tmp_path):
             check=True,
         )
         loaded.append(set(done.stdout.split("modules:")[-1].split()))
-        assert out.read_bytes() == (tmp_path / "first.csv").read_bytes()
+        assert out.read_bytes() == (tmp_path / f"first{suffix}").read_bytes()
     assert "iszones" in loaded[1]
     assert not loaded[1] & {"geopandas", "matplotlib", "numba", "pyogrio", "dask"}
 
