@@ -436,30 +436,32 @@ def test_streamed_geojson_equals_the_whole_file_path(
     assert points and all(-9 < x < 2 and 49 < y < 61 for x, y in points)
 
 
-def test_the_command_streams_a_csv_into_geojson(zones, tmp_path):
-    """Many blocks of generated rows: the command's file is check_sites' file, byte for byte."""
-    source = write_sites_csv(tmp_path / "sites.csv", 6000, seed=6, variant="bng")
-    out = tmp_path / "checked.geojson"
+def _command_on_generated_rows(tmp_path: Path, rows: int, seed: int, suffix: str):
+    """`iszones check` of `rows` generated BNG sites into checked<suffix>: (source, output);
+    nothing else is left beside them."""
+    source = write_sites_csv(tmp_path / "sites.csv", rows, seed=seed, variant="bng")
+    out = tmp_path / f"checked{suffix}"
     done = CliRunner().invoke(main, ["check", str(source), "--out", str(out)])
     assert done.exit_code == 0, done.output
-    assert "6000 sites:" in done.stdout
+    assert f"{rows} sites:" in done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name, "sites.csv"]
+    return source, out
+
+
+def test_the_command_streams_a_csv_into_geojson(zones, tmp_path):
+    """Many blocks of generated rows: the command's file is check_sites' file, byte for byte."""
+    source, out = _command_on_generated_rows(tmp_path, 6000, 6, ".geojson")
     sites = read_site_file(source, max_mb=1e6)
     against = bundled_reference(DATA.parent)
     expected = result_bytes(against.check_table(sites), ".geojson")
     assert out.read_bytes() == expected
     assert len(json.loads(expected)["features"]) == 6000
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checked.geojson", "sites.csv"]
 
 
 def test_the_command_streams_a_csv_into_a_geopackage(fixture_zones, tmp_path):
-    source = write_sites_csv(tmp_path / "sites.csv", 2000, seed=5, variant="bng")
-    out = tmp_path / "checked.gpkg"
-    done = CliRunner().invoke(main, ["check", str(source), "--out", str(out)])
-    assert done.exit_code == 0, done.output
-    assert "2000 sites:" in done.stdout
+    _, out = _command_on_generated_rows(tmp_path, 2000, 5, ".gpkg")
     fields, _, values = geopackage(out)
     assert len(values["answer"]) == 2000 and fields[:2] == ["site_id", "name"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checked.gpkg", "sites.csv"]
 
 
 @pytest.mark.parametrize("suffix", [".gpkg", ".geojson"])
