@@ -85,6 +85,9 @@ ARROW_TYPES = {
     "nearest_customs_site_distance_m": pa.float64(),
     "nearest_customs_site_precision_m": pa.float64(),
 }
+# Answer sentences made at a time: a million sites far apart can have half a million sentences,
+# each made once; in slices, the parts of a sentence need memory for one slice, not all.
+SENTENCES_AT_ONCE = 32768
 # How a programme's footprint is called in an answer.
 _LEVEL = {
     "Freeport": "Freeport outer boundary",
@@ -144,7 +147,7 @@ class Column:
     array); numbers are floats with NaN for empty."""
 
     name: str
-    table: np.ndarray | pa.Array
+    table: np.ndarray | pa.Array | pa.ChunkedArray
     codes: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -154,15 +157,17 @@ class Column:
     def values(self) -> np.ndarray:
         """Per row, as a numpy array (object for text and booleans, float for numbers)."""
         table = self.table
-        if isinstance(table, pa.Array):
-            table = np.asarray(table.to_numpy(zero_copy_only=False), dtype=object)
+        if isinstance(table, pa.ChunkedArray):  # chunk by chunk: no whole copy in Arrow
+            table = np.concatenate([_objects(chunk) for chunk in table.chunks])
+        elif isinstance(table, pa.Array):
+            table = _objects(table)
         return table if self.codes is None else table[self.codes]
 
     def typed(self) -> pa.Array:
         """`table` typed (ARROW_TYPES, else text)."""
         kind = ARROW_TYPES.get(self.name, pa.string())
-        if isinstance(self.table, pa.Array):
-            return self.table.cast(kind)
+        if isinstance(self.table, (pa.Array, pa.ChunkedArray)):
+            return _whole(self.table).cast(kind)
         values = self.table
         if kind == pa.string():
             values = np.array([None if v is None else str(v) for v in values], dtype=object)
@@ -175,8 +180,8 @@ class Column:
 
     def text(self) -> pa.Array:
         """Each value of `table` as a CSV cell holds it (csvtext.cell_text), before quoting."""
-        if isinstance(self.table, pa.Array):
-            return spreadsheet_column(self.table.fill_null(""))
+        if isinstance(self.table, (pa.Array, pa.ChunkedArray)):
+            return spreadsheet_column(_whole(self.table).fill_null(""))
         if ARROW_TYPES.get(self.name) == pa.float64():
             return float_text(np.asarray(self.table, dtype=float))
         # a table of keys (zones, councils, problems: a few hundred at most), one by one
@@ -191,6 +196,14 @@ class Column:
         data.geojson.feature_lines."""
         texts = json_texts(self.typed())
         return texts if self.codes is None else (texts, self.codes)
+
+
+def _objects(values: pa.Array) -> np.ndarray:
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _whole(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _tenths(metres: np.ndarray) -> np.ndarray:
@@ -248,12 +261,17 @@ def _answer(
     packed = key << 44 | np.minimum(zone_km, 65535) << 28 | state << 16 | np.minimum(tax_km, 65535)
     packed |= customs_state << 57
     unique, codes = np.unique(packed, return_inverse=True)
-    parts = [
-        *_filled(heads, (unique >> 44) & 8191, (unique >> 28) & 65535),
-        *_filled(tails, (unique >> 16) & 4095, unique & 65535),
-        pa.array(customs_tails, pa.string()).take(pa.array(unique >> 57)),
-    ]
-    return Column("answer", pc.binary_join_element_wise(*parts, ""), codes.ravel())
+    sentences = []
+    for start in range(0, max(len(unique), 1), SENTENCES_AT_ONCE):
+        some = unique[start : start + SENTENCES_AT_ONCE]
+        parts = [
+            *_filled(heads, (some >> 44) & 8191, (some >> 28) & 65535),
+            *_filled(tails, (some >> 16) & 4095, some & 65535),
+            pa.array(customs_tails, pa.string()).take(pa.array(some >> 57)),
+        ]
+        sentences.append(pc.binary_join_element_wise(*parts, ""))
+    table = sentences[0] if len(sentences) == 1 else pa.chunked_array(sentences)
+    return Column("answer", table, codes.ravel())
 
 
 def _filled(templates: Sequence[str], which: np.ndarray, tenths: np.ndarray) -> list[pa.Array]:

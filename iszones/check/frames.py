@@ -11,6 +11,8 @@ that only shares an edge with a zone is outside it, at distance 0.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 
@@ -471,6 +473,23 @@ def check_sites(
     )
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):  # not glibc (macOS, musl, Windows)
+        return None
+
+
+def _give_back_freed_memory() -> None:
+    """Return memory the last step freed to the OS. glibc keeps freed arrays for reuse, so a
+    million-site check held 150 MB twice at its peak (1.35 GB, 1.20 GB with this; about 6 ms
+    a call). Nothing where the C library is not glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def check_indexed(
     sites: gpd.GeoDataFrame,
     index: CheckIndex,
@@ -511,6 +530,7 @@ def check_indexed(
         progress(0, 0)
     answers = concat_answers(parts, index.n_zones) if parts else None
     parts.clear()  # the chunks' answers, now in `answers`
+    _give_back_freed_memory()
     polygons = (
         answers is not None
         and answers.share is not None
@@ -526,6 +546,7 @@ def check_indexed(
         sources=None if sources is None else np.asarray(sources),
     )
     del answers  # what the columns need of it, they hold
+    _give_back_freed_memory()
 
     out = sites.copy(deep=False)  # copy-on-write (pandas 3): the input frame is not changed
     names = {c.name for c in found}

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from shapely.geometry import Point, box
 
 from benchmarks.bulk_check import plain_pipeline, write_sites_csv
+from iszones.check import columns
 from iszones.check import outputs as results
 from iszones.check.core import check_points
 from iszones.check.frames import bundled_boundaries, bundled_tax_sites, check_sites, prepare_check
@@ -456,6 +457,23 @@ def test_the_command_streams_a_csv_into_geojson(zones, tmp_path):
     expected = result_bytes(against.check_table(sites), ".geojson")
     assert out.read_bytes() == expected
     assert len(json.loads(expected)["features"]) == 6000
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".geojson"])
+def test_answers_made_a_slice_at_a_time_read_the_same(suffix, tmp_path, monkeypatch):
+    """Sites far apart have as many answer sentences as sites (half a million in a million), so
+    they are made a slice at a time: slices of 7 give the same file and frame as one slice."""
+    source = write_sites_csv(tmp_path / "sites.csv", 3000, seed=5, variant="wgs84")
+    against = bundled_reference(DATA.parent)
+    index = against.index()
+    sites = read_site_file(source, max_mb=1e6)
+    CsvCheck(source).run(one := tmp_path / f"one{suffix}", index, within_km=2)
+    frame = against.check_table(sites, within_km=2)
+    monkeypatch.setattr(columns, "SENTENCES_AT_ONCE", 7)
+    CsvCheck(source).run(sliced := tmp_path / f"sliced{suffix}", index, within_km=2)
+    assert sliced.read_bytes() == one.read_bytes()
+    pd.testing.assert_frame_equal(against.check_table(sites, within_km=2), frame)
+    assert frame["answer"].nunique() > 2000  # hundreds of slices, in blocks and whole
 
 
 def test_the_command_streams_a_csv_into_a_geopackage(fixture_zones, tmp_path):
