@@ -12,7 +12,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import geopandas as gpd
 import numpy as np
@@ -37,6 +37,7 @@ from iszones.inputs.text import (
 
 OUTPUT_FORMATS = (".csv", ".geojson", ".gpkg", ".xlsx")
 CSV_BLOCK_ROWS = 100_000
+XLSX_BLOCK_ROWS = 20_000  # rows made plain values at a time for Excel
 _TEXT_KINDS = ("string", "empty")  # pandas' infer_dtype kinds of text
 _JSON_KINDS = (*_TEXT_KINDS, "boolean", "floating")  # kinds GeoJSON writes as they are
 
@@ -137,7 +138,9 @@ def result_bytes(
     if suffix == ".csv":
         return b"".join(_csv_parts(result, include_wkt))
     if suffix == ".xlsx":
-        return _xlsx(_plain_table(result, bool_text=False, spreadsheet=True), progress)
+        buffer = io.BytesIO()
+        _xlsx(result, buffer, progress)
+        return buffer.getvalue()
     if suffix == ".geojson":
         return b"".join(_geojson_parts(result))
     return _geopackage(result)
@@ -283,25 +286,33 @@ def require_excel_rows(rows: int) -> None:
         )
 
 
-def _xlsx(table: pd.DataFrame, progress: Callable[[int, int], None] | None = None) -> bytes:
-    """The table as one sheet: header frozen, auto-filter on, columns as wide as their content
-    (within limits); numbers as numbers (plain-number text too), text as text, never formulas."""
+def _xlsx(
+    result: gpd.GeoDataFrame,
+    out: BinaryIO,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """The results as one sheet written into `out`: header frozen, auto-filter on, columns as
+    wide as their content (within limits); numbers as numbers (plain-number text too), text as
+    text, never formulas. Rows are made plain XLSX_BLOCK_ROWS at a time (_plain_table), so
+    memory holds one block's cells, not every row's; openpyxl's write-only sheet keeps its rows
+    in a temporary file until the workbook is saved."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
     from openpyxl.utils import get_column_letter
 
-    require_excel_rows(len(table))
+    require_excel_rows(len(result))
     book = Workbook(write_only=True)
     sheet = book.create_sheet("checked_sites")
-    columns = [str(c) for c in table.columns]
-    sample = table.head(200)
+    n = len(result)
+    sample = _plain_table(result.iloc[:200], bool_text=False, spreadsheet=True)
+    columns = [str(c) for c in sample.columns]
     for pos, name in enumerate(columns, start=1):
         longest = max([len(name), *(len(str(v)) for v in sample.iloc[:, pos - 1] if v is not None)])
         width = min(max(longest + 2, _MIN_WIDTH), _MAX_WIDTH)
         sheet.column_dimensions[get_column_letter(pos)].width = width
     sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(max(1, len(columns)))}{len(table) + 1}"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(max(1, len(columns)))}{n + 1}"
 
     def cell(value: Any) -> Any:
         """The value as openpyxl appends it; a cell of its own only for text openpyxl would
@@ -324,13 +335,17 @@ def _xlsx(table: pd.DataFrame, progress: Callable[[int, int], None] | None = Non
         title.data_type = "s"
         header.append(title)
     sheet.append(header)
-    for done, row in enumerate(table.itertuples(index=False, name=None), start=1):
-        sheet.append([cell(value) for value in row])
-        if progress is not None and (done % 10_000 == 0 or done == len(table)):
-            progress(done, len(table))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    done = 0
+    for start in range(0, n, XLSX_BLOCK_ROWS):
+        block = _plain_table(
+            result.iloc[start : start + XLSX_BLOCK_ROWS], bool_text=False, spreadsheet=True
+        )
+        for row in block.itertuples(index=False, name=None):
+            sheet.append([cell(value) for value in row])
+            done += 1
+            if progress is not None and (done % 10_000 == 0 or done == n):
+                progress(done, n)
+    book.save(out)
 
 
 def _flat_lists(frame: gpd.GeoDataFrame, columns: Sequence[str] | None) -> gpd.GeoDataFrame:
@@ -399,6 +414,10 @@ def write_result(
         with atomic_output(path) as out:
             for part in parts:
                 out.write(part)
+        return
+    if suffix == ".xlsx":  # straight into the file, not a copy in memory first
+        with atomic_output(path) as out:
+            _xlsx(result, out, progress)
         return
     payload = result_bytes(result, suffix, include_wkt=include_wkt, progress=progress)
     write_bytes_atomic(path, payload)
