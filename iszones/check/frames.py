@@ -477,7 +477,7 @@ def check_sites(
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
         return ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):  # not glibc (macOS, musl, Windows)
+    except (AttributeError, OSError, TypeError):  # not glibc (macOS, musl, Windows)
         return None
 
 
