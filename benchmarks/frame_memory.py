@@ -48,7 +48,7 @@ def child(run: str, source: Path) -> None:
 
 
 def _median(values: list[float], form: str) -> str:
-    """'median (every value)', the values sorted."""
+    """'median unit (every value)', the values sorted; `form` formats one with its unit."""
     values = sorted(values)
     return f"{form.format(values[len(values) // 2])} ({', '.join(map(form.format, values))})"
 
@@ -77,11 +77,11 @@ def main() -> None:
                     check=True,
                 )
                 found.append(json.loads(out.stdout))
-    print(f"N = {args.rows:,} (bng), each run in a new process, {args.repeat} rounds alternated")
+    print(f"N = {args.rows:,} (bng), each run in a process of its own, alternated, x{args.repeat}")
     for run, found in runs.items():
-        line = f"  {run:<6} peak {_median([f['peak_mb'] for f in found], '{:,.0f}')} MB"
+        line = f"  {run:<6} peak {_median([f['peak_mb'] for f in found], '{:,.0f} MB')}"
         if run == "check":
-            line += f"; check_sites {_median([f['seconds'] for f in found], '{:.2f}')} s"
+            line += f"; check_sites {_median([f['seconds'] for f in found], '{:.2f} s')}"
         print(line)
 
 
