@@ -6,7 +6,7 @@ Two runs alternate, --repeat times, on the same generated file (bulk_check.write
   check  the same, then check_sites on every row.
 Prints each run's peak resident memory (the kernel's VmHWM) and, for `check`, check_sites' time.
 
-    .venv/bin/python benchmarks/frame_memory.py --rows 1000000
+    .venv/bin/python benchmarks/frame_memory.py --rows 1000000 [--variant wgs84]
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--variant", choices=("bng", "wgs84"), default="bng")
     parser.add_argument("--child", nargs=2, metavar=("RUN", "CSV"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -66,7 +67,7 @@ def main() -> None:
     from bulk_check import write_sites_csv
 
     with tempfile.TemporaryDirectory(prefix="iszones-frame-") as folder:
-        source = write_sites_csv(Path(folder) / "sites.csv", args.rows)
+        source = write_sites_csv(Path(folder) / "sites.csv", args.rows, variant=args.variant)
         runs: dict[str, list[dict[str, float]]] = {"read": [], "check": []}
         for _ in range(args.repeat):
             for run, found in runs.items():
@@ -77,7 +78,7 @@ def main() -> None:
                     check=True,
                 )
                 found.append(json.loads(out.stdout))
-    print(f"N = {args.rows:,} (bng), each run in a process of its own, alternated, x{args.repeat}")
+    print(f"N = {args.rows:,} ({args.variant}), runs alternated x{args.repeat}, each in a process")
     for run, found in runs.items():
         line = f"  {run:<6} peak {_median([f['peak_mb'] for f in found], '{:,.0f} MB')}"
         if run == "check":

@@ -8,6 +8,7 @@ frames), so the streamed check reads it back from the disk cache without pandas 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from iszones.check.columns import (
 from iszones.check.taxsites import TaxSiteIndex, locate_tax_sites
 from iszones.geo.grid import NO_POLYGON, PolygonGrid
 from iszones.geo.grid import mask_members as grid_members
+
+WORKERS = min(4, os.cpu_count() or 1)  # threads checking blocks or chunks of sites at once
 
 # ---------------------------------------------------------------- the spatial core
 

@@ -15,14 +15,18 @@ import ctypes
 import functools
 import itertools
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from iszones.check.columns import BORDER_NOTE_M, Answers, require_within_km, result_columns
 from iszones.check.core import (
+    WORKERS,
     CheckIndex,
     check_points,
     free_name,
@@ -40,6 +44,7 @@ from iszones.geo.spatial import (
     require_crs,
     to_measure_crs,
 )
+from iszones.inputs.coordinates import transformer
 from iszones.schema import MEASURE_CRS, PROGRAMME_LABELS
 
 CHUNK_ROWS = 20_000
@@ -163,19 +168,28 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> 
         )
 
 
-def _check_chunk(geoms: np.ndarray, index: CheckIndex) -> Answers:
-    """Answers for sites already in EPSG:27700 (all with geometry).
+def _check_chunk(geoms: np.ndarray, crs: Any, index: CheckIndex) -> Answers:
+    """Answers for sites (all with geometry) in `crs`.
 
-    Points, nearly always the bulk, take the vectorised path (bulk.check_points); lines and
-    polygons the geometric one.
+    Points, nearly always the bulk, take the vectorised path (core.check_points), their
+    coordinates converted to EPSG:27700 as arrays (no geometries made: a million WGS84 points
+    in 0.4 s rather than 1.0 s, the same numbers to the bit); lines and polygons the geometric
+    one.
     """
     is_point = shapely.get_type_id(geoms) == 0
     if is_point.all():
-        return check_points(shapely.get_x(geoms), shapely.get_y(geoms), index)
+        x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+        if not CRS.from_user_input(crs).equals(MEASURE_CRS):
+            x, y = transformer(crs, MEASURE_CRS).transform(x, y)
+        return check_points(x, y, index, threads=1)
+    part = gpd.GeoSeries(geoms, crs=crs)
+    geoms = (part if part.crs.equals(MEASURE_CRS) else part.to_crs(MEASURE_CRS)).to_numpy()
     shapes = _check_shapes(geoms[~is_point], index)
     if not is_point.any():
         return shapes
-    points = check_points(shapely.get_x(geoms[is_point]), shapely.get_y(geoms[is_point]), index)
+    points = check_points(
+        shapely.get_x(geoms[is_point]), shapely.get_y(geoms[is_point]), index, threads=1
+    )
     order = np.concatenate([np.flatnonzero(is_point), np.flatnonzero(~is_point)])
     merged = concat_answers([points, shapes], index.n_zones)
     back = np.empty_like(order)
@@ -518,14 +532,19 @@ def check_indexed(
     if len(todo):
         require_crs(sites, "The sites")
 
+    starts = range(0, len(todo), max(1, chunk_rows))
+
+    def answer(start: int) -> Answers:
+        return _check_chunk(np.asarray(geoms[todo[start : start + chunk_rows]]), sites.crs, index)
+
     parts: list[Answers] = []
-    for start in range(0, len(todo), max(1, chunk_rows)):
-        rows = todo[start : start + chunk_rows]
-        part = gpd.GeoSeries(geoms[rows], crs=sites.crs)
-        part_bng = part if part.crs.equals(MEASURE_CRS) else part.to_crs(MEASURE_CRS)
-        parts.append(_check_chunk(part_bng.to_numpy(), index))
-        if progress is not None:
-            progress(min(start + chunk_rows, len(todo)), len(todo))
+    # a pool of threads, one chunk each (as the stream checks blocks): 1M points 3.7-3.9 s,
+    # against 4.2-4.5 s for one chunk at a time, each query using the threads
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="iszones-check") as pool:
+        for start, part in zip(starts, pool.map(answer, starts), strict=True):
+            parts.append(part)
+            if progress is not None:
+                progress(min(start + chunk_rows, len(todo)), len(todo))
     if not len(todo) and progress is not None:
         progress(0, 0)
     answers = concat_answers(parts, index.n_zones) if parts else None

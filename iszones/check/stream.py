@@ -36,7 +36,7 @@ from iszones.check.columns import (
     result_names,
     tax_level,
 )
-from iszones.check.core import CheckIndex, check_points, free_name
+from iszones.check.core import WORKERS, CheckIndex, check_points, free_name
 from iszones.check.csvtext import csv_field, csv_rows
 from iszones.check.geopackage import LAYER, distinct_fields, write_geopackage_arrow
 from iszones.check.summary import SHOWN_PROBLEMS, CheckSummary, sum_evidence
@@ -67,7 +67,6 @@ from iszones.schema import MEASURE_CRS, STORAGE_CRS
 BLOCK_BYTES = 1 << 20  # bytes of CSV per block at most: about 30,000 rows of a site list
 FIRST_BLOCK_BYTES = 1 << 20  # the first block, read alone to choose the CRS
 LAST_BLOCK_BYTES = 256 << 10  # blocks shrink towards this near the end, to share the last work
-WORKERS = min(4, os.cpu_count() or 1)  # threads checking blocks at once
 IN_FLIGHT = 2  # blocks read ahead per worker: what bounds memory
 BOM = b"\xef\xbb\xbf"
 
