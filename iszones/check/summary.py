@@ -59,20 +59,22 @@ class CheckSummary:
         return self.inside - self.tax_inside_zone
 
     def __str__(self) -> str:
-        sites = f"{self.rows} site{'' if self.rows == 1 else 's'}"
+        """'12,904 sites: 5 inside or possibly inside a tax site, ...': counts as
+        render.format.plural writes them."""
+        sites = f"{self.rows:,} site{'' if self.rows == 1 else 's'}"
         parts = []
         if self.tax_sites:
-            parts.append(f"{self.in_tax_site} inside or possibly inside a tax site")
-            parts.append(f"{self.zone_only} inside a zone's area only")
+            parts.append(f"{self.in_tax_site:,} inside or possibly inside a tax site")
+            parts.append(f"{self.zone_only:,} inside a zone's area only")
         else:
-            parts.append(f"{self.inside} inside a zone's area")
+            parts.append(f"{self.inside:,} inside a zone's area")
         near = (
-            f" ({self.outside_within} within {self.within_km:g} km)"
+            f" ({self.outside_within:,} within {self.within_km:g} km)"
             if self.within_km is not None
             else ""
         )
-        parts.append(f"{self.outside} outside{near}")
-        parts.append(f"{self.problems} with problems")
+        parts.append(f"{self.outside:,} outside{near}")
+        parts.append(f"{self.problems:,} with problems")
         return f"{sites}: {', '.join(parts)}"
 
     def merged(self, later: CheckSummary) -> CheckSummary:

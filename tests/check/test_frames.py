@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from iszones.check.frames import bundled_boundaries, check_sites, combine_boundaries
-from iszones.check.summary import summarise
+from iszones.check.summary import CheckSummary, summarise
 from iszones.data.catalogue import read_admin_units, read_zones
 from iszones.errors import CRSError, IszonesError, SchemaError
 from iszones.inputs.readers import read_boundary_file, read_site_file
+from iszones.render.format import plural
 from tests.conftest import TESTS, X0, Y0
 
 HERE = TESTS
@@ -248,6 +249,18 @@ def test_summary_line(zones, units):
     )
     assert str(summarise(run(FIXTURES / "sites_bng.csv", zones, units))) == (
         "11 sites: 5 inside a zone's area, 3 outside, 3 with problems"
+    )
+
+
+def test_summary_counts_read_as_the_formatter_writes_them():
+    """A big list's line reads '12,904 sites', as render.format.plural writes counts."""
+    summary = CheckSummary(
+        rows=12904, inside=1361, outside=1382, problems=10156, in_tax_site=5, tax_sites=True
+    )
+    summary.tax_inside_zone, summary.within_km, summary.outside_within = 5, 2.0, 1073
+    assert str(summary) == (
+        f"{plural(12904, 'site')}: 5 inside or possibly inside a tax site, 1,356 inside a zone's"
+        " area only, 1,382 outside (1,073 within 2 km), 10,156 with problems"
     )
 
 
