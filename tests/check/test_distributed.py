@@ -193,7 +193,7 @@ def test_cli_on_the_cluster(client, sites_csv, tmp_path):
         ["check", str(sites_csv), "--out", str(out), "--engine", "dask", "--scheduler", address],
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[0].startswith("4000 sites: ")
+    assert result.stdout.splitlines()[0].startswith("4,000 sites: ")
     assert len(pd.read_parquet(out)) == 4000
 
 

@@ -280,7 +280,7 @@ def test_cli_streams_a_csv_into_a_csv(zones, units, tmp_path):
     )
     assert out.read_bytes() == expected
     summary = result.stdout.splitlines()[0]
-    assert summary.startswith("5000 sites: ") and "inside or possibly inside a tax site" in summary
+    assert summary.startswith("5,000 sites: ") and "inside or possibly inside a tax site" in summary
 
 
 def test_cli_max_mb_applies_to_a_streamed_file_only_when_given(tmp_path):
@@ -444,7 +444,7 @@ def _command_on_generated_rows(tmp_path: Path, rows: int, seed: int, suffix: str
     out = tmp_path / f"checked{suffix}"
     done = CliRunner().invoke(main, ["check", str(source), "--out", str(out)])
     assert done.exit_code == 0, done.output
-    assert f"{rows} sites:" in done.stdout
+    assert f"{rows:,} sites:" in done.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name, "sites.csv"]
     return source, out
 
