@@ -249,7 +249,7 @@ for column, (label, value) in zip(
     (*levels, ("Outside every zone", summary.outside), ("With problems", summary.problems)),
     strict=True,
 ):
-    column.metric(label, value)
+    column.metric(label, f"{value:,}")  # as the summary line and render.format write counts
 for note in done["notes"]:
     st.caption(md(note))
 
