@@ -374,18 +374,24 @@ def geopackage(path: Path) -> tuple[list[str], list[str], dict]:
     return list(info["fields"]), list(info["dtypes"]), table.to_pydict()
 
 
-@pytest.mark.parametrize("name", ["sites_bng.csv", "sites_wgs84.csv", "clashes.csv", "quotes.csv"])
-def test_streamed_geopackage_equals_the_whole_file_path(name, fixture_zones, units, tmp_path):
-    """A CSV checked into a GeoPackage block by block holds what check_sites' frame written
-    as a GeoPackage holds: the same fields, types, values and points (none for problem rows)."""
+def _fixture_checked(name: str, tmp_path: Path, zones, units, **kwargs):
+    """(source, sites read, check_sites' frame) of a fixture CSV or a TRICKY one."""
     source = FIXTURES / name
     if name in TRICKY:
         source = tmp_path / name
         source.write_bytes(TRICKY[name].encode("utf-8"))
     sites = read_site_file(source, max_mb=1e6)
     frame = check_sites(
-        sites.frame, fixture_zones, units, problems=sites.problems, sources=sites.sources
+        sites.frame, zones, units, problems=sites.problems, sources=sites.sources, **kwargs
     )
+    return source, sites, frame
+
+
+@pytest.mark.parametrize("name", ["sites_bng.csv", "sites_wgs84.csv", "clashes.csv", "quotes.csv"])
+def test_streamed_geopackage_equals_the_whole_file_path(name, fixture_zones, units, tmp_path):
+    """A CSV checked into a GeoPackage block by block holds what check_sites' frame written
+    as a GeoPackage holds: the same fields, types, values and points (none for problem rows)."""
+    source, _, frame = _fixture_checked(name, tmp_path, fixture_zones, units)
     results.write_result(frame, tmp_path / "whole.gpkg")
     CsvCheck(source, block_bytes=1 << 10).run(
         tmp_path / "streamed.gpkg", prepare_check(fixture_zones, units)
@@ -406,18 +412,8 @@ def test_streamed_geojson_equals_the_whole_file_path(
 ):
     """A CSV checked into GeoJSON block by block is the file check_sites' frame makes, byte for
     byte: the same properties and types, points in WGS84, null geometry for problem rows."""
-    source = FIXTURES / name
-    if name in TRICKY:
-        source = tmp_path / name
-        source.write_bytes(TRICKY[name].encode("utf-8"))
-    sites = read_site_file(source, max_mb=1e6)
-    frame = check_sites(
-        sites.frame,
-        fixture_zones,
-        units,
-        problems=sites.problems,
-        sources=sites.sources,
-        within_km=within_km,
+    source, sites, frame = _fixture_checked(
+        name, tmp_path, fixture_zones, units, within_km=within_km
     )
     results.write_result(frame, tmp_path / "whole.geojson")
     CsvCheck(source, block_bytes=1 << 10).run(
