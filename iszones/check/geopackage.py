@@ -11,6 +11,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from iszones.errors import DataFileError
 
 LAYER = "checked_sites"
@@ -31,6 +34,26 @@ def distinct_fields(names: Sequence[str]) -> list[str]:
         seen.add(candidate.casefold())
         out.append(candidate)
     return out
+
+
+_POINT_WKB = np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def point_wkb(x: np.ndarray, y: np.ndarray, ok: np.ndarray) -> pa.BinaryArray:
+    """Points as WKB (little-endian 2D Points, as shapely.to_wkb writes them with
+    byte_order=1), null where `ok` is false. Made by numpy in one pass: shapely made a million
+    point objects first, and then their bytes as a million Python objects (1.0 s against
+    0.01 s, most of it holding the GIL the check's other threads wait for)."""
+    ok = np.asarray(ok, dtype=bool)
+    records = np.empty(int(ok.sum()), dtype=_POINT_WKB)
+    records["order"], records["kind"] = 1, 1  # little-endian; a Point
+    records["x"], records["y"] = x[ok], y[ok]
+    offsets = np.zeros(len(ok) + 1, dtype=np.int32)
+    np.cumsum(np.where(ok, _POINT_WKB.itemsize, 0), out=offsets[1:])
+    valid = pa.array(ok).buffers()[1] if not ok.all() else None
+    return pa.BinaryArray.from_buffers(
+        pa.binary(), len(ok), [valid, pa.py_buffer(offsets), pa.py_buffer(records)]
+    )
 
 
 def write_geopackage_arrow(

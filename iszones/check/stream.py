@@ -23,7 +23,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import shapely
 from pyproj import CRS
 
 from iszones.check.columns import (
@@ -38,7 +37,7 @@ from iszones.check.columns import (
 )
 from iszones.check.core import WORKERS, CheckIndex, check_points, free_name
 from iszones.check.csvtext import csv_field, csv_rows
-from iszones.check.geopackage import LAYER, distinct_fields, write_geopackage_arrow
+from iszones.check.geopackage import LAYER, distinct_fields, point_wkb, write_geopackage_arrow
 from iszones.check.summary import SHOWN_PROBLEMS, CheckSummary, sum_evidence
 from iszones.data.atomic import atomic_output, atomic_path
 from iszones.data.geojson import (
@@ -670,9 +669,8 @@ def geopackage_table(
     found = [c.arrow() for c in block_results(block, answers, index, within_km)]
     found = [pc.if_else(a, "true", "false") if pa.types.is_boolean(a.type) else a for a in found]
     points = block.points
-    wkb = np.full(len(points.ok), None, dtype=object)
-    wkb[points.ok] = shapely.to_wkb(shapely.points(points.x[points.ok], points.y[points.ok]))
-    return pa.Table.from_arrays([*originals, *found, pa.array(wkb, pa.binary())], schema=schema)
+    wkb = point_wkb(points.x, points.y, points.ok)
+    return pa.Table.from_arrays([*originals, *found, wkb], schema=schema)
 
 
 def block_geojson(
