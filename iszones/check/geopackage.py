@@ -41,7 +41,8 @@ _POINT_WKB = np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f
 
 def point_wkb(x: np.ndarray, y: np.ndarray, ok: np.ndarray) -> pa.BinaryArray:
     """Points as WKB (little-endian 2D Points, as shapely.to_wkb writes them with
-    byte_order=1), null where `ok` is false. Made by numpy in one pass: shapely made a million
+    byte_order=1), null where `ok` is false; a block's points (Arrow's 32-bit offsets hold up to
+    100 million). Made by numpy in one pass: shapely made a million
     point objects first, and then their bytes as a million Python objects (1.0 s against
     0.01 s, most of it holding the GIL the check's other threads wait for)."""
     ok = np.asarray(ok, dtype=bool)
