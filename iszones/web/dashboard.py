@@ -439,9 +439,9 @@ section[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"],
 .block-container {padding: 0.25rem 0.5rem 0 !important; max-width: none !important}
 iframe[title="streamlit_folium.st_folium"] {height: calc(100vh - 4rem) !important;
   min-height: 200px}
-[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] {white-space: nowrap;
-  overflow: hidden; text-overflow: ellipsis; margin: 0}
-[data-testid="stCaptionContainer"] p {margin: 0}
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] {margin: 0}
+[data-testid="stCaptionContainer"] p {margin: 0; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis}
 </style>"""
 # Long sector chips wrap instead of ending in "..."; a picked zone's full name is shown under the
 # picker (a select box is one line of input and cannot wrap).
