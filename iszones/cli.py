@@ -373,6 +373,8 @@ def _echo_summary(summary: Any, where: str, output: Path) -> None:
         more = summary.problems - SHOWN_PROBLEMS
         click.echo(f"... and {more} more (see the problem column)", err=True)
     click.echo(str(summary))
+    for note in summary.notes:
+        click.echo(note, err=True)
     click.echo(f"Wrote {output}")
 
 
@@ -933,5 +935,7 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
         click.echo(answer.line())
         for other, council in answer.others:
             click.echo(f"  also {other.label} ({council}) at {other.lat:.5f}, {other.lon:.5f}")
+    for note in dict.fromkeys(note for place in places for note in place.notes):
+        click.echo(note, err=True)
     if failed:
         raise SystemExit(1)

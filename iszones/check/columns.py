@@ -58,7 +58,6 @@ RESULT_COLUMNS = (
     "nearest_customs_site_distance_m",
     "nearest_customs_site_precision_m",
 )
-OPTIONAL_COLUMNS = ("area_share_in_zone", "within_km")
 BORDER_NOTE_M = 200.0
 # Answers.unit_note codes, and what lad_note says for each
 FAR_FROM_POSTCODES_M = 1000.0

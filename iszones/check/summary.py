@@ -52,6 +52,7 @@ class CheckSummary:
     all_swapped: bool = True  # every problem so far says the coordinates look swapped
     evidence: CoordinateEvidence | None = None
     tax_inside_zone: int = 0  # sites counted in in_tax_site that are also inside a zone
+    notes: list[str] = field(default_factory=list)  # of the data that placed rows (postcodes)
 
     @property
     def zone_only(self) -> int:
@@ -101,6 +102,7 @@ class CheckSummary:
             all_swapped=self.all_swapped and later.all_swapped,
             evidence=sum_evidence(self.evidence, evidence),
             tax_inside_zone=self.tax_inside_zone + later.tax_inside_zone,
+            notes=list(dict.fromkeys(self.notes + later.notes)),
         )
 
     def check_located(self, name: str) -> None:

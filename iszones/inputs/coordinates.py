@@ -408,6 +408,7 @@ class TablePoints:
     ok: np.ndarray  # rows without a problem (problems == "", without comparing text)
     blank: np.ndarray | None = None  # rows with both coordinates empty
     source: np.ndarray | None = None  # inputs.placing.LOCATION_SOURCES codes, when known
+    notes: tuple[str, ...] = ()  # what the user must be told of the data that placed rows
 
 
 def locate_columns(

@@ -11,7 +11,13 @@ from pyproj import Transformer
 
 from iszones.inputs.places import SOURCE as PLACES_SOURCE
 from iszones.inputs.places import find_places
-from iszones.inputs.postcodes import POSTCODE, PostcodeError, lookup_postcode
+from iszones.inputs.postcodes import (
+    POSTCODE,
+    PostcodeError,
+    data_notes,
+    lookup_postcode,
+    northern_irish,
+)
 
 _NUMBER = r"[-+]?\d+(?:\.\d+)?"
 _PAIR = re.compile(rf"^\s*({_NUMBER})\s*[,;\s]\s*({_NUMBER})\s*$")
@@ -41,6 +47,7 @@ class Location:
     northing: float
     label: str
     others: tuple[Location, ...] = field(default=())
+    notes: tuple[str, ...] = ()  # the attribution (and licence) of the data that placed it
 
 
 def _from_bng(query: str, kind: str, easting: float, northing: float, label: str) -> Location:
@@ -86,8 +93,16 @@ def locate(query: str) -> Location:
             found = lookup_postcode(text)
         except PostcodeError as err:
             raise LocateError(str(err)) from None
+        notes = data_notes(bool(northern_irish([found.postcode])[0]))
         return Location(
-            text, "postcode", found.lon, found.lat, found.easting, found.northing, found.postcode
+            text,
+            "postcode",
+            found.lon,
+            found.lat,
+            found.easting,
+            found.northing,
+            found.postcode,
+            notes=notes,
         )
     pair = _PAIR.match(text)
     if pair:
@@ -135,4 +150,5 @@ def locate(query: str) -> Location:
         first.northing,
         first.label,
         tuple(located[1:]),
+        notes=(f"Place names: {PLACES_SOURCE}.",),
     )

@@ -64,6 +64,16 @@ def _lookup(texts: np.ndarray) -> pd.DataFrame:
     return lookup_postcodes(texts.tolist())
 
 
+def _notes(found: pd.DataFrame, used: np.ndarray) -> tuple[str, ...]:
+    """The directory's attribution (and Northern Ireland's licence) where it placed or
+    checked rows (`used`); nothing where it did neither."""
+    from iszones.inputs.postcodes import data_notes, northern_irish
+
+    if not used.any():
+        return ()
+    return data_notes(bool(northern_irish(found["postcode"].to_numpy()[used]).any()))
+
+
 def points_from_postcodes(raw: Any, column: str, first_row: int = 1) -> TablePoints:
     """Points for a table with a postcode column and no coordinates, in WGS84."""
     texts = _text(raw)
@@ -83,7 +93,8 @@ def points_from_postcodes(raw: Any, column: str, first_row: int = 1) -> TablePoi
     crs = CRS.from_user_input(STORAGE_CRS)
     note = f"placed by postcode from column {column!r} (ONS Postcode Directory, November 2025)"
     # no evidence: the CRS is the directory's, not judged from the values
-    return TablePoints(x, y, problems, crs, note, None, ~said, blank=None, source=source)
+    notes = _notes(found, ~said)
+    return TablePoints(x, y, problems, crs, note, None, ~said, None, source, notes)
 
 
 def place_postcodes(points: TablePoints, raw: Any, column: str) -> TablePoints:
@@ -127,7 +138,15 @@ def place_postcodes(points: TablePoints, raw: Any, column: str) -> TablePoints:
         )
         far = np.flatnonzero(both)[apart > FAR_M]
         source[far] = FAR_POSTCODE
-    return dataclasses.replace(points, x=x, y=y, problems=problems, ok=ok, source=source)
+    return dataclasses.replace(
+        points,
+        x=x,
+        y=y,
+        problems=problems,
+        ok=ok,
+        source=source,
+        notes=(*points.notes, *_notes(found, located)),
+    )
 
 
 def locate_rows(

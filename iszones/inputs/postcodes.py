@@ -33,15 +33,28 @@ NI_LICENCE = (
     "Northern Ireland postcode data is licensed by ONS for non-commercial and internal business "
     "use only; commercial use needs a Land & Property Services licence"
 )
+
+
 # Outward code (area letters, district digit, optional letter/digit) then inward code.
 POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 MALFORMED = "not a UK postcode (expected e.g. 'DE74 2SA')"
 UNKNOWN = "not in the ONS Postcode Directory (November 2025)"
 NO_COORDINATES = "in the ONS Postcode Directory but without coordinates (e.g. Channel Islands)"
 KEY_WIDTH = 7  # longest postcode without its space
-# Pseudo-codes for Crown dependencies, which are not local authority districts.
-PSEUDO_DISTRICTS = ("L99999999", "M99999999")
 COLUMNS = ("postcode", "lad_code", "easting", "northing", "lon", "lat", "problem")
+
+
+def data_notes(northern_irish: bool) -> tuple[str, ...]:
+    """What a user of locations taken from the directory must be told: its source and
+    attribution and, where a Northern Ireland postcode was used, the limit of its licence."""
+    notes = (f"Postcode locations: {SOURCE}. {ATTRIBUTION}.",)
+    return (*notes, f"{NI_LICENCE}.") if northern_irish else notes
+
+
+def northern_irish(postcodes: Any) -> np.ndarray:
+    """Per normalised postcode (lookup_postcodes' `postcode`): whether it is in Northern
+    Ireland (BT), whose postcode data has its own licence (NI_LICENCE)."""
+    return np.asarray(pc.starts_with(_as_text(postcodes), "BT").fill_null(False), dtype=bool)
 
 
 @dataclass(frozen=True)

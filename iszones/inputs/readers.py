@@ -447,7 +447,7 @@ def _locate_table(
     if "geometry" in table.columns:
         kept["geometry_input"] = table["geometry"]
     frame = gpd.GeoDataFrame(kept.reset_index(drop=True), geometry=points, crs=found.crs)
-    notes = [t for t in (table.attrs.get("note"),) if t]
+    notes = [t for t in (table.attrs.get("note"),) if t] + list(found.notes)
     if formulas:
         first = min(formulas.items())[1]
         notes.append(

@@ -129,6 +129,8 @@ def found_card(found: Found) -> None:
     st.markdown(md(found.where))
     st.markdown(md(f"Council: {found.council}"))
     st.markdown(md(found.answer + "."))
+    for note in found.location.notes:  # the postcode directory's attribution and licence
+        st.caption(md(note))
 
 
 @st.cache_data(max_entries=64)

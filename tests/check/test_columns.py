@@ -152,6 +152,38 @@ def test_postcodes_place_rows_without_coordinates(reference, tmp_path):
         in (found.loc["Unknown postcode", "problem"])
     )
     assert found.loc["Belfast", "local_authority"] == "Belfast"  # Irish Grid read as such
+    notes = " ".join(sites.notes)
+    assert "Postcode locations: ONS Postcode Directory (November 2025)" in notes
+    assert "Northern Ireland postcode data is licensed by ONS for non-commercial" in notes
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])  # streamed, and read whole
+@pytest.mark.parametrize(
+    ("rows", "attributed", "northern_irish"),
+    [
+        ("A,445251,325658,\nB,,,BT3 9DT\n", True, True),  # a Belfast row placed by postcode
+        ("A,445251,325658,\nB,,,DE74 2SA\n", True, False),
+        ("A,445251,325658,DE74 2SA\n", True, False),  # the postcode only checks the row
+        ("A,445251,325658,\nB,458474,378676,\n", False, False),  # no postcode used
+    ],
+)
+def test_postcode_data_is_credited_where_it_placed_rows(
+    rows, attributed, northern_irish, suffix, tmp_path
+):
+    """The ONS Postcode Directory's attribution, and Northern Ireland's non-commercial licence,
+    are shown when (and only when) their data placed or checked a row."""
+    from click.testing import CliRunner
+
+    from iszones.cli import main
+
+    source = tmp_path / "sites.csv"
+    source.write_text("name,easting,northing,postcode\n" + rows)
+    out = tmp_path / f"out{suffix}"
+    result = CliRunner().invoke(main, ["check", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert ("Postcode locations: ONS Postcode Directory" in result.stderr) == attributed
+    assert ("Contains Royal Mail data" in result.stderr) == attributed
+    assert ("Northern Ireland postcode data is licensed" in result.stderr) == northern_irish
 
 
 def test_a_postcode_only_file_is_checked(tmp_path):

@@ -57,6 +57,29 @@ def test_what_cannot_be_placed_says_why(query, match):
         locate(query)
 
 
+@pytest.mark.parametrize(
+    ("query", "credited"),
+    [
+        ("BT3 9DT", ("ONS Postcode Directory", "Northern Ireland postcode data is licensed")),
+        ("DE74 2SA", ("ONS Postcode Directory",)),
+        ("Worksop", ("GeoNames",)),
+        ("52.83,-1.33", ()),
+    ],
+)
+def test_a_location_credits_the_data_that_placed_it(query, credited):
+    notes = locate(query).notes
+    assert len(notes) == len(credited)
+    assert all(text in note for text, note in zip(credited, notes, strict=True))
+
+
+def test_the_locate_command_prints_each_credit_once():
+    result = CliRunner().invoke(main, ["locate", "BT3 9DT", "BT1 1AA", "Worksop"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("Postcode locations: ONS Postcode Directory") == 1
+    assert result.stderr.count("Northern Ireland postcode data is licensed") == 1
+    assert result.stderr.count("Place names: GeoNames") == 1
+
+
 def test_grid_reference_of_the_false_origin_square():
     assert grid_reference("SV", "0", "0") == (0.0, 0.0)
 

@@ -6,13 +6,30 @@ import pytest
 
 from iszones.inputs.postcodes import (
     MALFORMED,
+    NI_LICENCE,
     NO_COORDINATES,
     UNKNOWN,
     PostcodeError,
+    data_notes,
     lookup_postcode,
     lookup_postcodes,
     normalise_postcode,
+    northern_irish,
 )
+
+
+def test_northern_irish_postcodes_carry_their_licence() -> None:
+    found = lookup_postcodes(["BT3 9DT", "bt11aa", "DE74 2SA", "hello", None])
+    assert northern_irish(found["postcode"].to_numpy()).tolist() == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert data_notes(True)[-1] == NI_LICENCE + "."
+    assert not any("Northern Ireland" in note for note in data_notes(False))
+    assert all("Open Government Licence" in data_notes(ni)[0] for ni in (True, False))
 
 
 @pytest.mark.parametrize(
