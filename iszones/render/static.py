@@ -1253,7 +1253,8 @@ def interactive_map_html(
     """The dashboard's interactive map (maps.build_map) as one HTML page that needs no server.
 
     offline=True inlines the map library from the installed packages (assets.standalone_html),
-    so the page also works with no internet. No tiles: the background is the admin units.
+    so the page also works with no internet. No tiles: the background is the admin units, named
+    with the towns.
     """
     # Imported here: folium is needed only for HTML, and maps/assets own the interactive map.
     from iszones.render.assets import standalone_html
@@ -1273,6 +1274,7 @@ def interactive_map_html(
         title=title,
         vintage=vintage_line(when) if when else None,
         selected_zone_id=selected_zone_id,
+        places=uk_places(),  # towns named as the zoom allows, as on the dashboard
     )
     return standalone_html(fmap, offline=offline)
 

@@ -404,6 +404,14 @@ def test_html_has_every_selected_zone_and_site(zone22_html):
     assert "Data last checked 30 November 2026" in text
 
 
+def test_html_names_the_towns_as_the_dashboard_does(zone22_html):
+    """A briefing's map file, zoomed in, still says where it is (towns, credited)."""
+    text, _, _ = zone22_html
+    for town in ("Worksop", "Matlock", "Bakewell", "Long Eaton"):
+        assert re.search(rf'\["{town}",\s*-?[0-9.]+,\s*[0-9.]+,\s*\d+,\s*0\]', text), town
+    assert "places: GeoNames (CC BY 4.0)" in text
+
+
 def test_offline_html_links_no_script_or_stylesheet_from_the_network(zone22_html):
     text, _, _ = zone22_html
     assert not re.search(r"<script[^>]+src=", text)
