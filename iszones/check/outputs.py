@@ -232,8 +232,11 @@ def _csv_text_column(name: str, values: np.ndarray) -> pa.Array:
     try:
         text = pa.array(values, pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        if all(v is None or type(v) is int for v in values):  # Arrow prints ints as str()
+        kinds = {type(v) for v in values} - {type(None)}
+        if kinds <= {int}:  # Arrow prints ints as str() does
             return pa.array(values, pa.int64()).cast(pa.string()).fill_null("")
+        if kinds <= {float}:  # a spreadsheet's coordinates, say: as repr() prints them
+            return float_text(np.array(values, dtype=float))
         return pa.array([cell_text(v) for v in values], pa.string())  # as str() prints each
     return spreadsheet_column(text.fill_null(""))
 

@@ -50,6 +50,36 @@ def test_csv_has_a_bom_true_false_and_empty_for_unknown(result):
     )
 
 
+def test_a_column_of_python_numbers_is_written_as_str_writes_each():
+    """A spreadsheet's columns come as Python objects: floats (a column at a time by the
+    compiled writer), ints, and mixtures (one by one) print as str() prints each value."""
+    from iszones.geo.texts import FEW_ROWS
+
+    n = FEW_ROWS // 8 + 1  # over FEW_ROWS rows, so the compiled writer is used
+    floats = [-1.4746, None, float("nan"), -0.0, 1e-05, 0.1 + 0.2, 435100.0, float("inf")] * n
+    ints = [1, None, -7, 10**18, 0, 3, 2, 1] * n
+    mixed = [1, 2.5, "x", None, True, 1e-05, -0.0, "=1"] * n
+    frame = gpd.GeoDataFrame(
+        {
+            "lon": np.array(floats, dtype=object),
+            "ref": np.array(ints, dtype=object),
+            "any": np.array(mixed, dtype=object),
+        },
+        geometry=[Point(X0, Y0)] * len(floats),
+        crs="EPSG:27700",
+    )
+    rows = list(csv.reader(io.StringIO(result_bytes(frame, ".csv").decode("utf-8-sig"))))[1:]
+
+    def cell(value):
+        if value is None or (isinstance(value, float) and value != value):
+            return ""
+        return "true" if value is True else "'=1" if value == "=1" else str(value)
+
+    assert [r[0] for r in rows] == [cell(v) for v in floats]
+    assert [r[1] for r in rows] == [cell(v) for v in ints]
+    assert [r[2] for r in rows] == [cell(v) for v in mixed]
+
+
 def test_csv_written_in_blocks_is_the_same_file(result, monkeypatch):
     from iszones.check import outputs
 
