@@ -33,8 +33,6 @@ NI_LICENCE = (
     "Northern Ireland postcode data is licensed by ONS for non-commercial and internal business "
     "use only; commercial use needs a Land & Property Services licence"
 )
-
-
 # Outward code (area letters, district digit, optional letter/digit) then inward code.
 POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 MALFORMED = "not a UK postcode (expected e.g. 'DE74 2SA')"

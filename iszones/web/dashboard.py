@@ -129,7 +129,7 @@ def found_card(found: Found) -> None:
     st.markdown(md(found.where))
     st.markdown(md(f"Council: {found.council}"))
     st.markdown(md(found.answer + "."))
-    for note in found.location.notes:  # the postcode directory's attribution and licence
+    for note in found.location.notes:  # credits for what placed it (postcodes, GeoNames)
         st.caption(md(note))
 
 
