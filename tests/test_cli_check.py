@@ -106,6 +106,7 @@ BAD_INPUTS = {
     "negative.csv": (b"name,easting,northing\nA,-5,335000\n", "'easting' -5 is out of range"),
     "notnumbers.csv": (b"name,lat,lon\nA,north,west\n", "'lon' 'west' is not a number"),
     "swapped.csv": (b"name,lat,lon\nA,-1.48,52.91\n", "look swapped"),
+    "postcodes.csv": (b"name,postcode\nA,hello\nB,ZZ99 9ZZ\n", "Fix the postcodes"),
     "broken.geojson": (b'{"type": "FeatureCollection", "features": [', "broken JSON at line 1"),
     "noshp.zip": (zipped("readme.txt"), "has no .shp file inside"),
     "escape.zip": (zipped("../../etc/evil.shp"), "has a path outside the zip's folder"),
@@ -113,14 +114,15 @@ BAD_INPUTS = {
 }
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])  # a CSV streamed, and read whole
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))
-def test_bad_inputs_give_one_line_exit_1_and_write_nothing(name, data_folder, tmp_path):
+def test_bad_inputs_give_one_line_exit_1_and_write_nothing(name, suffix, data_folder, tmp_path):
     payload, message = BAD_INPUTS[name]
     source = tmp_path / name
     source.write_bytes(payload)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    code, stdout, stderr = check(source, "--out", out_dir / "checked.csv", folder=data_folder)
+    code, stdout, stderr = check(source, "--out", out_dir / f"checked{suffix}", folder=data_folder)
     assert code == 1
     assert stderr.startswith(f"Error: {name}: ") and message in stderr
     assert stderr.count("\n") == 1 and "Traceback" not in stderr

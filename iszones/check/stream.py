@@ -594,6 +594,7 @@ def count_located(summary: CheckSummary, block: Block) -> None:
         )
         summary.all_swapped &= all("look swapped" in str(p) for p in problems[~ok])
     summary.located += int(ok.sum())
+    summary.by_postcode |= block.points.by_postcode
     summary.notes.extend(n for n in block.points.notes if n not in summary.notes)
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from iszones.errors import DataFileError
-from iszones.inputs.coordinates import CRS_FIX, CoordinateEvidence
+from iszones.inputs.coordinates import CoordinateEvidence, unlocated_fix
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,6 +50,7 @@ class CheckSummary:
     located: int = 0
     leading: list[str] = field(default_factory=list)  # the first rows' problems, none located
     all_swapped: bool = True  # every problem so far says the coordinates look swapped
+    by_postcode: bool = False  # rows placed by postcode alone (no coordinate columns)
     evidence: CoordinateEvidence | None = None
     tax_inside_zone: int = 0  # sites counted in in_tax_site that are also inside a zone
     notes: list[str] = field(default_factory=list)  # of the data that placed rows (postcodes)
@@ -100,6 +101,7 @@ class CheckSummary:
             located=self.located + later.located,
             leading=leading[:3],
             all_swapped=self.all_swapped and later.all_swapped,
+            by_postcode=self.by_postcode or later.by_postcode,
             evidence=sum_evidence(self.evidence, evidence),
             tax_inside_zone=self.tax_inside_zone + later.tax_inside_zone,
             notes=list(dict.fromkeys(self.notes + later.notes)),
@@ -108,11 +110,7 @@ class CheckSummary:
     def check_located(self, name: str) -> None:
         """DataFileError, as a whole-file read raises, when no row could be located."""
         if self.rows and not self.located:
-            fix = (
-                "Swap the two coordinate columns (their names or their values)."
-                if self.all_swapped
-                else "Fix the coordinates, or " + CRS_FIX + "."
-            )
+            fix = unlocated_fix(swapped=self.all_swapped, by_postcode=self.by_postcode)
             raise DataFileError(
                 f"{name}: no row could be located ({self.rows} in all)."
                 f" {'; '.join(self.leading)}. {fix}"

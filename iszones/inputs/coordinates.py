@@ -42,6 +42,16 @@ CRS_FIX = "say which CRS they are in (--crs on the command line, the CRS box in 
 CRS_FIX_SENTENCE = CRS_FIX[0].upper() + CRS_FIX[1:] + "."
 
 
+def unlocated_fix(*, swapped: bool, by_postcode: bool) -> str:
+    """What to do about a file none of whose rows could be located: every problem says the
+    coordinates look swapped (`swapped`), or the rows were to be placed by postcode alone."""
+    if by_postcode:
+        return "Fix the postcodes (UK postcodes such as 'DE74 2SA'), or add coordinate columns."
+    if swapped:
+        return "Swap the two coordinate columns (their names or their values)."
+    return "Fix the coordinates, or " + CRS_FIX + "."
+
+
 # Column names (lower case, spaces, dots, hyphens and underscores removed) for each role.
 LATITUDE_NAMES = ("lat", "latitude", "wgs84lat", "latwgs84")
 LONGITUDE_NAMES = ("lon", "lng", "long", "longitude", "wgs84lon", "lonwgs84")
@@ -409,6 +419,12 @@ class TablePoints:
     blank: np.ndarray | None = None  # rows with both coordinates empty
     source: np.ndarray | None = None  # inputs.placing.LOCATION_SOURCES codes, when known
     notes: tuple[str, ...] = ()  # what the user must be told of the data that placed rows
+
+    @property
+    def by_postcode(self) -> bool:
+        """Whether the rows were placed by postcode alone (a table with no coordinate columns,
+        whose CRS is the directory's, not judged from values)."""
+        return self.evidence is None
 
 
 def locate_columns(

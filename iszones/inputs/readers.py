@@ -43,6 +43,7 @@ from iszones.inputs.coordinates import (
     matching_columns,
     outside_uk,
     parse_crs,
+    unlocated_fix,
 )
 from iszones.inputs.csvparse import csv_layout, parse_csv_rows, unique_names
 from iszones.inputs.limits import (
@@ -156,7 +157,7 @@ def read_site_bytes(
     else:
         frame, declared, notes = _read_spatial(data, name, fmt, layer, max_mb)
         sites = _locate_features(frame, name, declared, user_crs, notes)
-    _require_some_located(sites)
+        _require_some_located(sites)
     return sites
 
 
@@ -454,7 +455,7 @@ def _locate_table(
             f"{len(formulas)} formula cell(s) have no saved value and are read as empty (the"
             f" first in cell {first}); open the file in Excel and save it to keep their values"
         )
-    return SiteTable(
+    sites = SiteTable(
         frame=frame,
         problems=pd.Series(problems, dtype=object, name="problem"),
         name=name,
@@ -463,21 +464,19 @@ def _locate_table(
         notes=tuple(notes),
         sources=np.where(ok, found.source, 0) if found.source is not None else None,
     )
+    _require_some_located(sites, by_postcode=found.by_postcode)
+    return sites
 
 
-def _require_some_located(sites: SiteTable) -> None:
+def _require_some_located(sites: SiteTable, *, by_postcode: bool = False) -> None:
     bad = (sites.problems != "").to_numpy()
     if len(bad) and bad.all():
         word = "row" if sites.tabular else "feature"
         first = "; ".join(
             f"{word} {pos + 1}: {sites.problems.iloc[pos]}" for pos in range(min(3, len(bad)))
         )
-        swapped = sites.problems.str.contains("look swapped").all()
-        fix = (
-            "Swap the two coordinate columns (their names or their values)."
-            if swapped
-            else "Fix the coordinates, or " + CRS_FIX + "."
-        )
+        swapped = bool(sites.problems.str.contains("look swapped").all())
+        fix = unlocated_fix(swapped=swapped, by_postcode=by_postcode)
         raise DataFileError(
             f"{sites.name}: no {word} could be located ({len(bad)} in all). {first}. {fix}"
         )
