@@ -200,7 +200,7 @@ def test_sigterm_leaves_no_temporary_file_and_stale_ones_go(tmp_path: Path) -> N
     assert not stale.exists()  # removed when the run started
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM
+    assert process.returncode == 128 + signal.SIGTERM, err
     assert "Traceback" not in err and "Stopped (terminated)" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
 
