@@ -266,7 +266,8 @@ class PolygonGrid:
         boundary rule); 0 means point-in-polygon with the boundary included.
     max_distance: nearest polygons further than this are not reported (None: no limit).
     members: keep every polygon a point is in (locate(members=True)), not only the first.
-    Thread-safe: cells are built under a lock, so several threads may query at once.
+    Thread-safe: cells are built under a lock, and the exact tests near boundaries ask GEOS
+    one thread at a time (_intersects), so several threads may query at once.
     """
 
     def __init__(
@@ -299,7 +300,8 @@ class PolygonGrid:
         # Margin for deciding that no boundary is near a cell: generous beside float error.
         self._margin = self.tolerance + 1e-3
         self._lock = threading.Lock()
-        self._prepared = False
+        self._geos_lock = threading.Lock()  # see _intersects
+        self._prepared: np.ndarray | None = None  # this grid's own copies of geoms, prepared
         parts, part_owner = shapely.get_parts(self.geoms, return_index=True)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         coords, ring_of = shapely.get_coordinates(rings, return_index=True)
@@ -433,11 +435,6 @@ class PolygonGrid:
 
     # ------------------------------------------------------------ building cells
 
-    def _prepare(self) -> None:
-        if not self._prepared:
-            shapely.prepare(self.geoms)
-            self._prepared = True
-
     def _cells(self, level: _Level, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(cell ids, whether inside the lattice) for points."""
         i = np.floor((x - self.x0) / level.size)
@@ -516,12 +513,26 @@ class PolygonGrid:
         in_cell, in_poly, _ = _expand(*parent.tables["inside"], prow)
         near_cell, near_poly, _ = _expand(*parent.tables["near"], prow)
         if len(near_poly):
-            hit = shapely.intersects_xy(self.geoms[near_poly], cx[near_cell], cy[near_cell])
+            hit = self._intersects(near_poly, cx[near_cell], cy[near_cell])
             in_cell = np.concatenate([in_cell, near_cell[hit]])
             in_poly = np.concatenate([in_poly, near_poly[hit]])
         inside = _unique_pairs(in_cell, in_poly, self.n)
         ptr, segs = parent.tables["cand"]
         self._store(level, cells, cx, cy, (ptr, segs, prow), inside)
+
+    def _intersects(self, polys: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Per pair, whether polygon polys[i] holds point (x[i], y[i]), boundary included.
+
+        Asked of the grid's own prepared copies of the polygons, one thread at a time: GEOS'
+        prepared geometries change as they answer and are not safe to share between threads
+        (libgeos/geos#825); two threads asking at once corrupted the heap and aborted the
+        process. The polygons the caller gave are left unprepared, for its own use.
+        """
+        with self._geos_lock:
+            if self._prepared is None:
+                self._prepared = shapely.from_wkb(shapely.to_wkb(self.geoms))
+                shapely.prepare(self._prepared)
+            return shapely.intersects_xy(self._prepared[polys], x, y)
 
     def _among(
         self, pt: np.ndarray, poly: np.ndarray, other_pt: np.ndarray, other_poly: np.ndarray
@@ -675,7 +686,6 @@ class PolygonGrid:
         if len(x) < FEW_POINTS:
             in_lattice = np.zeros(len(x), dtype=bool)
         with self._lock:
-            self._prepare()
             todo = cells[in_lattice & (leaf.row[cells] == 0)]
             if len(todo):
                 self._ensure(len(self.levels) - 1, _distinct(todo, leaf.nx * leaf.ny))
@@ -695,7 +705,7 @@ class PolygonGrid:
             in_pt, in_poly, _ = _expand(*view.tables["inside"], row[edgy])
             e_pt, e_poly, _ = _expand(near_ptr, near, row[edgy])
             ex, ey = x[edgy], y[edgy]
-            hit = shapely.intersects_xy(self.geoms[e_poly], ex[e_pt], ey[e_pt])
+            hit = self._intersects(e_poly, ex[e_pt], ey[e_pt])
             pts, polys = [in_pt, e_pt[hit]], [in_poly, e_poly[hit]]
             if self.tolerance > 0:  # within tolerance of a boundary, from outside
                 ptr, segs = view.tables["cand"]
