@@ -440,19 +440,18 @@ def _check_in_bulk(
         summary = outcome.summary
         name = Path(str(input_file)).name
     else:
-        from iszones.check.prepared import add_kept_cells, keep_built_cells
+        from iszones.check.prepared import kept_cells
 
-        large = job.size >= LARGE_CHECK_BYTES  # worth the cells kept from earlier checks
-        before = add_kept_cells(index) if large else []
-        with click.progressbar(length=job.size, label="Checking sites", file=sys.stderr) as bar:
+        with (
+            kept_cells(index, job.size >= LARGE_CHECK_BYTES),
+            click.progressbar(length=job.size, label="Checking sites", file=sys.stderr) as bar,
+        ):
             summary = job.run(
                 output,
                 index,
                 within_km=within_km,
                 progress=lambda done, total: bar.update(done - bar.pos),
             )
-        if large:
-            keep_built_cells(index, before)
         name = job.name
     _echo_summary(summary, f"{name}: row", output)
 

@@ -5,11 +5,14 @@ Read back, it needs numpy, shapely and pyproj only (core.CheckIndex holds no fra
 check does not load pandas or geopandas; they load only when the index must be made again.
 
 The grids' cells, built as points need them (some seconds for a million points spread over the
-country), are kept too, after a large check, for the next one to start with.
+country), are kept too, after a large check (streamed or in memory), for the next one to start
+with (kept_cells).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from iszones.check.core import CheckIndex
@@ -55,3 +58,14 @@ def keep_built_cells(index: CheckIndex, before: list[int]) -> None:
     for grid, count in zip(index_grids(index), before, strict=True):
         if grid.built() > count:
             keep("grid-cells", grid.built_cells(), grid.fingerprint)
+
+
+@contextmanager
+def kept_cells(index: CheckIndex, large: bool) -> Iterator[None]:
+    """For a large check: the index's grids start with the cells kept by earlier checks, and
+    the cells this one builds are kept for the next. A small check builds its few cells faster
+    than it would read them, so it does neither."""
+    before = add_kept_cells(index) if large else []
+    yield
+    if large:
+        keep_built_cells(index, before)

@@ -14,11 +14,13 @@ from iszones.check.core import CheckIndex
 from iszones.check.frames import (
     bundled_boundaries,
     bundled_tax_sites,
+    check_indexed,
     check_sites,
     combine_boundaries,
     prepare_check,
     uploaded_tax_sites,
 )
+from iszones.check.prepared import kept_cells
 from iszones.data.catalogue import (
     read_councils,
     read_far_land,
@@ -29,6 +31,8 @@ from iszones.data.catalogue import (
 )
 from iszones.data.diskcache import cached, folder_files
 from iszones.inputs.readers import BoundaryFile, SiteTable
+
+LARGE_CHECK_ROWS = 30_000  # sites from which a check reads the cells kept by earlier ones
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,13 @@ class Reference:
 
     def check_table(self, sites: SiteTable, **options: Any) -> gpd.GeoDataFrame:
         """`check` of a file's sites as the readers read them: every row, with its problem and
-        where its location came from."""
-        return self.check(sites.frame, problems=sites.problems, sources=sites.sources, **options)
+        where its location came from. A large file starts from the grid cells kept by earlier
+        checks (prepared.kept_cells), as the streamed check does."""
+        index = self.index()
+        with kept_cells(index, len(sites.frame) >= LARGE_CHECK_ROWS):
+            return check_indexed(
+                sites.frame, index, problems=sites.problems, sources=sites.sources, **options
+            )
 
     def index(self) -> CheckIndex:
         """This reference indexed for the stream and Dask paths (frames.prepare_check)."""
