@@ -289,7 +289,9 @@ def check_command(
     uploads = (replace_file, add_file, tax_file)
     if engine == "dask" or _streamed(input_file, output):
         index = functools.partial(_index, folder, *uploads, max_mb)
-        _check_in_bulk(input_file, output, index, crs, within_km, max_mb, scheduler)
+        _check_in_bulk(
+            input_file, output, index, crs, within_km, max_mb, scheduler, uploaded=any(uploads)
+        )
         return
     # geopandas and pandas load from here on: a CSV into a CSV (above) needs neither
     from iszones.check.outputs import output_format, require_excel_rows, write_result
@@ -408,8 +410,12 @@ def _check_in_bulk(
     within_km: float | None,
     max_mb: float,
     scheduler: str | None,
+    *,
+    uploaded: bool,
 ) -> None:
-    """`iszones check` for a CSV into a CSV, or on a Dask cluster (--engine dask)."""
+    """`iszones check` for a CSV into a CSV, or on a Dask cluster (--engine dask). The grid
+    cells a large check builds are kept for the next (prepared.kept_cells), unless the check is
+    against a user's own files (`uploaded`), whose cells would pile up, a set for each file."""
     import sys
 
     from iszones.check.stream import CsvCheck
@@ -443,7 +449,7 @@ def _check_in_bulk(
         from iszones.check.prepared import kept_cells
 
         with (
-            kept_cells(index, job.size >= LARGE_CHECK_BYTES),
+            kept_cells(index, job.size >= LARGE_CHECK_BYTES and not uploaded),
             click.progressbar(length=job.size, label="Checking sites", file=sys.stderr) as bar,
         ):
             summary = job.run(

@@ -355,3 +355,33 @@ def test_a_large_check_keeps_its_grid_cells_for_the_next(data_folder, tmp_path, 
     assert taken and all(taken)  # the second run took the kept cells
     assert kept == first_kept  # and built none: nothing new to keep
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".geojson", ".xlsx"])  # streamed, streamed, whole
+def test_a_large_check_keeps_its_grid_cells_unless_against_a_users_files(
+    suffix, data_folder, tmp_path, monkeypatch
+):
+    """Cells kept from a check against uploaded boundaries would stay on disk, a set for each
+    file a user (or a dashboard's visitors) ever checked against: they are not kept."""
+    from iszones.check import core, reference
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ISZONES_CACHE_DIR", str(cache))
+    monkeypatch.setattr("iszones.cli.LARGE_CHECK_BYTES", 1)  # the fixture counts as large
+    monkeypatch.setattr(reference, "LARGE_CHECK_ROWS", 1)
+    rng = np.random.default_rng(2)  # enough points for the grid to build cells (over 1,000)
+    x, y = rng.uniform(400_000, 480_000, 2_000), rng.uniform(300_000, 380_000, 2_000)
+    sites = tmp_path / "sites.csv"
+    pd.DataFrame({"ref": range(2_000), "easting": x, "northing": y}).to_csv(sites, index=False)
+
+    def kept_after(*options: str | Path) -> list[Path]:
+        core.clear_grids()  # as in a new process: every cell built again
+        shutil.rmtree(cache, ignore_errors=True)
+        out = tmp_path / f"checked{suffix}"
+        code, _, stderr = check(sites, "--out", out, *options, folder=data_folder)
+        assert code == 0, stderr
+        return sorted(cache.glob("grid-cells-*"))
+
+    assert kept_after()  # against the bundled data
+    assert not kept_after("--boundaries", FIXTURES / "official_boundary.geojson")
+    assert not kept_after("--add-boundaries", FIXTURES / "official_boundary.geojson")

@@ -45,6 +45,7 @@ class Reference:
     notes: tuple[str, ...] = field(default=())
     customs_sites: gpd.GeoDataFrame | None = None  # the Freeport customs sites (points)
     far_land: gpd.GeoDataFrame | None = None  # land over 1 km from any postcode
+    uploaded: bool = False  # holds a user's boundaries or tax sites (with_uploads)
 
     def check(self, sites: gpd.GeoDataFrame, **options: Any) -> gpd.GeoDataFrame:
         """frames.check_sites of `sites` against this reference; `options` as check_sites'
@@ -62,9 +63,10 @@ class Reference:
     def check_table(self, sites: SiteTable, **options: Any) -> gpd.GeoDataFrame:
         """`check` of a file's sites as the readers read them: every row, with its problem and
         where its location came from. A large file starts from the grid cells kept by earlier
-        checks (prepared.kept_cells), as the streamed check does."""
+        checks (prepared.kept_cells), as the streamed check does; not against a user's
+        uploads, whose cells would stay on disk, a set for each file ever checked against."""
         index = self.index()
-        with kept_cells(index, len(sites.frame) >= LARGE_CHECK_ROWS):
+        with kept_cells(index, len(sites.frame) >= LARGE_CHECK_ROWS and not self.uploaded):
             return check_indexed(
                 sites.frame, index, problems=sites.problems, sources=sites.sources, **options
             )
@@ -119,5 +121,11 @@ def with_uploads(
             [*tax_sites.notes, f"{tax_sites.name}: its polygons answer the tax-site columns"]
         )
     return Reference(
-        zones, bundled.councils, tax, tuple(notes), bundled.customs_sites, bundled.far_land
+        zones,
+        bundled.councils,
+        tax,
+        tuple(notes),
+        bundled.customs_sites,
+        bundled.far_land,
+        uploaded=boundaries is not None or tax_sites is not None,
     )
