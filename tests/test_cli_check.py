@@ -363,12 +363,12 @@ def test_a_large_check_keeps_its_grid_cells_unless_against_a_users_files(
 ):
     """Cells kept from a check against uploaded boundaries would stay on disk, a set for each
     file a user (or a dashboard's visitors) ever checked against: they are not kept."""
-    from iszones.check import core, reference
+    from iszones.check import core, frames
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("ISZONES_CACHE_DIR", str(cache))
     monkeypatch.setattr("iszones.cli.LARGE_CHECK_BYTES", 1)  # the fixture counts as large
-    monkeypatch.setattr(reference, "LARGE_CHECK_ROWS", 1)
+    monkeypatch.setattr(frames, "LARGE_CHECK_ROWS", 1)
     rng = np.random.default_rng(2)  # enough points for the grid to build cells (over 1,000)
     x, y = rng.uniform(400_000, 480_000, 2_000), rng.uniform(300_000, 380_000, 2_000)
     sites = tmp_path / "sites.csv"

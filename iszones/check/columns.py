@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from iszones.check.csvtext import cell_text
 from iszones.check.summary import possibly_in_tax_site
-from iszones.check.taxsites import TaxAnswers
+from iszones.check.taxsites import TaxAnswers, TaxSiteIndex
 from iszones.data.geojson import json_texts
 from iszones.errors import IszonesError
 from iszones.geo.texts import Field, float_text
@@ -136,6 +136,20 @@ class Answers:
     customs: TaxAnswers | None = None  # the customs-site answers, when the index has them
 
 
+@dataclass(frozen=True)
+class Labels:
+    """What the result columns say of an index's zones, councils and sites
+    (core.CheckIndex.labels): its tables without its grids, so that a large check's grid cells
+    can be freed before its columns are made. Positions are the index's."""
+
+    zone_ids: np.ndarray
+    zone_text: dict[str, np.ndarray]  # per zone: zone_id as text, zone_name, programme, ...
+    unit_names: np.ndarray | None = None
+    unit_codes: np.ndarray | None = None
+    tax: TaxSiteIndex | None = None  # grid None: the sites' table, geometries and points
+    customs: TaxSiteIndex | None = None
+
+
 # ---------------------------------------------------------------- columns
 
 
@@ -223,7 +237,7 @@ def _answer(
     combos: list[tuple[int, ...]],
     distance: np.ndarray,
     tax: TaxAnswers | None,
-    index: Any,
+    index: Labels,
     ok: np.ndarray,
     customs: TaxAnswers | None = None,
 ) -> Column:
@@ -291,18 +305,18 @@ def _filled(templates: Sequence[str], which: np.ndarray, tenths: np.ndarray) -> 
 
 
 def _customs_phrases(
-    customs: TaxAnswers | None, index: Any, ok: np.ndarray
+    customs: TaxAnswers | None, index: Labels, ok: np.ndarray
 ) -> tuple[list[str], np.ndarray]:
     """The customs-site part of the answers, said only when a site is in one by boundary or
     within a customs site point's precision (one phrase per site and state), and each row's
     state (0: nothing to say)."""
     state = np.zeros(len(ok), dtype=np.int64)
-    sites = getattr(index, "customs", None)
+    sites = index.customs
     if customs is None or sites is None or 2 * len(sites.geoms) + 1 > 63:
         return [""], state
     names, precision, decided = (sites.sites[c] for c in ("name", "precision_m", "decided_by"))
     inside = ok & (customs.inside >= 0)
-    near = ok & ~inside & tax_level(customs, index, sites) & (customs.nearest >= 0)
+    near = ok & ~inside & tax_level(customs, sites) & (customs.nearest >= 0)
     state[inside] = 1 + customs.inside[inside]
     state[near] = 1 + len(names) + customs.nearest[near]
     tails = [
@@ -317,10 +331,11 @@ def _customs_phrases(
 
 
 def _tax_phrases(
-    tax: TaxAnswers, index: Any, ok: np.ndarray
+    tax: TaxAnswers, index: Labels, ok: np.ndarray
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The tax-site part of the answers: one phrase per (tax site, state), each row's state,
     and its distance in tenths of a km."""
+    assert index.tax is not None
     sites = index.tax.sites
     names, precision = sites["name"], sites["precision_m"]
     designation, decided = sites["designation"], sites["decided_by"]
@@ -337,7 +352,7 @@ def _tax_phrases(
     state = np.zeros(len(ok), dtype=np.int64)
     has = ok & (tax.nearest >= 0)
     inside = ok & (tax.inside >= 0)
-    within = has & ~inside & tax_level(tax, index)
+    within = has & ~inside & tax_level(tax, index.tax)
     rest = has & ~inside & ~within
     state[inside] = 1 + tax.inside[inside]
     state[within] = 1 + n_tax + tax.nearest[within]
@@ -346,10 +361,10 @@ def _tax_phrases(
     return ["", *inside_text, *maybe, *near], state, km
 
 
-def tax_level(tax: TaxAnswers, index: Any, sites: Any = None) -> np.ndarray:
-    """Per site: inside or possibly inside a tax site (summary.possibly_in_tax_site); `sites`:
-    another level's index (the customs sites) instead of the tax sites."""
-    precision = (sites or index.tax).sites["precision_m"]
+def tax_level(tax: TaxAnswers, sites: TaxSiteIndex) -> np.ndarray:
+    """Per site: inside or possibly inside one of `sites` (tax or customs sites; see
+    summary.possibly_in_tax_site)."""
+    precision = sites.sites["precision_m"]
     known = tax.nearest >= 0
     near_precision = np.where(known, precision[np.maximum(tax.nearest, 0)], 0.0)
     return possibly_in_tax_site(tax.inside >= 0, tax.distance, near_precision)
@@ -368,7 +383,7 @@ def result_columns(
     answers: Answers | None,
     ok: np.ndarray,
     problems: np.ndarray,
-    index: Any,
+    index: Labels,
     *,
     within_km: float | None,
     polygons: bool = False,
@@ -424,7 +439,7 @@ def result_columns(
         near = np.where(ok, 1 + (distance <= within_km * 1000), 0)
         columns.append(Column("within_km", np.array([None, False, True], dtype=object), near))
     unit_names = index.unit_names if index.unit_names is not None else np.empty(0, dtype=object)
-    unit_codes = getattr(index, "unit_codes", None)
+    unit_codes = index.unit_codes
     if unit_codes is None:
         unit_codes = np.full(len(unit_names), None, dtype=object)
     unit_key = unit + 1
@@ -443,7 +458,7 @@ def result_columns(
     columns.append(Column("lad_note", np.array(COUNCIL_NOTES, dtype=object), note))
     columns += _site_columns("tax", tax, index.tax.sites if index.tax else None, n)
     customs = _spread(answers.customs, ok) if answers and answers.customs is not None else None
-    customs_sites = index.customs.sites if getattr(index, "customs", None) else None
+    customs_sites = index.customs.sites if index.customs is not None else None
     columns += _site_columns("customs", customs, customs_sites, n)
     columns.append(_answer(key, combos, distance, tax, index, ok, customs))
     source = np.where(ok, GEOMETRY, 0) if sources is None else np.where(ok, sources, 0)

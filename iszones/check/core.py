@@ -11,7 +11,7 @@ import hashlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
@@ -23,6 +23,7 @@ from iszones.check.columns import (
     NO_COUNCIL,
     OFF_COAST,
     Answers,
+    Labels,
 )
 from iszones.check.taxsites import TaxSiteIndex, locate_tax_sites
 from iszones.geo.grid import NO_POLYGON, PolygonGrid
@@ -74,6 +75,14 @@ class CheckIndex:
     def unit_geoms(self) -> np.ndarray | None:
         """The councils' polygons (EPSG:27700), in order; None when there are none."""
         return None if self.unit_grid is None else self.unit_grid.geoms
+
+    def labels(self) -> Labels:
+        """Its tables without its grids, for the result columns."""
+        tax, customs = (
+            None if sites is None else replace(sites, grid=None)
+            for sites in (self.tax, self.customs)
+        )
+        return Labels(self.zone_ids, self.zone_text, self.unit_names, self.unit_codes, tax, customs)
 
 
 _GRIDS: dict[tuple[str, float, float | None, bool], PolygonGrid] = {}

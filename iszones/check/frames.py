@@ -16,15 +16,23 @@ import functools
 import itertools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from pyproj import CRS
 
-from iszones.check.columns import BORDER_NOTE_M, Answers, require_within_km, result_columns
+from iszones.check.columns import (
+    BORDER_NOTE_M,
+    Answers,
+    Labels,
+    require_within_km,
+    result_columns,
+)
 from iszones.check.core import (
     WORKERS,
     CheckIndex,
@@ -33,6 +41,7 @@ from iszones.check.core import (
     locate_councils,
     polygon_grid,
 )
+from iszones.check.prepared import kept_cells
 from iszones.check.taxsites import TAX_SITE_COLUMNS, TaxAnswers, TaxSiteIndex, empty_tax_answers
 from iszones.errors import IszonesError, SchemaError
 from iszones.geo.grid import PolygonGrid
@@ -48,6 +57,7 @@ from iszones.inputs.coordinates import transformer
 from iszones.schema import MEASURE_CRS, PROGRAMME_LABELS
 
 CHUNK_ROWS = 20_000
+LARGE_CHECK_ROWS = 30_000  # sites from which a check has grids of its own (see check_sites)
 BOUNDARY_COLUMNS = ("zone_id", "name", "programme", "boundary_source")
 NO_GEOMETRY = "no geometry: the row has no location"
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
@@ -353,10 +363,14 @@ def check_index(
     tax_sites: gpd.GeoDataFrame | None = None,
     customs_sites: gpd.GeoDataFrame | None = None,
     far_land: np.ndarray | None = None,
+    *,
+    shared: bool = True,
 ) -> CheckIndex:
     """Index boundaries (zone_id, name, programme, boundary_source), councils (name, and code
     when known), tax sites (taxsites.TAX_SITE_COLUMNS) and the land far from any postcode
-    (polygons), in EPSG:27700, for check_points."""
+    (polygons), in EPSG:27700, for check_points. `shared`: with the grids other checks in this
+    process use (core.polygon_grid), whose cells stay built; else with grids of its own."""
+    grid = polygon_grid if shared else PolygonGrid
     zones = zones_bng.reset_index(drop=True)
     zone_text = {
         "zone_id": np.array([str(v) for v in zones["zone_id"]], dtype=object),
@@ -364,24 +378,20 @@ def check_index(
         "programme": zones["programme"].fillna("").to_numpy(dtype=object),
         "boundary_source": zones["boundary_source"].fillna("").to_numpy(dtype=object),
     }
-    zone_grid = polygon_grid(zones.geometry.to_numpy(), tolerance=BOUNDARY_TOLERANCE_M)
+    zone_grid = grid(zones.geometry.to_numpy(), tolerance=BOUNDARY_TOLERANCE_M)
     unit_names = unit_grid = unit_codes = border_grid = None
     if units_bng is not None and len(units_bng):
         unit_names = units_bng["name"].to_numpy(dtype=object)
         if "code" in units_bng:
             unit_codes = units_bng["code"].to_numpy(dtype=object)
-        unit_grid = polygon_grid(
-            units_bng.geometry.to_numpy(), max_distance=ADMIN_NEAREST_M, members=False
-        )
-        border_grid = polygon_grid(
-            units_bng.geometry.to_numpy(), tolerance=BORDER_NOTE_M, members=False
-        )
+        unit_grid = grid(units_bng.geometry.to_numpy(), max_distance=ADMIN_NEAREST_M, members=False)
+        border_grid = grid(units_bng.geometry.to_numpy(), tolerance=BORDER_NOTE_M, members=False)
     tax = index_tax_sites(tax_sites) if tax_sites is not None else None
     customs = index_tax_sites(customs_sites) if customs_sites is not None else None
     far_grid = None
     if far_land is not None and len(far_land):
         # its parts, not one multipolygon: a point near an edge is tested against one small part
-        far_grid = polygon_grid(shapely.get_parts(far_land), max_distance=0.0, members=False)
+        far_grid = grid(shapely.get_parts(far_land), max_distance=0.0, members=False)
     return CheckIndex(
         zones["zone_id"].to_numpy(dtype=object),
         zone_text,
@@ -426,9 +436,12 @@ def prepare_check(
     tax_sites: gpd.GeoDataFrame | None = None,
     customs_sites: gpd.GeoDataFrame | None = None,
     far_land: gpd.GeoDataFrame | None = None,
+    *,
+    shared: bool = True,
 ) -> CheckIndex:
     """Validate zones (as for check_sites) and admin units, and index them with the tax and
-    customs sites and the land far from any postcode, for every check path."""
+    customs sites and the land far from any postcode, for every check path (`shared`: see
+    check_index)."""
     _require_columns(zones, ("zone_id", "name"), "The zones")
     if zones.empty:
         raise IszonesError("There are no zones to check against. Supply at least one boundary.")
@@ -438,6 +451,7 @@ def prepare_check(
         tax_sites,
         customs_sites,
         None if far is None else far.to_numpy(),
+        shared=shared,
     )
 
 
@@ -454,6 +468,7 @@ def check_sites(
     sources: Sequence[int] | np.ndarray | None = None,
     customs_sites: gpd.GeoDataFrame | None = None,
     far_land: gpd.GeoDataFrame | None = None,
+    keep_cells: bool = False,
 ) -> gpd.GeoDataFrame:
     """Check every site against the zones; a copy of `sites` with the RESULT_COLUMNS added.
 
@@ -472,19 +487,25 @@ def check_sites(
         geometry given.
     within_km: adds `within_km`, true when the nearest zone is at most this far.
     progress: called with (rows done, rows in all) after each chunk.
+    keep_cells: a large check (LARGE_CHECK_ROWS or more) starts from the grid cells kept on
+        disk by earlier checks and keeps the ones it builds (prepared.kept_cells): for the
+        bundled data, not a user's files, whose cells would pile up on disk.
 
     Input columns whose names clash with a result column are kept, renamed `<name>_input`.
+    A large check indexes the boundaries in grids of its own, not the process's shared ones,
+    and lets them go before its columns are made: their cells (about 150 MB for a million
+    sites over the whole country) are not held with the result.
     """
-    index = prepare_check(zones, admin_units, tax_sites, customs_sites, far_land)
-    return check_indexed(
-        sites,
-        index,
-        problems=problems,
-        within_km=within_km,
-        progress=progress,
-        chunk_rows=chunk_rows,
-        sources=sources,
-    )
+    require_within_km(within_km)
+    large = len(sites) >= LARGE_CHECK_ROWS
+    index = prepare_check(zones, admin_units, tax_sites, customs_sites, far_land, shared=not large)
+    with kept_cells(index, large and keep_cells):
+        answered = answer_sites(
+            sites, index, problems=problems, progress=progress, chunk_rows=chunk_rows
+        )
+    labels = index.labels()
+    del index  # a large check's own grids, and their cells
+    return with_results(sites, answered, labels, within_km=within_km, sources=sources)
 
 
 @functools.cache
@@ -502,6 +523,7 @@ def _give_back_freed_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+    pa.default_memory_pool().release_unused()  # Arrow's own allocator keeps freed pages too
 
 
 def check_indexed(
@@ -516,6 +538,32 @@ def check_indexed(
 ) -> gpd.GeoDataFrame:
     """check_sites against an index made already (prepare_check): a Dask task's partition."""
     require_within_km(within_km)
+    answered = answer_sites(
+        sites, index, problems=problems, progress=progress, chunk_rows=chunk_rows
+    )
+    return with_results(sites, answered, index.labels(), within_km=within_km, sources=sources)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """answer_sites' answers for a frame's sites, for with_results."""
+
+    answers: Answers | None  # for the rows with no problem, in order; None when there are none
+    problem: np.ndarray  # per row, "" (checked) or why it was not checked
+    polygons: bool  # some checked sites are polygons (the result has area_share_in_zone)
+
+
+def answer_sites(
+    sites: gpd.GeoDataFrame,
+    index: CheckIndex,
+    *,
+    problems: Sequence[str] | pd.Series | None = None,
+    progress: Progress | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Answered:
+    """The answers for every site with a geometry and no problem, in chunks checked by a pool
+    of threads (see check_sites for the parameters)."""
+    _give_back_freed_memory()  # what reading the file freed, before the check's arrays
     n = len(sites)
     problem = np.full(n, "", dtype=object)
     if problems is not None:
@@ -555,16 +603,29 @@ def check_indexed(
         and answers.share is not None
         and bool(np.isin(shapely.get_type_id(np.asarray(geoms)[todo]), _POLYGONAL).any())
     )
+    return Answered(answers, problem, polygons)
+
+
+def with_results(
+    sites: gpd.GeoDataFrame,
+    answered: Answered,
+    labels: Labels,
+    *,
+    within_km: float | None = None,
+    sources: Sequence[int] | np.ndarray | None = None,
+) -> gpd.GeoDataFrame:
+    """A copy of `sites` with the result columns of `answered` (see check_sites)."""
+    problem = answered.problem
     found = result_columns(
-        answers,
+        answered.answers,
         problem == "",
         problem,
-        index,
+        labels,
         within_km=within_km,
-        polygons=polygons,
+        polygons=answered.polygons,
         sources=None if sources is None else np.asarray(sources),
     )
-    del answers  # what the columns need of it, they hold
+    del answered  # what the columns need of it, they hold
     _give_back_freed_memory()
 
     out = sites.copy(deep=False)  # copy-on-write (pandas 3): the input frame is not changed

@@ -14,13 +14,11 @@ from iszones.check.core import CheckIndex
 from iszones.check.frames import (
     bundled_boundaries,
     bundled_tax_sites,
-    check_indexed,
     check_sites,
     combine_boundaries,
     prepare_check,
     uploaded_tax_sites,
 )
-from iszones.check.prepared import kept_cells
 from iszones.data.catalogue import (
     read_councils,
     read_far_land,
@@ -31,8 +29,6 @@ from iszones.data.catalogue import (
 )
 from iszones.data.diskcache import cached, folder_files
 from iszones.inputs.readers import BoundaryFile, SiteTable
-
-LARGE_CHECK_ROWS = 30_000  # sites from which a check reads the cells kept by earlier ones
 
 
 @dataclass(frozen=True)
@@ -49,7 +45,10 @@ class Reference:
 
     def check(self, sites: gpd.GeoDataFrame, **options: Any) -> gpd.GeoDataFrame:
         """frames.check_sites of `sites` against this reference; `options` as check_sites'
-        (problems, sources, within_km, progress)."""
+        (problems, sources, within_km, progress). A large check starts from the grid cells
+        kept by earlier checks, as the streamed check does, and keeps the ones it builds; not
+        against a user's uploads, whose cells would stay on disk, a set for each file ever
+        checked against."""
         return check_sites(
             sites,
             self.zones,
@@ -57,19 +56,14 @@ class Reference:
             tax_sites=self.tax_sites,
             customs_sites=self.customs_sites,
             far_land=self.far_land,
+            keep_cells=not self.uploaded,
             **options,
         )
 
     def check_table(self, sites: SiteTable, **options: Any) -> gpd.GeoDataFrame:
         """`check` of a file's sites as the readers read them: every row, with its problem and
-        where its location came from. A large file starts from the grid cells kept by earlier
-        checks (prepared.kept_cells), as the streamed check does; not against a user's
-        uploads, whose cells would stay on disk, a set for each file ever checked against."""
-        index = self.index()
-        with kept_cells(index, len(sites.frame) >= LARGE_CHECK_ROWS and not self.uploaded):
-            return check_indexed(
-                sites.frame, index, problems=sites.problems, sources=sites.sources, **options
-            )
+        where its location came from."""
+        return self.check(sites.frame, problems=sites.problems, sources=sites.sources, **options)
 
     def index(self) -> CheckIndex:
         """This reference indexed for the stream and Dask paths (frames.prepare_check)."""

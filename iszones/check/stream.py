@@ -615,7 +615,11 @@ def count_block(
     for pos in bad[: max(0, SHOWN_PROBLEMS - len(summary.first_problems))]:
         summary.first_problems.append((block.first_row + int(pos), str(problems[pos])))
     if answers is not None:
-        in_tax = tax_level(answers.tax, index) if answers.tax is not None else None
+        in_tax = (
+            tax_level(answers.tax, index.tax)
+            if answers.tax is not None and index.tax is not None
+            else None
+        )
         summary.add_answers(answers.combo >= 0, answers.distance, in_tax)
 
 
@@ -627,7 +631,7 @@ def block_results(
         answers,
         block.points.ok,
         block.points.problems,
-        index,
+        index.labels(),
         within_km=within_km,
         sources=block.points.source,
     )

@@ -3,6 +3,7 @@ bundled data."""
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 import geopandas as gpd
@@ -237,6 +238,41 @@ def test_chunking_does_not_change_answers(zones, units):
     whole = run(FIXTURES / "sites_bng.csv", zones, units)
     pieces = run(FIXTURES / "sites_bng.csv", zones, units, chunk_rows=2)
     pd.testing.assert_frame_equal(whole, pieces)
+
+
+def test_a_large_check_has_grids_of_its_own_and_lets_them_go(zones, units, monkeypatch):
+    """Its grid cells (about 150 MB for a million sites) are not held by the process after it:
+    the shared grids, which a long-lived dashboard keeps, are not touched; the answers are the
+    same as a small check's."""
+    from iszones.check import core, frames
+
+    rng = np.random.default_rng(3)
+    x, y = (
+        rng.uniform(X0 - 20_000, X0 + 20_000, 3_000),
+        rng.uniform(Y0 - 20_000, Y0 + 20_000, 3_000),
+    )
+    sites = gpd.GeoDataFrame(
+        {"ref": np.arange(3_000)}, geometry=gpd.points_from_xy(x, y), crs="EPSG:27700"
+    )
+    core.clear_grids()
+    small = check_sites(sites, zones, units)
+    shared = list(core._GRIDS.values())
+    assert shared and any(grid.built() for grid in shared)
+
+    made: list[weakref.ref] = []
+
+    class Recorded(frames.PolygonGrid):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(weakref.ref(self))
+
+    core.clear_grids()
+    monkeypatch.setattr(frames, "PolygonGrid", Recorded)
+    monkeypatch.setattr(frames, "LARGE_CHECK_ROWS", len(sites))
+    large = check_sites(sites, zones, units)
+    assert not core._GRIDS  # grids of its own,
+    assert made and all(grid() is None for grid in made)  # gone with the check
+    pd.testing.assert_frame_equal(small, large)
 
 
 def test_summary_line(zones, units):
