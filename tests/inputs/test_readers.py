@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import stat
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -884,3 +886,26 @@ def test_max_cells_refuses_a_wide_table_before_it_becomes_python_values():
     book = xlsx([("Sites", "visible", sheet_xml(table_rows(SITES_TABLE)))])
     with pytest.raises(DataFileError, match=r"s\.xlsx: has 2 rows of 3 columns \(6 cells\)"):
         read_site_bytes(book, "s.xlsx", max_cells=5)
+
+
+def test_a_csv_or_excel_file_is_read_without_loading_gdal(tmp_path):
+    """GDAL (pyogrio: 41 MB resident) is for the spatial formats; a table does without it."""
+    book = Workbook()
+    book.active.append(["name", "easting", "northing"])
+    book.active.append(["Derby", 435000, 335000])
+    book.save(tmp_path / "sites.xlsx")
+    code = (
+        "import sys\n"
+        "from iszones.inputs.readers import read_site_file\n"
+        "for path in sys.argv[1:]:\n"
+        "    assert len(read_site_file(path).frame) >= 1\n"
+        "print('pyogrio' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(FIXTURES / "sites_bng.csv"), str(tmp_path / "sites.xlsx")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.strip() == "False"
