@@ -267,7 +267,7 @@ def _answer(
     tax_km = np.zeros(len(key), dtype=np.int64)
     tails = [""]
     if tax is not None and index.tax is not None:
-        tails, state, tax_km = _tax_phrases(tax, index, ok)
+        tails, state, tax_km = _tax_phrases(tax, index.tax, ok)
     customs_tails, customs_state = _customs_phrases(customs, index, ok)
     # one int64 per distinct sentence: key (13 bits), zone km (16), state (12), tax km (16),
     # customs state (6)
@@ -331,12 +331,11 @@ def _customs_phrases(
 
 
 def _tax_phrases(
-    tax: TaxAnswers, index: Labels, ok: np.ndarray
+    tax: TaxAnswers, index: TaxSiteIndex, ok: np.ndarray
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The tax-site part of the answers: one phrase per (tax site, state), each row's state,
-    and its distance in tenths of a km."""
-    assert index.tax is not None
-    sites = index.tax.sites
+    """The tax-site part of the answers (against the tax sites `index`): one phrase per (tax
+    site, state), each row's state, and its distance in tenths of a km."""
+    sites = index.sites
     names, precision = sites["name"], sites["precision_m"]
     designation, decided = sites["designation"], sites["decided_by"]
     n_tax = len(names)
@@ -352,7 +351,7 @@ def _tax_phrases(
     state = np.zeros(len(ok), dtype=np.int64)
     has = ok & (tax.nearest >= 0)
     inside = ok & (tax.inside >= 0)
-    within = has & ~inside & tax_level(tax, index.tax)
+    within = has & ~inside & tax_level(tax, index)
     rest = has & ~inside & ~within
     state[inside] = 1 + tax.inside[inside]
     state[within] = 1 + n_tax + tax.nearest[within]
