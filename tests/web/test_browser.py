@@ -323,6 +323,45 @@ def test_check_page_in_a_real_browser_with_the_network_blocked(server):
     assert outside == [], f"requests left 127.0.0.1: {outside}"
 
 
+def test_a_long_list_of_sites_draws_without_a_layout_per_site(server, tmp_path):
+    """Every site on the check map is a layer; measuring the attribution on each layer's
+    arrival made the browser lay out the page once per site (3,069 layouts for 3,000 sites, the
+    page frozen for seconds; over 20 s for 5,000). Chromium counts the layouts."""
+    source = tmp_path / "many.csv"
+    rows = [
+        f"s{i},{300_000 + (i * 7919) % 250_000},{150_000 + (i * 104_729) % 300_000}"
+        for i in range(3_000)
+    ]
+    source.write_text("ref,easting,northing\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    outside: list[str] = []
+    with _chromium(outside) as new_page:
+        page = new_page(1400, 1200)
+        page.goto(f"{server}Check_my_sites")
+        page.get_by_text("Choose a file of sites to start.").wait_for(timeout=30_000)
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+
+        def layouts() -> float:
+            metrics = cdp.send("Performance.getMetrics")["metrics"]
+            return next(m["value"] for m in metrics if m["name"] == "LayoutCount")
+
+        before = layouts()
+        page.locator("input[type=file]").first.set_input_files(source)
+        frame = _map_frame(page, want_markers=False)
+        icons = "() => document.querySelectorAll('.leaflet-marker-icon').length"
+        assert frame.evaluate(icons) >= 2_000  # the sites are drawn (up to the map's limit)
+        page.get_by_role("button", name="Download CSV").wait_for(timeout=60_000)
+        assert layouts() - before < 300
+        # measured once the sites are in: the scale bar still sits above the attribution
+        stacked = """() => {
+          const a = document.querySelector('.leaflet-control-attribution').getBoundingClientRect();
+          const b = document.querySelector('.leaflet-control-scale').getBoundingClientRect();
+          return b.bottom <= a.top + 1;
+        }"""
+        assert frame.evaluate(stacked)
+    assert outside == [], f"requests left 127.0.0.1: {outside}"
+
+
 def test_check_page_shows_template_text_as_typed_and_runs_none(server, tmp_path):
     """Issue 12: names holding Jinja, uploaded in a real browser, show with their braces (map
     tooltips and table) and nothing runs on the server (its folder gains no directory)."""
