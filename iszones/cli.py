@@ -159,7 +159,7 @@ def build_boundaries(folder: Path | None, dry_run: bool) -> None:
         click.echo("Dry run: nothing written.")
         return
     write_bytes_atomic(zones_path(root), geojson_bytes(zones, name=name, digits=5))
-    click.echo(f"Wrote {len(zones)} zones to {zones_path(root)}")
+    click.echo(f"Wrote {len(zones):,} zones to {zones_path(root)}")
 
 
 # Site checks and listings (check, zones, sites). Their imports sit inside the commands so that

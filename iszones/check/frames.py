@@ -570,7 +570,7 @@ def answer_sites(
         given = np.asarray(pd.Series(problems).fillna(""), dtype=object)
         if len(given) != n:
             raise IszonesError(
-                f"problems has {len(given)} entries for {n} sites; give one per site."
+                f"problems has {len(given):,} entries for {n:,} sites; give one per site."
             )
         problem[:] = given
     geoms = sites.geometry.array

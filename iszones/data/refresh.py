@@ -348,7 +348,7 @@ def fetch_lad_features(
                 f"{url}: asked for the feature count, got {str(counted)[:120]!r}. Is this an"
                 " ArcGIS feature layer?"
             )
-        progress(f"{url}: {expected} features; fetching pages of up to {options.page_size}.")
+        progress(f"{url}: {expected:,} features; fetching pages of up to {options.page_size}.")
         features: list[dict[str, Any]] = []
         digest = hashlib.sha256()
         offset, empty_pages = 0, 0
@@ -369,7 +369,7 @@ def fetch_lad_features(
             got, more = lad_build.parse_page(doc, where=where)
             digest.update(body)
             features.extend(got)
-            progress(f"page {page}: {len(got)} features ({len(features)} of {expected})")
+            progress(f"page {page}: {len(got):,} features ({len(features):,} of {expected:,})")
             if not more:
                 break
             if got:
@@ -612,7 +612,7 @@ def refresh_boundaries(
     if missing:
         raise RefreshError(f"{missing} {UNCHANGED}", report)
 
-    progress(f"Rebuilding {len(inputs.attributes)} zones from the districts.")
+    progress(f"Rebuilding {len(inputs.attributes):,} zones from the districts.")
     verb = "read" if from_file is not None else "fetched"
     note = f"Council areas: {layer} ({fields.vintage} codes), {verb} {stamp.date().isoformat()}."
     try:

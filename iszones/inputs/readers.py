@@ -494,7 +494,9 @@ def _safe_zip(data: bytes, name: str, max_mb: float) -> zipfile.ZipFile:
         ) from err
     members = archive.infolist()
     if len(members) > MAX_ZIP_MEMBERS:
-        raise DataFileError(f"{name}: holds {len(members)} files; the limit is {MAX_ZIP_MEMBERS}.")
+        raise DataFileError(
+            f"{name}: holds {len(members):,} files; the limit is {MAX_ZIP_MEMBERS:,}."
+        )
     total = 0
     for info in members:
         path = PurePosixPath(info.filename.replace("\\", "/"))

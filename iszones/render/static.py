@@ -1029,7 +1029,7 @@ def _draw_panel(
     _draw_key(ax, column, layers, sites=number_sites_on_map, size=size, draw=True)
     if len(layers.sites) and not number_sites_on_map:
         column.text(
-            f"The {len(layers.sites)} sites are shown by kind, not numbered, at this scale:"
+            f"The {len(layers.sites):,} sites are shown by kind, not numbered, at this scale:"
             " narrow the selection (for example to one zone) to number them.",
             size=size - 0.5,
             colour=MUTED,

@@ -32,6 +32,7 @@ from iszones.inputs.readers import (
 )
 from iszones.inputs.text import clean_text
 from iszones.render import assets
+from iszones.render.format import plural
 from iszones.render.safe import md
 from iszones.render.webmap import CHECK_MAP_MAX_SITES, check_map
 from iszones.web.geometry import cached_places, web_layers
@@ -107,7 +108,9 @@ def run_check(
     bar = st.progress(0.0, text="Checking sites")
 
     def advance(done: int, total: int) -> None:
-        bar.progress(done / total if total else 1.0, text=f"Checked {done} of {total} sites")
+        bar.progress(
+            done / total if total else 1.0, text=f"Checked {done:,} of {plural(total, 'site')}"
+        )
 
     result = against.check_table(sites, within_km=within_km, progress=advance)
     bar.empty()
@@ -277,7 +280,8 @@ st.caption(
 )
 if summary.inside + summary.outside > CHECK_MAP_MAX_SITES:
     st.caption(
-        f"The map shows the first {CHECK_MAP_MAX_SITES} sites; the table and downloads have all."
+        f"The map shows the first {plural(CHECK_MAP_MAX_SITES, 'site')}; the table and downloads"
+        " have all."
     )
 
 show = SHOW[st.radio("Show", list(SHOW), horizontal=True, key="show")]

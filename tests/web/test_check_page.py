@@ -7,7 +7,7 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import TESTS
+from tests.conftest import TESTS, X0, Y0
 
 HERE = TESTS
 FIXTURES = HERE / "fixtures" / "check"
@@ -209,3 +209,17 @@ def test_page_refuses_hostile_workbooks_quickly(page):
         assert not app.exception
         message = app.error[0].value.replace("\\", "")  # md() escapes markdown characters
         assert message.startswith(f"{name}: ") and says in message and "\n" not in message
+
+
+def test_page_writes_its_counts_as_the_formatter_does(page, monkeypatch):
+    """Over the map's limit, the caption says how many it shows as every count is written
+    ('1,000 sites', not '1000 sites')."""
+    import iszones.render.webmap
+
+    monkeypatch.setattr(iszones.render.webmap, "CHECK_MAP_MAX_SITES", 1_000)
+    rows = [f"s{i},{X0 + (i % 40) * 100},{Y0 + (i // 40) * 100}" for i in range(1_200)]
+    app = upload(page, "many.csv", ("ref,easting,northing\n" + "\n".join(rows)).encode())
+    assert not app.exception
+    text = visible_text(app)
+    assert "The map shows the first 1,000 sites" in text
+    assert "1,200 of 1,200 rows" in text
