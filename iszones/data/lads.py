@@ -333,8 +333,8 @@ def check_lads(
         )
     if count > max_features:
         raise SchemaError(
-            f"{where}: {count:,} features, more than the {max_features:,} a LAD layer could have. Is"
-            " this a ward or output-area layer?"
+            f"{where}: {count:,} features, more than the {max_features:,} a LAD layer could"
+            " have. Is this a ward or output-area layer?"
         )
 
 
