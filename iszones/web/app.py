@@ -11,11 +11,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ENTRY = HERE / "entry.py"
 # The server's defaults (as .streamlit/config.toml in a checkout; a test keeps them equal):
-# this machine only, no usage statistics, no error details or Deploy button for users.
+# this machine only, no usage statistics, no error details or Deploy button for users, no
+# agent API (the app driven over HTTP without a browser).
 SERVER_FLAGS = (
     "--server.headless=true",
     "--server.address=127.0.0.1",
     "--server.enableXsrfProtection=true",
+    "--server.enableAgentApi=false",
     "--browser.gatherUsageStats=false",
     "--client.showErrorDetails=none",
     "--client.toolbarMode=viewer",

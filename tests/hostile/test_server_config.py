@@ -18,6 +18,7 @@ def test_config_keeps_the_server_private_and_quiet():
     config = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
     assert config["server"]["address"] == "127.0.0.1"
     assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["enableAgentApi"] is False
     assert config["client"]["showErrorDetails"] == "none"
     assert config["client"]["toolbarMode"] == "viewer"
     assert config["browser"]["gatherUsageStats"] is False
@@ -46,6 +47,7 @@ def test_streamlit_accepts_every_value():
         'address = "127.0.0.1"',
         f"maxUploadSize = {MAX_UPLOAD_MB}",
         "enableXsrfProtection = true",
+        "enableAgentApi = false",
         "gatherUsageStats = false",
         'toolbarMode = "viewer"',
     ):
