@@ -914,15 +914,16 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
 
     A QUERY is a postcode, a place name, lat,lon, easting,northing (British National Grid) or
     an OS grid reference. One line each; a place name with several matches lists the others.
+    A postcode, grid reference or easting and northing typed without quotes is read as one.
 
     Example: iszones locate "DE24 8UX" Worksop "52.83,-1.33" "SK 45000 30000"
     """
     from iszones.check.reference import bundled_reference
-    from iszones.inputs.locate import LocateError, Location, locate
+    from iszones.inputs.locate import LocateError, Location, joined_queries, locate
     from iszones.web.search import answer_locations
 
     found: list[Location | LocateError] = []
-    for query in queries:
+    for query in joined_queries(queries):
         try:
             found.append(locate(query))
         except LocateError as err:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pyproj import Transformer
@@ -78,6 +79,34 @@ def grid_reference(letters: str, east: str, north: str) -> tuple[float, float]:
     if not (0 <= easting < 700_000 and 0 <= northing < 1_300_000):
         raise LocateError(f"{letters} {east} {north}: outside the British National Grid.")
     return float(easting), float(northing)
+
+
+_OUTWARD = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$", re.IGNORECASE)
+_INWARD = re.compile(r"^[0-9][A-Z]{2}$", re.IGNORECASE)
+_SQUARE = re.compile(rf"^[{_LETTERS}]{{2}}$", re.IGNORECASE)
+_DIGITS = re.compile(r"^\d{1,5}$")
+_PLAIN_NUMBER = re.compile(rf"^{_NUMBER}$")
+
+
+def joined_queries(words: Sequence[str]) -> list[str]:
+    """Words typed on a command line without quotes, as queries: a postcode ('DE74', '2SA'), a
+    grid reference ('SK', '45000', '30000') or an easting and northing ('445251', '325658')
+    split into words is one query. Only words that could not be queries alone are joined."""
+    queries: list[str] = []
+    rest = list(words)
+    while rest:
+        word = rest.pop(0)
+        if rest and _OUTWARD.match(word) and _INWARD.match(rest[0]):
+            word = f"{word} {rest.pop(0)}"
+        elif len(rest) >= 2 and _SQUARE.match(word) and all(_DIGITS.match(w) for w in rest[:2]):
+            if len(rest[0]) != len(rest[1]):  # a grid reference mistyped: each word said not found
+                queries.extend([word, rest.pop(0), rest.pop(0)])
+                continue
+            word = f"{word} {rest.pop(0)} {rest.pop(0)}"
+        elif rest and _PLAIN_NUMBER.match(word) and _PLAIN_NUMBER.match(rest[0]):
+            word = f"{word} {rest.pop(0)}"
+        queries.append(word)
+    return queries
 
 
 def locate(query: str) -> Location:

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from iszones.cli import main
-from iszones.inputs.locate import LocateError, grid_reference, locate
+from iszones.inputs.locate import LocateError, grid_reference, joined_queries, locate
 
 
 @pytest.mark.parametrize(
@@ -94,3 +94,29 @@ def test_locate_command_answers_one_line_per_query():
     assert lines[1].startswith("Worksop: place Worksop, England at 53.30")
     assert "Bassetlaw (E07000171)" in lines[1]
     assert "Not found: 'xx'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("words", "queries"),
+    [
+        (["DE74", "2SA", "Worksop"], ["DE74 2SA", "Worksop"]),
+        (["b1", "1aa"], ["b1 1aa"]),
+        (["SK", "45000", "30000"], ["SK 45000 30000"]),
+        (["445251", "325658"], ["445251 325658"]),
+        (["Worksop", "Derby"], ["Worksop", "Derby"]),  # places stay apart
+        (["SK", "450", "30000"], ["SK", "450", "30000"]),  # not a grid reference
+        (["2SA", "DE74"], ["2SA", "DE74"]),  # inward code first: not a postcode
+        (["DE74 2SA", "52.83,-1.33"], ["DE74 2SA", "52.83,-1.33"]),  # quoted: as given
+        (["DE74"], ["DE74"]),
+    ],
+)
+def test_words_typed_without_quotes_make_the_queries_a_person_meant(words, queries):
+    assert joined_queries(words) == queries
+
+
+def test_the_locate_command_reads_an_unquoted_postcode_as_one():
+    result = CliRunner().invoke(main, ["locate", "DE74", "2SA", "SK", "45000", "30000"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("DE74 2SA: postcode at 52.82")
+    assert lines[1].startswith("SK 45000 30000: grid reference at 52.86")
