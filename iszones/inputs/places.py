@@ -76,7 +76,9 @@ def _gazetteer() -> tuple[tuple[Place, ...], dict[str, tuple[int, ...]]]:
         i = len(places)
         places.append(place)
         for name in {item["name"], *item.get("alternatenames", [])}:
-            index.setdefault(_key(name), []).append(i)
+            key = _key(name)
+            if any(c.isalpha() for c in key):  # not a name in another script, folded to "'"
+                index.setdefault(key, []).append(i)
     return tuple(places), {k: tuple(v) for k, v in index.items()}
 
 

@@ -32,3 +32,12 @@ def test_uk_places_have_positions_and_populations_for_the_map() -> None:
     assert abs(kegworth.lon + 1.28) < 0.01 and abs(kegworth.lat - 52.835) < 0.01
     assert kegworth.population > 3000
     assert places["Nottingham"].population > 250_000
+
+
+def test_names_in_other_scripts_do_not_match_punctuation() -> None:
+    """GeoNames' Hebrew and Japanese names fold to "'" or "==" in ASCII: typed, those found
+    Manchester or Weston-super-Mare. A short Latin alternate name still counts."""
+    for junk in ("'", "''", "==", "' '"):
+        assert find_places(junk) == [], junk
+    assert find_places("MK")[0].name == "Milton Keynes"
+    assert find_places("Manchester")[0].name == "Manchester"
