@@ -75,8 +75,8 @@ def _gazetteer() -> tuple[tuple[Place, ...], dict[str, tuple[int, ...]]]:
         )
         i = len(places)
         places.append(place)
-        for name in {item["name"], *item.get("alternatenames", [])}:
-            key = _key(name)
+        # each key once per place: 'Bath' and 'BATH' (or 'Báth') are one key
+        for key in {_key(name) for name in (item["name"], *item.get("alternatenames", []))}:
             if any(c.isalpha() for c in key):  # not a name in another script, folded to "'"
                 index.setdefault(key, []).append(i)
     return tuple(places), {k: tuple(v) for k, v in index.items()}

@@ -41,3 +41,11 @@ def test_names_in_other_scripts_do_not_match_punctuation() -> None:
         assert find_places(junk) == [], junk
     assert find_places("MK")[0].name == "Milton Keynes"
     assert find_places("Manchester")[0].name == "Manchester"
+
+
+def test_a_place_is_listed_once_whatever_names_lead_to_it() -> None:
+    """GeoNames gives Bath, Ayr and King's Lynn names that fold to the same key (case,
+    accents): each was found twice, and `locate` listed the place as another of its name."""
+    for name in ("Bath", "Ayr", "Kings Lynn"):
+        found = [p.geonameid for p in find_places(name)]
+        assert found and len(found) == len(set(found)), name
