@@ -920,27 +920,35 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
     """
     from iszones.check.reference import bundled_reference
     from iszones.inputs.locate import LocateError, Location, joined_queries, locate
-    from iszones.web.search import answer_locations
+    from iszones.web.search import answer_locations, zones_named
 
+    asked = joined_queries(queries)
     found: list[Location | LocateError] = []
-    for query in joined_queries(queries):
+    for query in asked:
         try:
             found.append(locate(query))
         except LocateError as err:
             found.append(err)
+    reference = bundled_reference(data_dir(folder))
+    zone_names = dict(zip(reference.zones["zone_id"], reference.zones["name"], strict=True))
     places = [f for f in found if isinstance(f, Location)]
-    answered = answer_locations(places, bundled_reference(data_dir(folder))) if places else []
+    answered = answer_locations(places, reference) if places else []
     answers = dict(zip(map(id, places), answered, strict=True))
     failed = 0
-    for item in found:
+    for query, item in zip(asked, found, strict=True):
         if isinstance(item, LocateError):
             click.echo(f"Not found: {item}", err=True)
             failed += 1
-            continue
-        answer = answers[id(item)]
-        click.echo(answer.line())
-        for other, council in answer.others:
-            click.echo(f"  also {other.label} ({council}) at {other.lat:.5f}, {other.lon:.5f}")
+        else:
+            answer = answers[id(item)]
+            click.echo(answer.line())
+            for other, council in answer.others:
+                click.echo(f"  also {other.label} ({council}) at {other.lat:.5f}, {other.lon:.5f}")
+        for zone_id, name in zones_named(query, zone_names):  # 'Humber': the Freeport too
+            click.echo(
+                f"  {query!r} also names zone {zone_id}, {name} (iszones zones --zone {zone_id})",
+                err=isinstance(item, LocateError),
+            )
     for note in dict.fromkeys(note for place in places for note in place.notes):
         click.echo(note, err=True)
     if failed:

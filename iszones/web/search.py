@@ -4,7 +4,8 @@ the dashboard's search box and `?at=`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -75,4 +76,32 @@ def answer_locations(locations: Sequence[Location], reference: Reference) -> lis
             for other in place.others
         )
         found.append(Found(place, row, others))
+    return found
+
+
+# Words of zone names that say what kind of zone it is, and words too vague on their own.
+_KIND = frozenset(
+    {"and", "the", "of", "city", "region", "green", "enhanced", "innovation", "investment"}
+    | {"zone", "zones", "freeport", "freeports"}
+)
+_VAGUE = frozenset({"north", "south", "east", "west", "northern", "greater", "valley", "firth"})
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def zones_named(query: str, zone_names: Mapping[int, str]) -> list[tuple[int, str]]:
+    """The zones whose name holds `query`'s words in order ('Humber', 'Tees Valley', 'North
+    East'), unless they only say a kind of zone ('Investment Zone') or are one vague word
+    ('West'): someone who types a zone's name may mean the zone, not the village of that name
+    ('Humber', Herefordshire)."""
+    wanted = _words(query)
+    if all(w in _KIND for w in wanted) or (len(wanted) == 1 and wanted[0] in _VAGUE):
+        return []
+    found = []
+    for zone_id, name in zone_names.items():
+        words = _words(name)
+        if any(words[i : i + len(wanted)] == wanted for i in range(len(words))):
+            found.append((zone_id, name))
     return found

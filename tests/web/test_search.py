@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
 from iszones.check.reference import bundled_reference
+from iszones.cli import main
 from iszones.data.catalogue import data_dir
 from iszones.inputs.locate import locate
-from iszones.web.search import answer_locations
+from iszones.web.search import answer_locations, zones_named
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +48,38 @@ def test_a_grid_reference_outside_every_zone_gives_the_nearest(reference):
 
 def test_nothing_to_answer(reference):
     assert answer_locations([], reference) == []
+
+
+@pytest.fixture(scope="module")
+def zone_names() -> dict[int, str]:
+    zones = bundled_reference(data_dir()).zones
+    return dict(zip(zones["zone_id"], zones["name"], strict=True))
+
+
+@pytest.mark.parametrize(
+    ("query", "zone_ids"),
+    [
+        ("Humber", [5]),  # a village in Herefordshire too
+        ("teesside", [21]),
+        ("Tees Valley", [21]),
+        ("North East", [17, 19]),
+        ("Newport", [16]),
+        ("Investment Zone", []),  # a kind of zone, not one zone
+        ("Freeport", []),
+        ("West", []),  # too vague on its own
+        ("Worksop", []),
+        ("DE74 2SA", []),
+    ],
+)
+def test_a_query_that_names_a_zone_finds_it(query, zone_ids, zone_names):
+    assert [z for z, _ in zones_named(query, zone_names)] == zone_ids
+
+
+def test_the_locate_command_says_when_a_query_also_names_a_zone():
+    result = CliRunner().invoke(main, ["locate", "Humber", "Teesside"])
+    assert result.exit_code == 1  # Teesside is no place of 500 people
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Humber: place Humber, England")  # the village, as asked
+    assert lines[1] == "  'Humber' also names zone 5, Humber Freeport (iszones zones --zone 5)"
+    assert "Not found: 'Teesside'" in result.stderr
+    assert "'Teesside' also names zone 21, Teesside Freeport" in result.stderr
