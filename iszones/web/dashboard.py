@@ -47,7 +47,7 @@ from iszones.schema import (
 )
 from iszones.web import urlstate
 from iszones.web.geometry import cached_catalogue, cached_places, web_layers
-from iszones.web.search import Found, answer_locations
+from iszones.web.search import Found, answer_locations, zones_named
 
 TITLE = "Industrial Strategy Zones"
 BUNDLED_BOUNDARIES = "bundled indicative footprints (LAD 2025 districts from postcodes)"
@@ -351,6 +351,12 @@ def pick_zone_from_table() -> None:
     if zone_id is not None:
         st.session_state["zone"] = zone_id
         st.session_state["panel"] = SHEET
+
+
+def show_named_zone(zone_id: int) -> None:
+    """The zone a search named ('Humber'), instead of the place of that name."""
+    st.session_state["zone"] = zone_id
+    st.session_state["at"] = ""
 
 
 def pick_site_from_map() -> None:
@@ -807,6 +813,15 @@ def map_page() -> None:
                     key="at_pick",
                     format_func=lambda i: f"{candidates[i][0].label} ({candidates[i][1]})",
                 )
+        for zone_id, name in zones_named(at, zone_names) if at else []:
+            st.button(
+                md(f"Show zone {zone_id}: {name}"),
+                key=f"named_zone_{zone_id}",
+                on_click=show_named_zone,
+                args=(zone_id,),
+                help=md(f"{at!r} is also the name of this zone"),
+            )
+        if found is not None:
             st.divider()
         options = list(kept_sites["site_id"])
         if state.site_id and state.site_id not in options:

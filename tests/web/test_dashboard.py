@@ -252,6 +252,22 @@ def test_a_place_that_cannot_be_found_is_one_line():
     assert not at.exception
 
 
+def test_a_search_that_names_a_zone_offers_the_zone():
+    """'Teesside' is no place of 500 people, 'Humber' a village in Herefordshire: both name a
+    zone, and the card offers it; picking it shows the zone instead of the pin."""
+    at = run_app(at="Teesside")
+    assert "Not found" in at.error[0].value
+    button = at.button(key="named_zone_21")
+    assert "Show zone 21" in button.label
+    offered = [b.key for b in at.button if (b.key or "").startswith("named_zone_")]
+    assert offered == ["named_zone_21"]
+    button.click().run()
+    assert at.selectbox(key="zone").value == 21
+    assert at.text_input(key="at").value == ""
+    assert "of 22 zones" in count_line(at) and " 1 of 22 zones" in count_line(at)
+    assert not at.exception
+
+
 def test_typing_in_the_search_box_finds_the_place():
     at = run_app()
     at.text_input(key="at").set_value("52.83,-1.33").run()
