@@ -476,6 +476,29 @@ window.iszPoint = function (feature, latlng) {
     html: window.iszIcons[feature.properties.icon], iconSize: [22, 22], iconAnchor: [11, 11],
     popupAnchor: [0, -10], tooltipAnchor: [10, 0]})});
 };
+// Fit bounds `pad` px from the edges (more at the bottom, for the attribution), with an open
+// legend beside them on the left (folded where that leaves them under 60% of the width). On a
+// map narrower than NARROW px the buttons, folded legend, scale bar and attribution take much
+// of it: there the bounds fit in what those leave free (never more than half the height).
+window.iszFit = function (map, bounds, pad) {
+  var c = map.getContainer(), box = c.getBoundingClientRect();
+  var d = c.querySelector('.isz-legend details');
+  var legend = d ? d.closest('.leaflet-control') : null;
+  var left = d && d.open ? legend.offsetWidth + 20 : pad;
+  if (left > 0.4 * box.width) { left = pad; if (d) d.open = false; }
+  var top = pad, bottom = pad + 14;
+  if (box.width < NARROW) {  // the corners' heights (their controls with margins)
+    var over = 0, under = 0;
+    c.querySelectorAll('.leaflet-top').forEach(function (e) {
+      over = Math.max(over, e.offsetHeight);
+    });
+    c.querySelectorAll('.leaflet-bottom').forEach(function (e) { under += e.offsetHeight; });
+    var cut = Math.min(1, 0.5 * box.height / Math.max(over + under, 1));
+    top = Math.max(top, cut * over + 8); bottom = Math.max(bottom, cut * under + 8);
+  }
+  map.fitBounds(bounds, {paddingTopLeft: [left, top], paddingBottomRight: [pad, bottom],
+    animate: false});
+};
 window.iszStyle = function (feature) {
   var s = Object.assign({}, feature.properties.style);
   if (window.iszZoom >= ZONE_OUTLINE_ZOOM) { s.fillOpacity = ZONE_TINT; s.weight += 1; }
@@ -484,6 +507,7 @@ window.iszStyle = function (feature) {
 """.replace("SCALE", str(_SCALE))
     .replace("ZONE_OUTLINE_ZOOM", str(ZONE_OUTLINE_ZOOM))
     .replace("ZONE_TINT", str(ZONE_TINT_OPACITY))
+    .replace("NARROW", str(NARROW_MAP_PX))
 )
 
 # Context that follows the zoom: zone fills turn to outlines, district outlines and precision
@@ -949,18 +973,7 @@ def build_map(
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     # Fit at once, without folium's animated zoom from the whole-UK start.
     fmap.location = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
-    fmap.add_child(
-        _Script(
-            # Room for an open legend on the left, so it hides none of the selection.
-            "(function(){var l={map}.getContainer().querySelector('.isz-legend details');"
-            "var w={map}.getSize().x,left=l&&l.open?l.parentNode.offsetWidth+20:10;"
-            # a map too narrow to keep the legend beside the data keeps its scale and folds the
-            # legend to its one-line key, so it covers none of the selection
-            "if(w-left<0.6*w){left=10;if(l)l.open=false;}"
-            f"{{map}}.fitBounds({js_literal(bounds)},"
-            "{paddingTopLeft:[left,10],paddingBottomRight:[10,24],animate:false});})();"
-        )
-    )
+    fmap.add_child(_Script(f"window.iszFit({{map}}, {js_literal(bounds)}, 10);"))  # see iszFit
     return fmap
 
 
@@ -1116,7 +1129,6 @@ def check_map(
             name="Sites",
             options_js="{onEachFeature: window.iszBind, pointToLayer: window.iszPoint}",
         ).add_to(fmap)
-        fmap.fit_bounds(bounds, padding=(40, 40))  # no dot on the edge
     names = context_labels(places, backdrop, bounds)
     circles = precision_circles(tax_sites, "precision_m") if tax_sites is not None else []
     _add_context(fmap, backdrop, land_name, labels=names, circles=circles)  # keeps no view
@@ -1143,4 +1155,6 @@ def check_map(
             f"{{map}}.attributionControl.addAttribution({js_literal(credit)});}})();"
         )
     )
+    if rows:  # no site on the edge, nor under the controls
+        fmap.add_child(_Script(f"window.iszFit({{map}}, {js_literal(bounds)}, 40);"))
     return fmap

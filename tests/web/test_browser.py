@@ -422,6 +422,32 @@ POPUP_AT_JS = """(id) => new Promise((done) => {
 SIZES = [("phone", 390, 844), ("desktop", 1400, 1000)]
 
 
+# Markers and zone outlines (their boxes) that a control (buttons, legend, scale bar,
+# attribution) lies over.
+COVERED_JS = """() => {
+  const box = e => e.getBoundingClientRect();
+  const controls = [...document.querySelectorAll('.leaflet-control')].map(box);
+  const data = [...document.querySelectorAll('.leaflet-marker-icon, path.leaflet-interactive')];
+  return data.map(box).filter(d => d.width && controls.some(c =>
+    d.left < c.right && d.right > c.left && d.top < c.bottom && d.bottom > c.top)).length;
+}"""
+
+
+def test_on_a_phone_the_selection_opens_clear_of_the_maps_controls(server):
+    """Scotland's Freeports on a 390 px screen: the fit left the Inverness zone under the buttons
+    and folded legend and the Forth one under the scale bar and attribution."""
+    outside: list[str] = []
+    with _chromium(outside) as new_page:
+        page = new_page(390, 844)
+        page.goto(f"{server}?programme=freeport&nation=Scotland")
+        page.get_by_text("in 2 of 22 zones").wait_for(timeout=60_000)
+        _map_frame(page)
+        page.wait_for_timeout(1000)
+        assert _on_map(page, COVERED_JS) == 0
+        page.screenshot(path=str(ARTIFACTS / "browser-phone-selection.png"))
+    assert outside == [], f"requests left 127.0.0.1: {outside}"
+
+
 def _settled(page) -> None:
     deadline = time.monotonic() + 30
     while not _on_map(page, SETTLED_AT_SITE_JS) and time.monotonic() < deadline:
