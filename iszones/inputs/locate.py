@@ -81,8 +81,6 @@ def grid_reference(letters: str, east: str, north: str) -> tuple[float, float]:
     return float(easting), float(northing)
 
 
-_OUTWARD = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$", re.IGNORECASE)
-_INWARD = re.compile(r"^[0-9][A-Z]{2}$", re.IGNORECASE)
 _SQUARE = re.compile(rf"^[{_LETTERS}]{{2}}$", re.IGNORECASE)
 _DIGITS = re.compile(r"^\d{1,5}$")
 _PLAIN_NUMBER = re.compile(rf"^{_NUMBER}$")
@@ -96,7 +94,8 @@ def joined_queries(words: Sequence[str]) -> list[str]:
     rest = list(words)
     while rest:
         word = rest.pop(0)
-        if rest and _OUTWARD.match(word) and _INWARD.match(rest[0]):
+        postcode = POSTCODE.match(f"{word}{rest[0]}".upper()) if rest else None
+        if postcode and postcode.group(2) == rest[0].upper():  # outward code, then inward
             word = f"{word} {rest.pop(0)}"
         elif len(rest) >= 2 and _SQUARE.match(word) and all(_DIGITS.match(w) for w in rest[:2]):
             if len(rest[0]) != len(rest[1]):  # a grid reference mistyped: each word said not found
