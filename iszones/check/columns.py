@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -176,6 +177,27 @@ class Column:
             table = _objects(table)
         return table if self.codes is None else table[self.codes]
 
+    def series(self, index: pd.Index) -> pd.Series:
+        """Per row as a pandas column on `index`: text taken by codes as a Categorical (its
+        codes of 1-4 bytes a row, not an 8-byte object pointer: a million checked rows hold
+        about 150 MB less), None where there is no value; numbers and flags as `values`."""
+        table = self.table
+        if (
+            self.codes is None
+            or not isinstance(table, np.ndarray)
+            or table.dtype != object
+            or self.name in ARROW_TYPES
+        ):
+            values = self.values  # objects keep None for "not checked" (pandas 3 makes NaN)
+            return pd.Series(values, index=index, dtype=values.dtype, copy=False)
+        where, categories = pd.factorize(table)
+        where = where.astype(np.min_scalar_type(-len(categories) - 1) if len(where) else np.int8)
+        return pd.Series(
+            pd.Categorical.from_codes(where[self.codes], pd.Index(categories, dtype=object)),
+            index=index,
+            copy=False,
+        )
+
     def typed(self) -> pa.Array:
         """`table` typed (ARROW_TYPES, else text)."""
         kind = ARROW_TYPES.get(self.name, pa.string())
@@ -261,18 +283,19 @@ def _answer(
         f"Outside every zone; {{km}} from zone {ids[z]} ({text['zone_name'][z]})"
         for z in range(len(ids))
     ]
-    outside = ok & (key > len(combos))
-    zone_km = np.where(outside, _tenths(distance), 0)
-    state = np.zeros(len(key), dtype=np.int64)  # 0 nothing, 1 + t inside, then maybe, then near
-    tax_km = np.zeros(len(key), dtype=np.int64)
+    # one int64 per distinct sentence: key (13 bits), zone km (16), state (12), tax km (16),
+    # customs state (6); each part added in place and let go (a million rows: 8 MB a part)
+    packed = key.astype(np.int64) << 44
+    _add_bits(packed, np.where(ok & (key > len(combos)), _tenths(distance), 0), 28, 65535)
     tails = [""]
     if tax is not None and index.tax is not None:
         tails, state, tax_km = _tax_phrases(tax, index.tax, ok)
+        _add_bits(packed, state, 16)  # 0 nothing, 1 + t inside, then maybe, then near
+        _add_bits(packed, tax_km, 0, 65535)
+        del state, tax_km
     customs_tails, customs_state = _customs_phrases(customs, index, ok)
-    # one int64 per distinct sentence: key (13 bits), zone km (16), state (12), tax km (16),
-    # customs state (6)
-    packed = key << 44 | np.minimum(zone_km, 65535) << 28 | state << 16 | np.minimum(tax_km, 65535)
-    packed |= customs_state << 57
+    _add_bits(packed, customs_state, 57)
+    del customs_state
     unique, codes = np.unique(packed, return_inverse=True)
     sentences = []
     for start in range(0, max(len(unique), 1), SENTENCES_AT_ONCE):
@@ -284,7 +307,15 @@ def _answer(
         ]
         sentences.append(pc.binary_join_element_wise(*parts, ""))
     table = sentences[0] if len(sentences) == 1 else pa.chunked_array(sentences)
-    return Column("answer", table, codes.ravel())
+    return Column("answer", table, codes.ravel().astype(np.int32))
+
+
+def _add_bits(packed: np.ndarray, values: np.ndarray, shift: int, most: int | None = None) -> None:
+    """packed |= min(values, most) << shift, in place, `values` (int64) used as the scratch."""
+    if most is not None:
+        np.minimum(values, most, out=values)
+    values <<= shift
+    packed |= values
 
 
 def _filled(templates: Sequence[str], which: np.ndarray, tenths: np.ndarray) -> list[pa.Array]:
@@ -388,9 +419,10 @@ def result_columns(
     polygons: bool = False,
     sources: np.ndarray | None = None,
 ) -> list[Column]:
-    """Every result column (result_names order) for rows `ok` answered by `answers` (in the
-    order of the ok rows) and the others with their `problems`; `sources` says where each
-    row's location came from (inputs.placing.LOCATION_SOURCES codes; None: its geometry)."""
+    """Every result column (result_names order) for rows `ok` answered by `answers` (for the
+    ok rows in order, or for every row) and the others with their `problems`; `sources` says
+    where each row's location came from (inputs.placing.LOCATION_SOURCES codes; None: its
+    geometry)."""
     n = len(ok)
 
     def on_rows(field: str, fill: Any, dtype: Any = np.int64) -> np.ndarray:
@@ -447,7 +479,7 @@ def result_columns(
         keyed("boundary_source", joined("boundary_source", "; "), list(text["boundary_source"]))
     )
     said = np.flatnonzero(~ok)
-    codes = np.zeros(n, dtype=np.int64)
+    codes = np.zeros(n, dtype=np.int32)
     unique: Any = []
     if len(said):
         unique, inverse = np.unique(problems[said].astype(str), return_inverse=True)
@@ -460,7 +492,7 @@ def result_columns(
     customs_sites = index.customs.sites if index.customs is not None else None
     columns += _site_columns("customs", customs, customs_sites, n)
     columns.append(_answer(key, combos, distance, tax, index, ok, customs))
-    source = np.where(ok, GEOMETRY, 0) if sources is None else np.where(ok, sources, 0)
+    source = np.where(ok, GEOMETRY if sources is None else sources, 0).astype(np.int8)
     columns.append(Column("location_source", np.array(LOCATION_SOURCES, dtype=object), source))
     wanted = result_names(within_km=within_km, polygons=polygons)
     by_name = {c.name: c for c in columns}

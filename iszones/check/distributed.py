@@ -380,6 +380,8 @@ def _check_geo_part(
     from iszones.check.frames import check_indexed
 
     result = check_indexed(frame, index, within_km=within_km)
+    for column in result.columns[result.dtypes == "category"]:  # as text: the parts' categories
+        result[column] = result[column].astype(object)  # differ, and so would their schemas
     result.to_parquet(url)
     summary = summarise(result, within_km)
     summary.leading = [

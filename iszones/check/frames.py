@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +42,7 @@ from iszones.check.core import (
     polygon_grid,
 )
 from iszones.check.prepared import kept_cells
-from iszones.check.taxsites import TAX_SITE_COLUMNS, TaxAnswers, TaxSiteIndex, empty_tax_answers
+from iszones.check.taxsites import TAX_SITE_COLUMNS, TaxAnswers, TaxSiteIndex
 from iszones.errors import IszonesError, SchemaError
 from iszones.geo.grid import PolygonGrid
 from iszones.geo.spatial import (
@@ -200,67 +200,63 @@ def _check_chunk(geoms: np.ndarray, crs: Any, index: CheckIndex) -> Answers:
     points = check_points(
         shapely.get_x(geoms[is_point]), shapely.get_y(geoms[is_point]), index, threads=1
     )
-    order = np.concatenate([np.flatnonzero(is_point), np.flatnonzero(~is_point)])
-    merged = concat_answers([points, shapes], index.n_zones)
-    back = np.empty_like(order)
-    back[order] = np.arange(len(order))
-    return take_answers(merged, back)
+    placed = [(np.flatnonzero(is_point), points), (np.flatnonzero(~is_point), shapes)]
+    answers = place_answers(placed, len(geoms), index.n_zones)
+    assert answers is not None  # both parts came
+    return answers
 
 
-def concat_answers(parts: Sequence[Answers], n_zones: int) -> Answers:
-    """Answers one after the other, their sets of zones renumbered into one list."""
+def place_answers(
+    parts: Iterable[tuple[np.ndarray, Answers]], n: int, n_zones: int
+) -> Answers | None:
+    """Answers for `n` rows from parts answering some of them (each with its rows), their sets
+    of zones renumbered into one list; None when no part came. A row no part answers holds what
+    columns.result_columns fills for an unchecked row (combo -2, no council, NaN distances).
+    Each part is written into the whole as it comes, so a million answers are held once, not
+    once in parts and again joined; positions as int32, half the kernels' int64."""
     seen: dict[tuple[int, ...], int] = {(k,): k for k in range(n_zones)}
-    codes = []
-    for part in parts:
+    out: dict[str, Any] = {}
+
+    def whole(name: str, fill: Any, dtype: Any) -> np.ndarray:
+        if name not in out:
+            out[name] = np.full(n, fill, dtype=dtype)
+        return out[name]
+
+    for rows, part in parts:
         remap = np.array([seen.setdefault(c, len(seen)) for c in part.combos] or [0])
-        codes.append(np.where(part.combo >= 0, remap[np.maximum(part.combo, 0)], -1))
-    combos = list(seen)
-    has_share = any(p.share is not None for p in parts)
-    has_tax = any(p.tax is not None for p in parts)
-    taxes = [p.tax if p.tax is not None else empty_tax_answers(len(p.combo)) for p in parts]
-    has_customs = any(p.customs is not None for p in parts)
-    customs = [
-        p.customs if p.customs is not None else empty_tax_answers(len(p.combo)) for p in parts
-    ]
-    return Answers(
-        np.concatenate(codes) if codes else np.empty(0, dtype=np.int64),
-        combos,
-        np.concatenate([p.nearest for p in parts]),
-        np.concatenate([p.distance for p in parts]),
-        np.concatenate([p.unit for p in parts]),
-        np.concatenate(
-            [p.share if p.share is not None else np.full(len(p.combo), np.nan) for p in parts]
+        whole("combo", -2, np.int32)[rows] = np.where(
+            part.combo >= 0, remap[np.maximum(part.combo, 0)], -1
         )
-        if has_share
-        else None,
-        concat_tax(taxes) if has_tax else None,
-        np.concatenate(
-            [p.unit_note if p.unit_note is not None else np.zeros(len(p.combo), int) for p in parts]
-        ),
-        concat_tax(customs) if has_customs else None,
-    )
+        whole("nearest", 0, np.int32)[rows] = part.nearest
+        whole("distance", np.nan, float)[rows] = part.distance
+        whole("unit", -1, np.int32)[rows] = part.unit
+        whole("unit_note", 0, np.int8)[rows] = part.unit_note if part.unit_note is not None else 0
+        if part.share is not None:
+            whole("share", np.nan, float)[rows] = part.share
+        for level in ("tax", "customs"):
+            found = getattr(part, level)
+            if found is not None:
+                whole(f"{level}.inside", -1, np.int32)[rows] = found.inside
+                whole(f"{level}.nearest", -1, np.int32)[rows] = found.nearest
+                whole(f"{level}.distance", np.nan, float)[rows] = found.distance
+    if not out:
+        return None
 
+    def sites(level: str) -> TaxAnswers | None:
+        if f"{level}.inside" not in out:
+            return None
+        return TaxAnswers(*(out[f"{level}.{f}"] for f in ("inside", "nearest", "distance")))
 
-def concat_tax(parts: Sequence[TaxAnswers]) -> TaxAnswers:
-    return TaxAnswers(
-        np.concatenate([t.inside for t in parts]),
-        np.concatenate([t.nearest for t in parts]),
-        np.concatenate([t.distance for t in parts]),
-    )
-
-
-def take_answers(answers: Answers, rows: np.ndarray) -> Answers:
-    """The answers of `rows`, in that order."""
     return Answers(
-        answers.combo[rows],
-        answers.combos,
-        answers.nearest[rows],
-        answers.distance[rows],
-        answers.unit[rows],
-        None if answers.share is None else answers.share[rows],
-        None if answers.tax is None else answers.tax.take(rows),
-        None if answers.unit_note is None else answers.unit_note[rows],
-        None if answers.customs is None else answers.customs.take(rows),
+        out["combo"],
+        list(seen),
+        out["nearest"],
+        out["distance"],
+        out["unit"],
+        out.get("share"),
+        sites("tax"),
+        out["unit_note"],
+        sites("customs"),
     )
 
 
@@ -491,6 +487,10 @@ def check_sites(
         disk by earlier checks and keeps the ones it builds (prepared.kept_cells): for the
         bundled data, not a user's files, whose cells would pile up on disk.
 
+    The result's text columns are pandas Categoricals (each value stored once, 1-4 bytes a
+    row), empty (NaN, as pd.isna tells) where there is nothing to say; the answer sentence is
+    text ("" when not checked); in_zone and within_km are True, False or None (not checked);
+    distances are floats.
     Input columns whose names clash with a result column are kept, renamed `<name>_input`.
     A large check indexes the boundaries in grids of its own, not the process's shared ones,
     and lets them go before its columns are made: their cells (about 150 MB for a million
@@ -548,7 +548,7 @@ def check_indexed(
 class Answered:
     """answer_sites' answers for a frame's sites, for with_results."""
 
-    answers: Answers | None  # for the rows with no problem, in order; None when there are none
+    answers: Answers | None  # for every row (see place_answers); None when none was checked
     problem: np.ndarray  # per row, "" (checked) or why it was not checked
     polygons: bool  # some checked sites are polygons (the result has area_share_in_zone)
 
@@ -585,18 +585,18 @@ def answer_sites(
     def answer(start: int) -> Answers:
         return _check_chunk(np.asarray(geoms[todo[start : start + chunk_rows]]), sites.crs, index)
 
-    parts: list[Answers] = []
-    # a pool of threads, one chunk each (as the stream checks blocks): 1M points 3.7-3.9 s,
-    # against 4.2-4.5 s for one chunk at a time, each query using the threads
-    with ThreadPoolExecutor(WORKERS, thread_name_prefix="iszones-check") as pool:
-        for start, part in zip(starts, pool.map(answer, starts), strict=True):
-            parts.append(part)
-            if progress is not None:
-                progress(min(start + chunk_rows, len(todo)), len(todo))
+    def placed() -> Iterator[tuple[np.ndarray, Answers]]:
+        # a pool of threads, one chunk each (as the stream checks blocks): 1M points 3.7-3.9 s,
+        # against 4.2-4.5 s for one chunk at a time, each query using the threads
+        with ThreadPoolExecutor(WORKERS, thread_name_prefix="iszones-check") as pool:
+            for start, part in zip(starts, pool.map(answer, starts), strict=True):
+                yield todo[start : start + chunk_rows], part
+                if progress is not None:
+                    progress(min(start + chunk_rows, len(todo)), len(todo))
+
+    answers = place_answers(placed(), n, index.n_zones)
     if not len(todo) and progress is not None:
         progress(0, 0)
-    answers = concat_answers(parts, index.n_zones) if parts else None
-    parts.clear()  # the chunks' answers, now in `answers`
     _give_back_freed_memory()
     polygons = (
         answers is not None
@@ -615,6 +615,7 @@ def with_results(
     sources: Sequence[int] | np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """A copy of `sites` with the result columns of `answered` (see check_sites)."""
+    _give_back_freed_memory()  # what the check freed (a large check's grid cells)
     problem = answered.problem
     found = result_columns(
         answered.answers,
@@ -635,6 +636,6 @@ def with_results(
     out = out.rename(columns=clashes)
     while found:  # each column's codes may go once it is in the frame
         column = found.pop(0)
-        values = column.values  # objects keep None for "not checked" (pandas 3 would make NaN)
-        out[column.name] = pd.Series(values, index=out.index, dtype=values.dtype, copy=False)
+        out[column.name] = column.series(out.index)
+    _give_back_freed_memory()  # the columns' codes, and the answers' Arrow text
     return out

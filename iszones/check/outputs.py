@@ -78,6 +78,10 @@ def _plain_values(column: pd.Series, bool_text: bool, spreadsheet: bool = False)
     `spreadsheet`: text made inert for CSV and XLSX (inputs.text.safe_cell: a leading apostrophe
     before a formula, bidi controls dropped); numbers are never touched.
     """
+    if isinstance(column.dtype, pd.CategoricalDtype):  # a result's text: each category once
+        categories = _plain_values(pd.Series(column.cat.categories), bool_text, spreadsheet)
+        with_none = np.array([*categories, None], dtype=object)  # code -1 (empty): None
+        return with_none[column.cat.codes.to_numpy()]
     kind = pd.api.types.infer_dtype(column, skipna=True)
     if kind == "empty":
         return np.full(len(column), None, dtype=object)
@@ -158,6 +162,9 @@ def _geojson_parts(result: gpd.GeoDataFrame) -> Iterator[bytes]:
             isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf"
         ):
             continue
+        if isinstance(values.dtype, pd.CategoricalDtype):  # a result's text, None where empty
+            values = pd.Series(_plain_values(values, bool_text=False), dtype=object)
+            frame.isetitem(i, values.set_axis(result.index))
         kind = pd.api.types.infer_dtype(values, skipna=True)
         if column in RESULT_COLUMNS and column not in ARROW_TYPES and kind not in _TEXT_KINDS:
             text = _arrow_column(values).cast(pa.string()).to_numpy(zero_copy_only=False)
@@ -185,6 +192,8 @@ def _geopackage_column(column: pd.Series) -> pa.Array:
     (stream.geopackage_table): zone numbers too."""
     if column.dtype.kind in "fiu":
         return pa.array(column.to_numpy(), from_pandas=True)
+    if isinstance(column.dtype, pd.CategoricalDtype):  # a result's text, say: its plain values
+        column = pd.Series(_plain_values(column, bool_text=True), dtype=object, name=column.name)
     try:  # a column of text only, the usual kind
         return pa.array(column, pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):

@@ -138,7 +138,7 @@ def summarise(
     result: pd.DataFrame, within_km: float | None = None, *, name: str = ""
 ) -> CheckSummary:
     """The summary of a check result frame (check.check_sites)."""
-    problem = result["problem"].fillna("").astype(str).to_numpy()
+    problem = result["problem"].astype(object).fillna("").astype(str).to_numpy()
     said = problem != ""
     located = np.asarray(result["in_zone"].notna()) & ~said
     summary = CheckSummary(rows=len(result), problems=int(said.sum()), within_km=within_km)

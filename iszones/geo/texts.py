@@ -93,7 +93,8 @@ def text_rows(
     codes = np.empty((n, len(tables)), dtype=np.int64)
     start = 0
     for f, (table, at) in enumerate(zip(tables, rows, strict=True)):
-        codes[:, f] = start + (np.arange(n) if at is None else at)
+        codes[:, f] = np.arange(n) if at is None else at  # codes of any int width
+        codes[:, f] += start
         start += len(table)
     offsets = np.frombuffer(merged.buffers()[1], dtype=np.int64)
     offsets = offsets[merged.offset : merged.offset + len(merged) + 1]

@@ -65,6 +65,7 @@ SHOW = {
     "Only in or near a tax site": "tax",
 }
 STYLED_ROWS = 10_000  # rows highlighted by colour; larger tables are shown plain
+_TEXT = ("string", "empty", "categorical")  # pandas' kinds of text column (a result's: categorical)
 
 
 @st.cache_resource
@@ -128,7 +129,7 @@ def run_check(
 
 def shown_rows(result: pd.DataFrame, show: str | None, within_km: float) -> np.ndarray:
     """The rows the filter keeps."""
-    problem = result["problem"].fillna("").astype(str).to_numpy() != ""
+    problem = result["problem"].astype(object).fillna("").astype(str).to_numpy() != ""
     if show == "problem":
         return problem
     if show == "inside":
@@ -150,7 +151,7 @@ def results_table(result: gpd.GeoDataFrame) -> pd.DataFrame:
     rest = [c for c in table if c not in first]
     table = table[first + rest]
     for column in table:
-        if pd.api.types.infer_dtype(table[column], skipna=True) in ("string", "empty"):
+        if pd.api.types.infer_dtype(table[column], skipna=True) in _TEXT:
             table[column] = (
                 table[column].astype(object).where(table[column].notna(), "").map(clean_text)
             )

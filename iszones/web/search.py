@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import pandas as pd
 from shapely import points
 
 if TYPE_CHECKING:  # the check engine loads only when a place is looked up
@@ -66,8 +67,9 @@ def answer_locations(locations: Sequence[Location], reference: Reference) -> lis
         geometry=points([p.easting for p in every], [p.northing for p in every]),
         crs="EPSG:27700",
     )
-    result = reference.check(sites)
-    rows = iter(result.drop(columns="geometry").to_dict("records"))
+    result = pd.DataFrame(reference.check(sites).drop(columns="geometry")).astype(object)
+    plain = result.where(result.notna(), None).to_dict("records")  # None where empty
+    rows = iter([{str(k): v for k, v in row.items()} for row in plain])
     found = []
     for place in locations:
         row = next(rows)
