@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from iszones.data.atomic import write_bytes_atomic
+from iszones.data.atomic import atomic_output
 from iszones.errors import IszonesError
 
 CACHE_ENV = "ISZONES_CACHE_DIR"
@@ -95,7 +95,8 @@ def _stem(name: str, extra: str) -> str:
 def _load(path: Path) -> tuple[Any] | None:
     """(the value kept at `path`,), or None when there is none that can be read."""
     try:
-        return (pickle.loads(path.read_bytes()),)  # noqa: S301 - written by _store only
+        with path.open("rb") as kept_file:  # read as it is unpickled: not whole, then again
+            return (pickle.load(kept_file),)  # noqa: S301 - written by _store only
     except Exception:  # missing, unreadable or stale: made again
         return None
 
@@ -106,6 +107,7 @@ def _store(path: Path, value: Any) -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         for old in path.parent.glob(f"{stem}-*.pickle"):
             old.unlink(missing_ok=True)
-        write_bytes_atomic(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        with atomic_output(path) as out:  # pickled into the file: no second copy in memory
+            pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
     except (OSError, IszonesError, pickle.PicklingError):
         pass
