@@ -1,7 +1,7 @@
 """The one place a site check's answers become result columns, for every output.
 
 `result_columns` turns answers (positions into the index's zones, units and tax sites) into
-`Column`s; each Column gives its values to a frame (`Column.values`), to Arrow/Parquet
+`Column`s; each Column gives its values to a frame (`Column.series`), to Arrow/Parquet
 (`Column.arrow`) and to CSV (`Column.csv`, a field of csvtext.csv_rows). The stream, the
 in-memory check and the Dask path all call it, so adding a result column is one entry here.
 
@@ -180,7 +180,8 @@ class Column:
     def series(self, index: pd.Index) -> pd.Series:
         """Per row as a pandas column on `index`: text taken by codes as a Categorical (its
         codes of 1-4 bytes a row, not an 8-byte object pointer: a million checked rows hold
-        about 150 MB less), None where there is no value; numbers and flags as `values`."""
+        about 150 MB less), empty (NaN) where there is no value; numbers, flags (True, False or
+        None) and the answer sentences as `values`."""
         table = self.table
         if (
             self.codes is None
