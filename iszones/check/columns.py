@@ -192,7 +192,7 @@ class Column:
             values = self.values  # objects keep None for "not checked" (pandas 3 makes NaN)
             return pd.Series(values, index=index, dtype=values.dtype, copy=False)
         where, categories = pd.factorize(table)
-        where = where.astype(np.min_scalar_type(-len(categories) - 1) if len(where) else np.int8)
+        where = where.astype(np.min_scalar_type(-len(categories) - 1))  # -1: empty
         return pd.Series(
             pd.Categorical.from_codes(where[self.codes], pd.Index(categories, dtype=object)),
             index=index,
