@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -916,41 +917,64 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
 
     A QUERY is a postcode, a place name, lat,lon, easting,northing (British National Grid) or
     an OS grid reference. One line each; a place name with several matches lists the others.
+    A bundled site's name ('Infinity Park') is answered where the site is; a council
+    district's ('Bassetlaw') with the share of it in each zone; a zone's, with the zone.
     A postcode, grid reference or easting and northing typed without quotes is read as one.
 
     Example: iszones locate "DE24 8UX" Worksop "52.83,-1.33" "SK 45000 30000"
     """
     from iszones.check.reference import bundled_reference
+    from iszones.data.catalogue import read_sites
     from iszones.inputs.locate import LocateError, Location, joined_queries, locate
-    from iszones.web.search import answer_locations, zones_named
+    from iszones.web import search
 
+    root = data_dir(folder)
+    reference = bundled_reference(root)
+    sites = read_sites(sites_path(root))
+    site_names = dict(zip(sites["site_id"], sites["name"], strict=True))
+    zone_names = dict(zip(reference.zones["zone_id"], reference.zones["name"], strict=True))
     asked = joined_queries(queries)
-    found: list[Location | LocateError] = []
+    found: list[list[Location] | LocateError] = []  # the place, or the sites the query names
     for query in asked:
         try:
-            found.append(locate(query))
+            found.append([locate(query)])
         except LocateError as err:
-            found.append(err)
-    reference = bundled_reference(data_dir(folder))
-    zone_names = dict(zip(reference.zones["zone_id"], reference.zones["name"], strict=True))
-    places = [f for f in found if isinstance(f, Location)]
-    answered = answer_locations(places, reference) if places else []
-    answers = dict(zip(map(id, places), answered, strict=True))
+            matches = search.sites_named(query, site_names)
+            found.append(search.site_locations(query, sites, [i for i, _ in matches]) or err)
+    places = [p for item in found if isinstance(item, list) for p in item]
+    answers = dict(zip(map(id, places), search.answer_locations(places, reference), strict=True))
     failed = 0
     for query, item in zip(asked, found, strict=True):
-        if isinstance(item, LocateError):
-            click.echo(f"Not found: {item}", err=True)
-            failed += 1
-        else:
-            answer = answers[id(item)]
+        for place in item if isinstance(item, list) else []:
+            answer = answers[id(place)]
             click.echo(answer.line())
             for other, council in answer.others:
                 click.echo(f"  also {other.label} ({council}) at {other.lat:.5f}, {other.lon:.5f}")
-        for zone_id, name in zones_named(query, zone_names):  # 'Humber': the Freeport too
-            click.echo(
-                f"  {query!r} also names zone {zone_id}, {name} (iszones zones --zone {zone_id})",
-                err=isinstance(item, LocateError),
-            )
+        placed = isinstance(item, list) and item[0].kind != "site"
+        named = [  # 'Humber': the Freeport too; 'Toton': the site; 'Derby': the council
+            *(
+                f"zone {z}, {name} (iszones zones --zone {z})"
+                for z, name in search.zones_named(query, zone_names)
+            ),
+            *(
+                f"site {name} (iszones sites --q {shlex.quote(name)})"
+                for _, name in (
+                    search.sites_named(query, site_names, leading=True) if placed else []
+                )
+            ),
+            *(
+                council.line()
+                for council in search.councils_named(
+                    query, reference.councils, reference.zones, leading=placed
+                )
+            ),
+        ]
+        if isinstance(item, LocateError) and not named:
+            click.echo(f"Not found: {item}", err=True)
+            failed += 1
+        answered = isinstance(item, list)
+        for line in named:  # a query that is no place but names something is answered by it
+            click.echo(f"  {query!r} also names {line}" if answered else f"{query}: names {line}")
     for note in dict.fromkeys(note for place in places for note in place.notes):
         click.echo(note, err=True)
     if failed:

@@ -124,6 +124,17 @@ def areas_km2(frame: gpd.GeoDataFrame) -> pd.Series:
     return to_measure_crs(frame, "The geometries").geometry.area / 1e6
 
 
+def area_shares(area: gpd.GeoDataFrame, others: gpd.GeoDataFrame) -> pd.Series:
+    """The share of the area of `area`'s one shape (measured in EPSG:27700) inside each shape
+    of `others` it overlaps, by `others`' index; the ones it does not overlap left out."""
+    shape = to_measure_crs(area, "The area").geometry.iloc[0]
+    near = others.iloc[others.sindex.query(area.to_crs(others.crs).geometry.iloc[0], "intersects")]
+    if near.empty or not shape.area:
+        return pd.Series(dtype=float)
+    shares = to_measure_crs(near, "The shapes").geometry.intersection(shape).area / shape.area
+    return shares[shares > 0]
+
+
 def make_valid_keeping_type(geom: shapely.Geometry) -> shapely.Geometry:
     """shapely.make_valid, dropping the stray points or lines it can leave beside polygons."""
     if geom is None or geom.is_valid:

@@ -41,7 +41,7 @@ class Location:
     and, for an ambiguous place name, the other places of that name (most populous first)."""
 
     query: str
-    kind: str  # postcode, lat,lon, easting,northing, grid reference, place
+    kind: str  # postcode, lat,lon, easting,northing, grid reference, place, site
     lon: float
     lat: float
     easting: float
@@ -56,9 +56,12 @@ def _from_bng(query: str, kind: str, easting: float, northing: float, label: str
     return Location(query, kind, lon, lat, easting, northing, label)
 
 
-def _from_wgs84(query: str, kind: str, lon: float, lat: float, label: str) -> Location:
+def wgs84_location(
+    query: str, kind: str, lon: float, lat: float, label: str, notes: tuple[str, ...] = ()
+) -> Location:
+    """A query placed at a WGS84 position, with its British National Grid one."""
     easting, northing = _TO_BNG.transform(lon, lat)
-    return Location(query, kind, lon, lat, easting, northing, label)
+    return Location(query, kind, lon, lat, easting, northing, label, notes=notes)
 
 
 def grid_reference(letters: str, east: str, north: str) -> tuple[float, float]:
@@ -84,6 +87,14 @@ def grid_reference(letters: str, east: str, north: str) -> tuple[float, float]:
 _SQUARE = re.compile(rf"^[{_LETTERS}]{{2}}$", re.IGNORECASE)
 _DIGITS = re.compile(r"^\d{1,5}$")
 _PLAIN_NUMBER = re.compile(rf"^{_NUMBER}$")
+
+
+def _grid_square(text: str) -> bool:
+    """Whether `text` is the two letters of a 100 km square of the grid ('SK', not 'AB')."""
+    try:
+        return bool(_SQUARE.match(text)) and bool(grid_reference(text, "0", "0"))
+    except LocateError:
+        return False
 
 
 def joined_queries(words: Sequence[str]) -> list[str]:
@@ -136,7 +147,7 @@ def locate(query: str) -> Location:
     if pair:
         a, b = float(pair.group(1)), float(pair.group(2))
         if 49 <= a <= 61.5 and -9 <= b <= 2.5:
-            return _from_wgs84(text, "lat,lon", b, a, f"{a:.5f}, {b:.5f}")
+            return wgs84_location(text, "lat,lon", b, a, f"{a:.5f}, {b:.5f}")
         if 49 <= b <= 61.5 and -9 <= a <= 2.5:
             raise LocateError(
                 f"{text!r}: these look like longitude,latitude; give latitude first ({b}, {a})."
@@ -158,6 +169,11 @@ def locate(query: str) -> Location:
             east, north = grid.group(2), grid.group(3)
         easting, northing = grid_reference(grid.group(1), east, north)
         return _from_bng(text, "grid reference", easting, northing, text.upper())
+    if _grid_square(text):  # 'SK': GeoNames also lists it as one of Usk's names
+        raise LocateError(
+            f"{text!r}: a 100 km square of the British National Grid; give a grid reference"
+            f" in it with digits (e.g. {text.upper()} 45000 30000)."
+        )
     places = find_places(text)
     if not places:
         raise LocateError(
@@ -165,7 +181,7 @@ def locate(query: str) -> Location:
             f" or more people ({PLACES_SOURCE})."
         )
     located = [
-        _from_wgs84(text, "place", p.lon, p.lat, f"{p.name}, {p.nation}")
+        wgs84_location(text, "place", p.lon, p.lat, f"{p.name}, {p.nation}")
         for p in places[:MAX_CANDIDATES]
     ]
     first = located[0]

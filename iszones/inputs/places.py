@@ -36,6 +36,13 @@ def _key(text: str) -> str:
     return " ".join(folded.replace("-", " ").lower().split())
 
 
+def _alternate(name: str) -> bool:
+    """Whether an alternate name is one to find the place by: each of its letters kept by
+    `_key` (not 'Stromnæs' as 'stromns', nor a name in another script as nothing)."""
+    letters = sum(c.isalpha() for c in name)
+    return sum(c.isalpha() for c in _key(name)) == letters
+
+
 _GB = b'"countrycode": "GB"'
 
 
@@ -76,8 +83,9 @@ def _gazetteer() -> tuple[tuple[Place, ...], dict[str, tuple[int, ...]]]:
         i = len(places)
         places.append(place)
         # each key once per place: 'Bath' and 'BATH' (or 'Báth') are one key
-        for key in {_key(name) for name in (item["name"], *item.get("alternatenames", []))}:
-            if any(c.isalpha() for c in key):  # not a name in another script, folded to "'"
+        names = [item["name"], *filter(_alternate, item.get("alternatenames", []))]
+        for key in {_key(name) for name in names}:
+            if any(c.isalpha() for c in key):
                 index.setdefault(key, []).append(i)
     return tuple(places), {k: tuple(v) for k, v in index.items()}
 

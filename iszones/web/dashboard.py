@@ -47,7 +47,14 @@ from iszones.schema import (
 )
 from iszones.web import urlstate
 from iszones.web.geometry import cached_catalogue, cached_places, web_layers
-from iszones.web.search import Found, answer_locations, zones_named
+from iszones.web.search import (
+    CouncilNamed,
+    Found,
+    answer_locations,
+    councils_named,
+    sites_named,
+    zones_named,
+)
 
 TITLE = "Industrial Strategy Zones"
 BUNDLED_BOUNDARIES = "bundled indicative footprints (LAD 2025 districts from postcodes)"
@@ -120,6 +127,21 @@ def find_place(key: tuple[str, tuple[float, ...]], query: str) -> Found | str:
     except LocateError as err:
         return str(err)
     return answer_locations([location], search_reference(key))[0]
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def named_by(
+    key: tuple[str, tuple[float, ...]], query: str, placed: bool
+) -> tuple[list[tuple[str, str]], list[CouncilNamed]]:
+    """The sites and council districts a query names (only those starting with it when it is
+    also a place: 'Toton', 'Derby')."""
+    cat = load(key)
+    reference = search_reference(key)
+    site_names = dict(zip(cat.sites["site_id"], cat.sites["name"], strict=True))
+    return (
+        sites_named(query, site_names, leading=placed),
+        councils_named(query, reference.councils, reference.zones, leading=placed),
+    )
 
 
 def found_card(found: Found) -> None:
@@ -356,6 +378,12 @@ def pick_zone_from_table() -> None:
 def show_named_zone(zone_id: int) -> None:
     """The zone a search named ('Humber'), instead of the place of that name."""
     st.session_state["zone"] = zone_id
+    st.session_state["at"] = ""
+
+
+def show_named_site(site_id: str) -> None:
+    """The site a search named ('Infinity Park'): its card, and the map on it."""
+    st.session_state["site"] = site_id
     st.session_state["at"] = ""
 
 
@@ -802,7 +830,11 @@ def map_page() -> None:
     sidebar(zone_names)  # after the map, which the browser then starts on first
 
     with card_col:
-        if isinstance(found, str):
+        named_sites, councils = named_by(key, at, isinstance(found, Found)) if at else ([], [])
+        named_zones = zones_named(at, zone_names) if at else []
+        if isinstance(found, str) and (named_sites or councils or named_zones):
+            st.info(md(f"{at!r} is not a postcode or a place; it names:"))
+        elif isinstance(found, str):
             st.error(md(f"Not found: {found}"))
         elif found is not None:
             found_card(found)
@@ -813,7 +845,17 @@ def map_page() -> None:
                     key="at_pick",
                     format_func=lambda i: f"{candidates[i][0].label} ({candidates[i][1]})",
                 )
-        for zone_id, name in zones_named(at, zone_names) if at else []:
+        for named_site, name in named_sites:
+            st.button(
+                md(f"Show site: {name}"),
+                key=f"named_site_{named_site}",
+                on_click=show_named_site,
+                args=(named_site,),
+                help=md(f"{at!r} is in the name of this site"),
+            )
+        for council in councils:
+            st.markdown(md(council.line() + "."))
+        for zone_id, name in named_zones:
             st.button(
                 md(f"Show zone {zone_id}: {name}"),
                 key=f"named_zone_{zone_id}",

@@ -13,6 +13,8 @@ import geopandas as gpd
 import pandas as pd
 from shapely import points
 
+from iszones.geo.spatial import area_shares
+
 if TYPE_CHECKING:  # the check engine loads only when a place is looked up
     from iszones.check.reference import Reference
     from iszones.inputs.locate import Location
@@ -42,7 +44,7 @@ class Found:
     def where(self) -> str:
         """How the query was read and where it is, in WGS84 and British National Grid."""
         item = self.location
-        what = f"{item.kind} {item.label}" if item.kind == "place" else item.kind
+        what = f"{item.kind} {item.label}" if item.kind in ("place", "site") else item.kind
         return (
             f"{what} at {item.lat:.5f}, {item.lon:.5f}"
             f" (E {item.easting:,.0f}, N {item.northing:,.0f})"
@@ -87,10 +89,52 @@ _KIND = frozenset(
     | {"zone", "zones", "freeport", "freeports"}
 )
 _VAGUE = frozenset({"north", "south", "east", "west", "northern", "greater", "valley", "firth"})
+# Words of site names that many sites share: alone they find none ('Park', 'Port of').
+_COMMON = _KIND | frozenset(
+    {"park", "port", "site", "sites", "centre", "business", "campus", "quarter", "hub", "dock"}
+    | {"estate", "industrial", "international", "airport", "power", "station", "university"}
+    | {"former", "including", "with", "at", "tax", "customs", "science", "research"}
+)
+MAX_NAMED = 8  # sites or councils a query lists at most
 
 
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _named(
+    query: str, names: Mapping[Any, str], ignored: frozenset[str], *, leading: bool = False
+) -> list[tuple[Any, str]]:
+    """The names holding `query`'s words in order (at their start, if `leading`), unless the
+    query is only `ignored` words or one vague word."""
+    wanted = _words(query)
+    if all(w in ignored for w in wanted) or (len(wanted) == 1 and wanted[0] in _VAGUE):
+        return []
+    found = []
+    for key, name in names.items():
+        words = _words(name)
+        starts = range(1 if leading else len(words))
+        if any(words[i : i + len(wanted)] == wanted for i in starts):
+            found.append((key, name))
+    return found
+
+
+def site_locations(query: str, sites: gpd.GeoDataFrame, site_ids: Sequence[str]) -> list[Location]:
+    """The sites `site_ids` (of the bundled `sites`, WGS84) as places found for `query`, each
+    with a note of how precisely it is placed; sites with no position are left out."""
+    from iszones.inputs.locate import wgs84_location
+
+    rows = sites.set_index("site_id").loc[list(site_ids)]
+    out = []
+    for name, shape, precision in zip(
+        rows["name"], rows.geometry, rows["location_precision"], strict=True
+    ):
+        if shape is None or shape.is_empty:
+            continue
+        point = shape.representative_point()
+        note = f"{name}: placed by iszones' bundled sites ({precision})."
+        out.append(wgs84_location(query, "site", point.x, point.y, str(name), (note,)))
+    return out
 
 
 def zones_named(query: str, zone_names: Mapping[int, str]) -> list[tuple[int, str]]:
@@ -98,12 +142,61 @@ def zones_named(query: str, zone_names: Mapping[int, str]) -> list[tuple[int, st
     East'), unless they only say a kind of zone ('Investment Zone') or are one vague word
     ('West'): someone who types a zone's name may mean the zone, not the village of that name
     ('Humber', Herefordshire)."""
-    wanted = _words(query)
-    if all(w in _KIND for w in wanted) or (len(wanted) == 1 and wanted[0] in _VAGUE):
-        return []
-    found = []
-    for zone_id, name in zone_names.items():
-        words = _words(name)
-        if any(words[i : i + len(wanted)] == wanted for i in range(len(words))):
-            found.append((zone_id, name))
-    return found
+    return _named(query, zone_names, _KIND)
+
+
+def sites_named(
+    query: str, site_names: Mapping[str, str], *, leading: bool = False
+) -> list[tuple[str, str]]:
+    """The bundled sites (id, name) whose name holds `query`'s words in order ('Infinity Park',
+    'BioCity', 'Teesworks'), at most MAX_NAMED; words many sites share ('Port', 'Business
+    Park') find none. With `leading`, only names that start with them: a place's own sites
+    ('Toton', 'Buxton'), not every site that names its town last ('Pride Park, Derby')."""
+    return _named(query, site_names, _COMMON, leading=leading)[:MAX_NAMED]
+
+
+@dataclass(frozen=True)
+class CouncilNamed:
+    """A council district a query names, and the share of its area in each zone's footprint."""
+
+    code: str
+    name: str
+    zones: tuple[tuple[int, str, float], ...]  # zone id, zone name, share of the district
+
+    def line(self) -> str:
+        """'Bassetlaw (E07000171), a council district: 100% in zone 22, East Midlands ...'; the
+        footprints are indicative, so the shares are too."""
+        if not self.zones:
+            return f"{self.name} ({self.code}), a council district: in no zone's area"
+        shares = "; ".join(
+            f"{_percent(share)} in zone {zone_id}, {name}" for zone_id, name, share in self.zones
+        )
+        return f"{self.name} ({self.code}), a council district: {shares} (footprints indicative)"
+
+
+def _percent(share: float) -> str:
+    """A share as a whole percentage, never rounded to 0% or 100% when it is not."""
+    if 0 < share < 0.01:
+        return "under 1%"
+    if 0.99 < share < 1:
+        return "over 99%"
+    return f"{share:.0%}"
+
+
+def councils_named(
+    query: str, councils: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, leading: bool = False
+) -> list[CouncilNamed]:
+    """The council districts whose name holds `query`'s words in order ('Bassetlaw',
+    'Sherwood'), at most MAX_NAMED, each with the share of its area (British National Grid)
+    inside each zone's footprint, largest first. `leading` as for sites_named."""
+    names = dict(zip(councils.index, councils["name"], strict=True))
+    found = _named(query, names, _KIND | {"county", "borough", "district"}, leading=leading)
+    out = []
+    for row, name in found[:MAX_NAMED]:
+        shares = area_shares(councils.loc[[row]], zones)
+        inside = sorted(
+            ((int(zones.at[z, "zone_id"]), str(zones.at[z, "name"]), s) for z, s in shares.items()),
+            key=lambda item: (-item[2], item[0]),
+        )
+        out.append(CouncilNamed(str(councils.at[row, "code"]), name, tuple(inside)))
+    return out

@@ -120,3 +120,11 @@ def test_the_locate_command_reads_an_unquoted_postcode_as_one():
     lines = result.stdout.splitlines()
     assert lines[0].startswith("DE74 2SA: postcode at 52.82")
     assert lines[1].startswith("SK 45000 30000: grid reference at 52.86")
+
+
+def test_two_grid_letters_alone_ask_for_digits() -> None:
+    """'SK' is a 100 km square (GeoNames also lists it as a name of Usk, 80 km away)."""
+    with pytest.raises(LocateError, match=r"'SK': a 100 km square .*\(e\.g\. SK 45000 30000\)"):
+        locate("SK")
+    assert locate("MK").label == "Milton Keynes, England"  # no grid square: a place
+    assert locate("SK 45 30").kind == "grid reference"

@@ -256,7 +256,7 @@ def test_a_search_that_names_a_zone_offers_the_zone():
     """'Teesside' is no place of 500 people, 'Humber' a village in Herefordshire: both name a
     zone, and the card offers it; picking it shows the zone instead of the pin."""
     at = run_app(at="Teesside")
-    assert "Not found" in at.error[0].value
+    assert not at.error and "'Teesside' is not a postcode or a place; it names" in at.info[0].value
     button = at.button(key="named_zone_21")
     assert "Show zone 21" in button.label
     offered = [b.key for b in at.button if (b.key or "").startswith("named_zone_")]
@@ -266,6 +266,27 @@ def test_a_search_that_names_a_zone_offers_the_zone():
     assert at.text_input(key="at").value == ""
     assert "of 22 zones" in count_line(at) and " 1 of 22 zones" in count_line(at)
     assert not at.exception
+
+
+def test_a_search_that_names_a_site_opens_its_card():
+    at = run_app(at="Infinity Park")
+    assert not at.error
+    offered = [b.key for b in at.button if (b.key or "").startswith("named_site_")]
+    assert offered == ["named_site_infinity-park-derby"]
+    at.button(key="named_site_infinity-park-derby").click().run()
+    assert at.selectbox(key="site").value == "infinity-park-derby"
+    assert at.text_input(key="at").value == ""
+    cards = [h.value for h in at.html if "isz-card" in h.value]
+    assert any("Infinity Park Derby" in c for c in cards)
+    assert not at.exception
+
+
+def test_a_search_that_names_a_council_gives_its_share_of_each_zone():
+    at = run_app(at="Bassetlaw")
+    assert not at.error
+    text = _text(at)
+    assert "Bassetlaw \\(E07000171\\), a council district\\: " in text
+    assert "in zone 22, East Midlands Freeport and Investment Zone" in text
 
 
 def test_typing_in_the_search_box_finds_the_place():

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from shapely import points
 
 from iszones.check.reference import bundled_reference
 from iszones.cli import main
-from iszones.data.catalogue import data_dir
+from iszones.data.catalogue import data_dir, read_sites, sites_path
 from iszones.inputs.locate import locate
-from iszones.web.search import answer_locations, zones_named
+from iszones.web.search import (
+    answer_locations,
+    councils_named,
+    site_locations,
+    sites_named,
+    zones_named,
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +85,113 @@ def test_a_query_that_names_a_zone_finds_it(query, zone_ids, zone_names):
 
 
 def test_the_locate_command_says_when_a_query_also_names_a_zone():
-    result = CliRunner().invoke(main, ["locate", "Humber", "Teesside"])
-    assert result.exit_code == 1  # Teesside is no place of 500 people
+    result = CliRunner().invoke(main, ["locate", "Humber", "Teesside", "Celtic"])
+    assert result.exit_code == 0  # Teesside and Celtic are no places, but name a zone
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Humber: place Humber, England")  # the village, as asked
     assert lines[1] == "  'Humber' also names zone 5, Humber Freeport (iszones zones --zone 5)"
-    assert "Not found: 'Teesside'" in result.stderr
-    assert "'Teesside' also names zone 21, Teesside Freeport" in result.stderr
+    assert lines[2].startswith("Teesside: site Teesside International Airport at")
+    assert lines[3].startswith("  'Teesside' also names zone 21, Teesside Freeport")
+    assert lines[4] == "Celtic: names zone 7, Celtic Freeport (iszones zones --zone 7)"
+    assert "Not found" not in result.stderr
+
+
+# ---------------------------------------------------------------- sites and councils by name
+
+
+@pytest.fixture(scope="module")
+def sites():
+    return read_sites(sites_path(data_dir()))
+
+
+@pytest.fixture(scope="module")
+def site_names(sites) -> dict[str, str]:
+    return dict(zip(sites["site_id"], sites["name"], strict=True))
+
+
+@pytest.mark.parametrize(
+    ("query", "leading", "site_ids"),
+    [
+        ("Infinity Park", False, ["infinity-park-derby"]),
+        ("biocity", False, ["biocity-nottingham"]),
+        ("Teesworks", False, ["teesworks", "teesworks-east", "teesworks-west"]),
+        ("Toton", True, ["toton-hs2-hub-and-testbed"]),  # the place's own site
+        ("Derby", True, []),  # the city: 'Pride Park, Derby' does not start with it
+        (
+            "Derby",
+            False,
+            [
+                "infinity-park-derby",
+                "university-of-derby-rail-research-innovation-centre",
+                "pride-park-derby",
+            ],
+        ),
+        ("Port", False, []),  # words many sites share find none
+        ("Business Park", False, []),
+        ("DE74 2SA", False, []),
+    ],
+)
+def test_a_query_that_names_a_site_finds_it(query, leading, site_ids, site_names):
+    assert [s for s, _ in sites_named(query, site_names, leading=leading)] == site_ids
+
+
+def test_a_site_is_answered_where_it_is_with_its_precision(reference, sites):
+    (place,) = site_locations("Infinity Park", sites, ["infinity-park-derby"])
+    (found,) = answer_locations([place], reference)
+    assert found.line().startswith("Infinity Park: site Infinity Park Derby at 52.87900, -1.46800")
+    assert found.council == "Derby (E06000015)"
+    assert "Infinity Park Derby tax site" in found.answer
+    assert place.notes == (
+        "Infinity Park Derby: placed by iszones' bundled sites (approximate: park centre, about"
+        " 1 km; straddles Derby City / South Derbyshire, both in EMCCA).",
+    )
+
+
+def test_a_council_names_the_share_of_it_in_each_zone(reference):
+    """The share is the area's: points spread evenly over the district and checked one by one
+    by the check engine land in the zone about as often (Hull: the Freeport's footprint covers
+    part of the city)."""
+    (hull,) = councils_named("Hull", reference.councils, reference.zones)
+    assert (hull.code, hull.name) == ("E06000010", "Kingston upon Hull, City of")
+    ((zone_id, zone_name, share),) = hull.zones
+    assert (zone_id, zone_name) == (5, "Humber Freeport") and 0.1 < share < 0.9
+    shape = reference.councils.set_index("code").loc[["E06000010"]].to_crs("EPSG:27700")
+    x0, y0, x1, y1 = shape.total_bounds
+    rng = np.random.default_rng(0)
+    grid = gpd.GeoDataFrame(
+        geometry=points(rng.uniform(x0, x1, 20_000), rng.uniform(y0, y1, 20_000)), crs=27700
+    )
+    inside = grid[grid.within(shape.geometry.iloc[0])]
+    checked = reference.check(inside)
+    in_zone = checked["zone_id"].astype(object).fillna("").str.split(";").map(lambda z: "5" in z)
+    assert abs(in_zone.mean() - share) < 0.02
+    assert hull.line().startswith(
+        f"Kingston upon Hull, City of (E06000010), a council district: {share:.0%} in zone 5"
+    )
+
+
+def test_a_council_in_no_zone_and_words_that_name_none(reference):
+    (city,) = councils_named("City of London", reference.councils, reference.zones)
+    assert city.zones == () and city.line().endswith("in no zone's area")
+    assert councils_named("North", reference.councils, reference.zones) == []  # too vague
+    derbyshire = councils_named("Derbyshire", reference.councils, reference.zones)
+    assert [c.name for c in derbyshire] == [
+        "Derbyshire Dales",
+        "North East Derbyshire",
+        "South Derbyshire",
+    ]
+    placed = councils_named("Derbyshire", reference.councils, reference.zones, leading=True)
+    assert [c.name for c in placed] == ["Derbyshire Dales"]
+
+
+def test_the_locate_command_answers_sites_and_councils_by_name():
+    result = CliRunner().invoke(main, ["locate", "Infinity Park", "Bassetlaw", "Derby", "SK"])
+    assert result.exit_code == 1  # SK: a grid square, not a place
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Infinity Park: site Infinity Park Derby at 52.87900, -1.46800")
+    assert lines[1].startswith("Bassetlaw: names Bassetlaw (E07000171), a council district: ")
+    assert "in zone 22, East Midlands Freeport and Investment Zone" in lines[1]
+    assert lines[2].startswith("Derby: place Derby, England")
+    assert lines[3].startswith("  'Derby' also names Derby (E06000015), a council district: ")
+    assert "Not found: 'SK': a 100 km square of the British National Grid" in result.stderr
+    assert "Infinity Park Derby: placed by iszones' bundled sites (approximate" in result.stderr
