@@ -832,6 +832,11 @@ def map_page() -> None:
     with card_col:
         named_sites, councils = named_by(key, at, isinstance(found, Found)) if at else ([], [])
         named_zones = zones_named(at, zone_names) if at else []
+        named_zones += [  # the zones a named council lies in, to open
+            (z, name)
+            for z, name in dict.fromkeys((z, n) for c in councils for z, n, _ in c.zones)
+            if (z, name) not in named_zones
+        ]
         if isinstance(found, str) and (named_sites or councils or named_zones):
             st.info(md(f"{at!r} is not a postcode or a place; it names:"))
         elif isinstance(found, str):
@@ -861,7 +866,7 @@ def map_page() -> None:
                 key=f"named_zone_{zone_id}",
                 on_click=show_named_zone,
                 args=(zone_id,),
-                help=md(f"{at!r} is also the name of this zone"),
+                help=md(f"{at!r} names this zone, or a council district in it"),
             )
         if found is not None:
             st.divider()

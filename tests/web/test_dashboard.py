@@ -287,6 +287,9 @@ def test_a_search_that_names_a_council_gives_its_share_of_each_zone():
     text = _text(at)
     assert "Bassetlaw \\(E07000171\\), a council district\\: " in text
     assert "in zone 22, East Midlands Freeport and Investment Zone" in text
+    at.button(key="named_zone_22").click().run()  # the district's zone, to open
+    assert at.selectbox(key="zone").value == 22
+    assert not at.exception
 
 
 def test_typing_in_the_search_box_finds_the_place():
