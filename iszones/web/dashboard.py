@@ -497,7 +497,9 @@ def sidebar(zone_names: dict[int, str]) -> None:
             key="at",
             placeholder="DE74 2SA, Worksop, 52.83,-1.33, SK 45000 30000",
             help="A postcode, a place, lat,lon, easting,northing or an OS grid reference: the"
-            " map drops a pin there and the card says its council, zone and nearest tax site.",
+            " map drops a pin there and the card says its council, zone and nearest tax site."
+            " A site's name (Infinity Park) opens its card; a council district's (Bassetlaw)"
+            " says how much of it lies in each zone; a zone's (Humber) offers the zone.",
         )
         st.header("Filters")
         st.multiselect(
