@@ -106,9 +106,12 @@ def _named(
     query: str, names: Mapping[Any, str], ignored: frozenset[str], *, leading: bool = False
 ) -> list[tuple[Any, str]]:
     """The names holding `query`'s words in order (at their start, if `leading`), unless the
-    query is only `ignored` words or one vague word."""
+    query is only `ignored` words and numbers ('14' is no name for 'Gateway 14') or one vague
+    word."""
     wanted = _words(query)
-    if all(w in ignored for w in wanted) or (len(wanted) == 1 and wanted[0] in _VAGUE):
+    if all(w in ignored or w.isdigit() for w in wanted) or (
+        len(wanted) == 1 and wanted[0] in _VAGUE
+    ):
         return []
     found = []
     for key, name in names.items():

@@ -129,6 +129,9 @@ def site_names(sites) -> dict[str, str]:
         ("Port", False, []),  # words many sites share find none
         ("Business Park", False, []),
         ("DE74 2SA", False, []),
+        ("14", False, []),  # numbers alone name nothing ('Gateway 14, Stowmarket')
+        ("Gateway 14", False, ["gateway-14-stowmarket"]),
+        ("{{7*7}}", False, []),
     ],
 )
 def test_a_query_that_names_a_site_finds_it(query, leading, site_ids, site_names):
