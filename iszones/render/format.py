@@ -73,6 +73,15 @@ def vintage_line(date: str | None) -> str:
 # ---------------------------------------------------------------- counts and selections
 
 
+def format_share(share: float) -> str:
+    """A share (0-1) as a whole percentage, never rounded to 0% or 100% when it is not."""
+    if 0 < share < 0.01:
+        return "under 1%"
+    if 0.99 < share < 1:
+        return "over 99%"
+    return f"{share:.0%}"
+
+
 def plural(count: int, word: str, words: str | None = None) -> str:
     """'1 site', '3 sites', '1,200 sites' (`words` for an irregular plural)."""
     return f"{count:,} {word if count == 1 else (words or word + 's')}"

@@ -14,6 +14,7 @@ import pandas as pd
 from shapely import points
 
 from iszones.geo.spatial import area_shares
+from iszones.render.format import format_share
 
 if TYPE_CHECKING:  # the check engine loads only when a place is looked up
     from iszones.check.reference import Reference
@@ -172,18 +173,10 @@ class CouncilNamed:
         if not self.zones:
             return f"{self.name} ({self.code}), a council district: in no zone's area"
         shares = "; ".join(
-            f"{_percent(share)} in zone {zone_id}, {name}" for zone_id, name, share in self.zones
+            f"{format_share(share)} in zone {zone_id}, {name}"
+            for zone_id, name, share in self.zones
         )
         return f"{self.name} ({self.code}), a council district: {shares} (footprints indicative)"
-
-
-def _percent(share: float) -> str:
-    """A share as a whole percentage, never rounded to 0% or 100% when it is not."""
-    if 0 < share < 0.01:
-        return "under 1%"
-    if 0.99 < share < 1:
-        return "over 99%"
-    return f"{share:.0%}"
 
 
 def councils_named(

@@ -20,6 +20,7 @@ from iszones.render.format import (
     data_date,
     describe_selection,
     format_gbp,
+    format_share,
     long_date,
     plural,
     selection_subtitle,
@@ -86,6 +87,14 @@ def test_counts():
     assert count_line(4, 22, 12, 41) == "12 of 41 sites in 4 of 22 zones"
     assert count_line(1, 22, 1_200, 1_500) == "1,200 of 1,500 sites in 1 of 22 zones"
     assert [plural(n, "site") for n in (0, 1, 2)] == ["0 sites", "1 site", "2 sites"]
+
+
+@pytest.mark.parametrize(
+    ("share", "text"),
+    [(0.0, "0%"), (0.004, "under 1%"), (0.355, "36%"), (0.995, "over 99%"), (1.0, "100%")],
+)
+def test_format_share_never_rounds_to_none_or_all(share, text):
+    assert format_share(share) == text
 
 
 def test_selection_wording_names_zones_and_money_by_the_same_rules():
