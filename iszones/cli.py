@@ -932,7 +932,6 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
     reference = bundled_reference(root)
     sites = read_sites(sites_path(root))
     site_names = dict(zip(sites["site_id"], sites["name"], strict=True))
-    zone_names = dict(zip(reference.zones["zone_id"], reference.zones["name"], strict=True))
     asked = joined_queries(queries)
     found: list[list[Location] | LocateError] = []  # the place, or the sites the query names
     for query in asked:
@@ -951,29 +950,20 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
             for other, council in answer.others:
                 click.echo(f"  also {other.label} ({council}) at {other.lat:.5f}, {other.lon:.5f}")
         placed = isinstance(item, list) and item[0].kind != "site"
-        named = [  # 'Humber': the Freeport too; 'Toton': the site; 'Derby': the council
-            *(
-                f"zone {z}, {name} (iszones zones --zone {z})"
-                for z, name in search.zones_named(query, zone_names)
-            ),
+        named = search.names_in(query, reference, site_names, placed=placed)
+        lines = [  # 'Humber': the Freeport too; 'Toton': the site; 'Derby': the council
+            *(f"zone {z}, {name} (iszones zones --zone {z})" for z, name in named.zones),
             *(
                 f"site {name} (iszones sites --q {shlex.quote(name)})"
-                for _, name in (
-                    search.sites_named(query, site_names, leading=True) if placed else []
-                )
+                for _, name in (named.sites if placed else [])
             ),
-            *(
-                council.line()
-                for council in search.councils_named(
-                    query, reference.councils, reference.zones, leading=placed
-                )
-            ),
+            *(council.line() for council in named.councils),
         ]
-        if isinstance(item, LocateError) and not named:
+        if isinstance(item, LocateError) and not lines:
             click.echo(f"Not found: {item}", err=True)
             failed += 1
         answered = isinstance(item, list)
-        for line in named:  # a query that is no place but names something is answered by it
+        for line in lines:  # a query that is no place but names something is answered by it
             click.echo(f"  {query!r} also names {line}" if answered else f"{query}: names {line}")
     for note in dict.fromkeys(note for place in places for note in place.notes):
         click.echo(note, err=True)

@@ -47,14 +47,7 @@ from iszones.schema import (
 )
 from iszones.web import urlstate
 from iszones.web.geometry import cached_catalogue, cached_places, web_layers
-from iszones.web.search import (
-    CouncilNamed,
-    Found,
-    answer_locations,
-    councils_named,
-    sites_named,
-    zones_named,
-)
+from iszones.web.search import Found, Named, answer_locations, names_in
 
 TITLE = "Industrial Strategy Zones"
 BUNDLED_BOUNDARIES = "bundled indicative footprints (LAD 2025 districts from postcodes)"
@@ -130,18 +123,11 @@ def find_place(key: tuple[str, tuple[float, ...]], query: str) -> Found | str:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def named_by(
-    key: tuple[str, tuple[float, ...]], query: str, placed: bool
-) -> tuple[list[tuple[str, str]], list[CouncilNamed]]:
-    """The sites and council districts a query names (only those starting with it when it is
-    also a place: 'Toton', 'Derby')."""
-    cat = load(key)
-    reference = search_reference(key)
-    site_names = dict(zip(cat.sites["site_id"], cat.sites["name"], strict=True))
-    return (
-        sites_named(query, site_names, leading=placed),
-        councils_named(query, reference.councils, reference.zones, leading=placed),
-    )
+def named_by(key: tuple[str, tuple[float, ...]], query: str, placed: bool) -> Named:
+    """The zones, sites and council districts a query names (search.names_in)."""
+    sites = load(key).sites
+    site_names = dict(zip(sites["site_id"], sites["name"], strict=True))
+    return names_in(query, search_reference(key), site_names, placed=placed)
 
 
 def found_card(found: Found) -> None:
@@ -832,14 +818,16 @@ def map_page() -> None:
     sidebar(zone_names)  # after the map, which the browser then starts on first
 
     with card_col:
-        named_sites, councils = named_by(key, at, isinstance(found, Found)) if at else ([], [])
-        named_zones = zones_named(at, zone_names) if at else []
-        named_zones += [  # the zones a named council lies in, to open
-            (z, name)
-            for z, name in dict.fromkeys((z, n) for c in councils for z, n, _ in c.zones)
-            if (z, name) not in named_zones
+        named = named_by(key, at, isinstance(found, Found)) if at else Named([], [], [])
+        named_zones = [  # and the zones a named council lies in, to open
+            *named.zones,
+            *(
+                (z, name)
+                for z, name in dict.fromkeys((z, n) for c in named.councils for z, n, _ in c.zones)
+                if (z, name) not in named.zones
+            ),
         ]
-        if isinstance(found, str) and (named_sites or councils or named_zones):
+        if isinstance(found, str) and named:
             st.info(md(f"{at!r} is not a postcode or a place; it names:"))
         elif isinstance(found, str):
             st.error(md(f"Not found: {found}"))
@@ -852,7 +840,7 @@ def map_page() -> None:
                     key="at_pick",
                     format_func=lambda i: f"{candidates[i][0].label} ({candidates[i][1]})",
                 )
-        for named_site, name in named_sites:
+        for named_site, name in named.sites:
             st.button(
                 md(f"Show site: {name}"),
                 key=f"named_site_{named_site}",
@@ -860,7 +848,7 @@ def map_page() -> None:
                 args=(named_site,),
                 help=md(f"{at!r} is in the name of this site"),
             )
-        for council in councils:
+        for council in named.councils:
             st.markdown(md(council.line() + "."))
         for zone_id, name in named_zones:
             st.button(

@@ -196,3 +196,29 @@ def councils_named(
         )
         out.append(CouncilNamed(str(councils.at[row, "code"]), name, tuple(inside)))
     return out
+
+
+@dataclass(frozen=True)
+class Named:
+    """What a query names besides a place: zones, bundled sites and council districts."""
+
+    zones: list[tuple[int, str]]
+    sites: list[tuple[str, str]]
+    councils: list[CouncilNamed]
+
+    def __bool__(self) -> bool:
+        return bool(self.zones or self.sites or self.councils)
+
+
+def names_in(
+    query: str, reference: Reference, site_names: Mapping[str, str], *, placed: bool
+) -> Named:
+    """The zones, sites and council districts `query` names. When it is also a place
+    (`placed`), only the sites and councils whose names start with it ('Toton', 'Derby'): the
+    place is the answer, and these are offered beside it."""
+    zone_names = dict(zip(reference.zones["zone_id"], reference.zones["name"], strict=True))
+    return Named(
+        zones_named(query, zone_names),
+        sites_named(query, site_names, leading=placed),
+        councils_named(query, reference.councils, reference.zones, leading=placed),
+    )
