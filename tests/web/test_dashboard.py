@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from iszones.render.safe import md
 from tests.conftest import ROOT
 from tests.xss import XSS_NAME, XSS_SITE_ID, make_xss_data
 
@@ -217,6 +218,9 @@ def test_own_data_folder_and_hostile_names_stay_text(tmp_path, monkeypatch):
     assert cards and all(XSS_NAME not in c for c in cards)
     assert "&lt;img src=x onerror=alert(1)&gt;" in cards[0]
     assert XSS_NAME in set(open_panel(at, "Sites table").dataframe[0].value["Site"])  # plain text
+    named = run_app(at="onerror alert")  # the search names the hostile site: a plain label
+    (button,) = [b for b in named.button if (b.key or "").startswith("named_site_")]
+    assert button.label == md(f"Show site: {XSS_NAME}")  # markdown escaped: shown as typed
 
 
 # ---------------------------------------------------------------- find a place (issue 13)
