@@ -819,14 +819,6 @@ def map_page() -> None:
 
     with card_col:
         named = named_by(key, at, isinstance(found, Found)) if at else Named([], [], [])
-        named_zones = [  # and the zones a named council lies in, to open
-            *named.zones,
-            *(
-                (z, name)
-                for z, name in dict.fromkeys((z, n) for c in named.councils for z, n, _ in c.zones)
-                if (z, name) not in named.zones
-            ),
-        ]
         if isinstance(found, str) and named:
             st.info(md(f"{at!r} is not a postcode or a place; it names:"))
         elif isinstance(found, str):
@@ -850,7 +842,7 @@ def map_page() -> None:
             )
         for council in named.councils:
             st.markdown(md(council.line() + "."))
-        for zone_id, name in named_zones:
+        for zone_id, name in named.zones_to_open:
             st.button(
                 md(f"Show zone {zone_id}: {name}"),
                 key=f"named_zone_{zone_id}",

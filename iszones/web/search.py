@@ -209,6 +209,12 @@ class Named:
     def __bool__(self) -> bool:
         return bool(self.zones or self.sites or self.councils)
 
+    @property
+    def zones_to_open(self) -> list[tuple[int, str]]:
+        """The zones named, then those the named council districts lie in, each once."""
+        in_councils = ((z, name) for c in self.councils for z, name, _ in c.zones)
+        return list(dict.fromkeys([*self.zones, *in_councils]))
+
 
 def names_in(
     query: str, reference: Reference, site_names: Mapping[str, str], *, placed: bool

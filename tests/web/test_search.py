@@ -15,6 +15,7 @@ from iszones.inputs.locate import locate
 from iszones.web.search import (
     answer_locations,
     councils_named,
+    names_in,
     site_locations,
     sites_named,
     zones_named,
@@ -198,3 +199,12 @@ def test_the_locate_command_answers_sites_and_councils_by_name():
     assert lines[3].startswith("  'Derby' also names Derby (E06000015), a council district: ")
     assert "Not found: 'SK': a 100 km square of the British National Grid" in result.stderr
     assert "Infinity Park Derby: placed by iszones' bundled sites (approximate" in result.stderr
+
+
+def test_what_a_query_names_offers_each_zone_once(reference, site_names):
+    named = names_in("Bassetlaw", reference, site_names, placed=False)
+    assert named and named.zones == [] and [c.code for c in named.councils] == ["E07000171"]
+    assert [z for z, _ in named.zones_to_open] == [22]  # the district's zone, to open
+    both = names_in("East Midlands", reference, site_names, placed=False)
+    assert [z for z, _ in both.zones_to_open] == [22] and len(both.sites) == 4  # and Toton
+    assert not names_in("xyzzy", reference, site_names, placed=False)
