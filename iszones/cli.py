@@ -951,20 +951,22 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
                 click.echo(f"  also {other.label} ({council}) at {other.lat:.5f}, {other.lon:.5f}")
         placed = isinstance(item, list) and item[0].kind != "site"
         named = search.names_in(query, reference, site_names, placed=placed)
+        answered = {p.label for p in item} if isinstance(item, list) else set()
         lines = [  # 'Humber': the Freeport too; 'Toton': the site; 'Derby': the council
             *(f"zone {z}, {name} (iszones zones --zone {z})" for z, name in named.zones),
-            *(
+            *(  # sites not answered above: a place's own, or one with no position
                 f"site {name} (iszones sites --q {shlex.quote(name)})"
-                for _, name in (named.sites if placed else [])
+                for _, name in named.sites
+                if name not in answered
             ),
             *(council.line() for council in named.councils),
         ]
         if isinstance(item, LocateError) and not lines:
             click.echo(f"Not found: {item}", err=True)
             failed += 1
-        answered = isinstance(item, list)
+        found_any = isinstance(item, list)
         for line in lines:  # a query that is no place but names something is answered by it
-            click.echo(f"  {query!r} also names {line}" if answered else f"{query}: names {line}")
+            click.echo(f"  {query!r} also names {line}" if found_any else f"{query}: names {line}")
     for note in dict.fromkeys(note for place in places for note in place.notes):
         click.echo(note, err=True)
     if failed:

@@ -208,3 +208,13 @@ def test_what_a_query_names_offers_each_zone_once(reference, site_names):
     both = names_in("East Midlands", reference, site_names, placed=False)
     assert [z for z, _ in both.zones_to_open] == [22] and len(both.sites) == 4  # and Toton
     assert not names_in("xyzzy", reference, site_names, placed=False)
+
+
+def test_a_site_with_no_position_is_named_not_placed():
+    """The D2N2 broadband programme covers the region: no point to answer, but it is named."""
+    result = CliRunner().invoke(main, ["locate", "Broadband"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith(
+        "Broadband: names site D2N2 Broadband Expansion (Digital Derbyshire and Better"
+        " Broadband for Nottinghamshire) (iszones sites --q 'D2N2 Broadband Expansion"
+    )
