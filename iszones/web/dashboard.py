@@ -481,6 +481,7 @@ def sidebar(zone_names: dict[int, str]) -> None:
         st.text_input(
             "Find a place",
             key="at",
+            max_chars=urlstate.MAX_AT_CHARS,
             placeholder="DE74 2SA, Worksop, 52.83,-1.33, SK 45000 30000",
             help="A postcode, a place, lat,lon, easting,northing or an OS grid reference: the"
             " map drops a pin there and the card says its council, zone and nearest tax site."

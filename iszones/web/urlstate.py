@@ -31,6 +31,7 @@ from iszones.schema import (
 
 VIEWS: tuple[str, ...] = ("full", "embed")
 DEFAULT_KM = 2.0
+MAX_AT_CHARS = 200  # a place to find, in the address and in the search box alike
 PARAMS: tuple[str, ...] = (
     "sector",
     "programme",
@@ -174,7 +175,7 @@ def parse_params(
         basemap=basemap,
         centre=centre,
         zoom=zoom,
-        at=" ".join((first("at") or "").split())[:200],
+        at=" ".join((first("at") or "").split())[:MAX_AT_CHARS],
     )
     return state, problems
 

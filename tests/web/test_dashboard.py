@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from iszones.render.safe import md
+from iszones.web.urlstate import MAX_AT_CHARS
 from tests.conftest import ROOT
 from tests.xss import XSS_NAME, XSS_SITE_ID, make_xss_data
 
@@ -250,6 +251,7 @@ def test_an_ambiguous_place_lists_its_candidates_to_pick_from():
 
 
 def test_a_place_that_cannot_be_found_is_one_line():
+    assert run_app().text_input(key="at").max_chars == MAX_AT_CHARS  # as the address keeps
     at = run_app(at="Nowhereville")
     (error,) = at.error
     assert "Not found" in error.value and "\n" not in error.value

@@ -17,7 +17,14 @@ from iszones.schema import (
     SECTORS,
     SITE_KINDS,
 )
-from iszones.web.urlstate import UrlState, iframe_snippet, parse_params, query_string, to_params
+from iszones.web.urlstate import (
+    MAX_AT_CHARS,
+    UrlState,
+    iframe_snippet,
+    parse_params,
+    query_string,
+    to_params,
+)
 
 ZONES = range(1, 23)
 SITES = ["ratcliffe-on-soar", "infinity-park-derby"]
@@ -186,3 +193,9 @@ def test_a_place_to_find_round_trips():
     state, problems = parse_params({"at": ["  DE74   2SA "]}, zone_ids=[22], site_ids=[])
     assert problems == [] and state.at == "DE74 2SA"
     assert to_params(state)["at"] == "DE74 2SA"
+
+
+def test_a_place_to_find_is_kept_to_as_many_characters_as_the_search_box_takes():
+    state, problems = parse(at="  Infinity   Park " + "x" * 500)
+    assert state.at.startswith("Infinity Park x") and len(state.at) == MAX_AT_CHARS
+    assert problems == []
