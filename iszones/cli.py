@@ -943,6 +943,7 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
     places = [p for item in found if isinstance(item, list) for p in item]
     answers = dict(zip(map(id, places), search.answer_locations(places, reference), strict=True))
     failed = 0
+    councils: list[search.CouncilNamed] = []  # named, for the note on their boundaries
     for query, item in zip(asked, found, strict=True):
         for place in item if isinstance(item, list) else []:
             answer = answers[id(place)]
@@ -961,13 +962,15 @@ def locate_command(queries: tuple[str, ...], folder: Path | None) -> None:
             ),
             *(council.line() for council in named.councils),
         ]
+        councils += named.councils
         if isinstance(item, LocateError) and not lines:
             click.echo(f"Not found: {item}", err=True)
             failed += 1
         found_any = isinstance(item, list)
         for line in lines:  # a query that is no place but names something is answered by it
             click.echo(f"  {query!r} also names {line}" if found_any else f"{query}: names {line}")
-    for note in dict.fromkeys(note for place in places for note in place.notes):
+    notes = [note for place in places for note in place.notes] + [c.note for c in councils]
+    for note in dict.fromkeys(notes):
         click.echo(note, err=True)
     if failed:
         raise SystemExit(1)

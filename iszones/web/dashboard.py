@@ -843,6 +843,7 @@ def map_page() -> None:
             )
         for council in named.councils:
             st.markdown(md(council.line() + "."))
+            st.caption(md(council.note))
         for zone_id, name in named.zones_to_open:
             st.button(
                 md(f"Show zone {zone_id}: {name}"),

@@ -166,6 +166,12 @@ class CouncilNamed:
     code: str
     name: str
     zones: tuple[tuple[int, str, float], ...]  # zone id, zone name, share of the district
+    boundary: str = ""  # how the district's boundary was made, and how precise it is
+
+    @property
+    def note(self) -> str:
+        """Where the district's boundary comes from, to show beside the line."""
+        return f"Council district boundaries: {self.boundary}."
 
     def line(self) -> str:
         """'Bassetlaw (E07000171), a council district: 100% in zone 22, East Midlands ...'; the
@@ -194,7 +200,10 @@ def councils_named(
             ((int(zones.at[z, "zone_id"]), str(zones.at[z, "name"]), s) for z, s in shares.items()),
             key=lambda item: (-item[2], item[0]),
         )
-        out.append(CouncilNamed(str(councils.at[row, "code"]), name, tuple(inside)))
+        boundary = (
+            f"{councils.at[row, 'boundary_precision']} ({councils.at[row, 'boundary_source']})"
+        )
+        out.append(CouncilNamed(str(councils.at[row, "code"]), name, tuple(inside), boundary))
     return out
 
 

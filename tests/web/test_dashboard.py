@@ -293,6 +293,8 @@ def test_a_search_that_names_a_council_gives_its_share_of_each_zone():
     text = _text(at)
     assert "Bassetlaw \\(E07000171\\), a council district\\: " in text
     assert "in zone 22, East Midlands Freeport and Investment Zone" in text
+    captions = " ".join(c.value for c in at.caption)
+    assert "Council district boundaries\\: approximate, not an official ONS boundary" in captions
     at.button(key="named_zone_22").click().run()  # the district's zone, to open
     assert at.selectbox(key="zone").value == 22
     assert not at.exception

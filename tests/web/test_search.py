@@ -199,6 +199,7 @@ def test_the_locate_command_answers_sites_and_councils_by_name():
     assert lines[3].startswith("  'Derby' also names Derby (E06000015), a council district: ")
     assert "Not found: 'SK': a 100 km square of the British National Grid" in result.stderr
     assert "Infinity Park Derby: placed by iszones' bundled sites (approximate" in result.stderr
+    assert result.stderr.count("Council district boundaries: approximate, not an official") == 1
 
 
 def test_what_a_query_names_offers_each_zone_once(reference, site_names):
