@@ -134,11 +134,16 @@ class CheckSummary:
             self.tax_inside_zone += int((in_tax & in_zone).sum())
 
 
+def problem_texts(result: pd.DataFrame) -> np.ndarray:
+    """Per row of a check result (check_sites): its problem, '' where it has none."""
+    return result["problem"].astype(object).fillna("").astype(str).to_numpy()
+
+
 def summarise(
     result: pd.DataFrame, within_km: float | None = None, *, name: str = ""
 ) -> CheckSummary:
     """The summary of a check result frame (check.check_sites)."""
-    problem = result["problem"].astype(object).fillna("").astype(str).to_numpy()
+    problem = problem_texts(result)
     said = problem != ""
     located = np.asarray(result["in_zone"].notna()) & ~said
     summary = CheckSummary(rows=len(result), problems=int(said.sum()), within_km=within_km)

@@ -1063,6 +1063,8 @@ def check_map(
     towns of `places`, and the check's `tax_sites` (a Reference's, EPSG:4326): the precision
     circles of those given as points, the outlines of those given as areas (drawn at every
     zoom), so that a site's place and its nearest tax site can be seen."""
+    from iszones.check.summary import problem_texts
+
     located = result[result["in_zone"].notna()]
     shown = located.head(CHECK_MAP_MAX_SITES)
     labels = _site_labels(result)[np.flatnonzero(result["in_zone"].notna())][:CHECK_MAP_MAX_SITES]
@@ -1138,7 +1140,7 @@ def check_map(
         f"<li>{_check_icon(level)}{esc(label)} ({counts[level]:,})</li>"
         for level, (label, _, _) in CHECK_LEVELS.items()
     )
-    problems = int((result["problem"].fillna("").astype(str) != "").sum())
+    problems = int((problem_texts(result) != "").sum())
     items += f'<li class="isz-small">With a problem, not on the map ({problems:,})</li>'
     legend = (
         f'<details open><summary class="isz-title">Your sites</summary><ul>{items}</ul></details>'

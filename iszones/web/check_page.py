@@ -20,7 +20,7 @@ from streamlit_folium import st_folium
 
 from iszones.check.outputs import result_bytes
 from iszones.check.reference import Reference, cached_reference, with_uploads
-from iszones.check.summary import summarise
+from iszones.check.summary import problem_texts, summarise
 from iszones.data.catalogue import data_dir
 from iszones.errors import DataFileError, IszonesError
 from iszones.inputs.limits import MAX_PAGE_CELLS, MAX_PAGE_ROWS, MAX_UPLOAD_MB
@@ -129,7 +129,7 @@ def run_check(
 
 def shown_rows(result: pd.DataFrame, show: str | None, within_km: float) -> np.ndarray:
     """The rows the filter keeps."""
-    problem = result["problem"].astype(object).fillna("").astype(str).to_numpy() != ""
+    problem = problem_texts(result) != ""
     if show == "problem":
         return problem
     if show == "inside":
